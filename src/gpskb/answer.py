@@ -1,0 +1,247 @@
+"""The one entry point: `answer(question) -> Answer`, used by the CLI, the Streamlit app and the HTTP API.
+
+Normalise → extract facts → evaluate the rules → retrieve clauses → combine. A prohibition always wins (the rules'
+priorities say so, see policy/rules); an allowed or conditional verdict cites its rule's clause first; relevant
+clauses but no deciding rule → `no_rule`; nothing relevant → `out_of_scope`, with no citations.
+"""
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+
+from . import policy as policy_mod
+from .errors import GpskbError, InputError
+from .index import Index, SearchResult, open_index
+from .nlp import Facts, Reader, clean_question, has_chinese
+from .policy import KnowledgeBase
+from .rules import Outcome, RuleEngine
+
+VERDICTS = ("prohibited", "conditional", "allowed", "no_rule", "out_of_scope")
+#: 结论 as a purchasing officer pastes it into a memo, and the short badge the app shows.
+CONCLUSION = {
+    "prohibited": "不得纳入政府购买服务范围",
+    "conditional": "需从严审核（可以购买，但须经财政部门从严审核）",
+    "allowed": "可以通过政府购买服务方式购买",
+    "no_rule": "通知未作规定（没有规则对该事项作出是否可以购买的判断）",
+    "out_of_scope": "知识库未涉及",
+}
+BADGE = {"prohibited": "不得购买", "conditional": "需从严审核", "allowed": "可以购买", "no_rule": "未作规定",
+         "out_of_scope": "未涉及"}
+
+
+@dataclass
+class Citation:
+    """A cited clause: who issued it, its label, its verbatim text, why it is cited, what matched in it."""
+
+    clause_id: str
+    document: str
+    label: str
+    text: str
+    score: float
+    ref: str
+    sentence: str
+    span: tuple
+    terms: list[str]
+    reason: str  # "rule" (a fired rule implements it) or "retrieval"
+    excerpt: bool = False
+    excerpt_note: str | None = None
+
+
+@dataclass
+class FollowUpQuestion:
+    id: str
+    question: str
+    options: list[dict]
+
+
+@dataclass
+class Answer:
+    """The verdict, the memo text, the citations (deciding clause first), the rule trace and per-stage timings."""
+
+    question: str
+    verdict: str
+    answer: str
+    citations: list[Citation]
+    rules: list[dict]
+    follow_ups: list[FollowUpQuestion] = field(default_factory=list)
+    facts: dict = field(default_factory=dict)
+    timings_ms: dict = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def badge(self) -> str:
+        return BADGE[self.verdict]
+
+    def to_dict(self) -> dict:
+        """The JSON contract of `gpskb ask --json` and the HTTP API (fixed fields first, extras after)."""
+        d = {"question": self.question, "verdict": self.verdict, "answer": self.answer,
+             "citations": [asdict(c) for c in self.citations], "rules": self.rules}
+        for c in d["citations"]:
+            c["span"] = list(c["span"])
+        d.update({"badge": self.badge, "follow_ups": [asdict(f) for f in self.follow_ups], "facts": self.facts,
+                  "timings_ms": self.timings_ms, "notes": self.notes})
+        return d
+
+
+class Engine:
+    """A loaded knowledge base with its reader, rule engine and index. Thread-safe; build one per process."""
+
+    def __init__(self, kb: KnowledgeBase | None = None, index: Index | None = None, log=None):
+        self.kb = kb or policy_mod.load()
+        self.reader = Reader(self.kb)
+        self.rules = RuleEngine(self.kb)
+        self.index = index or open_index(self.kb, log=log)
+        self.max_chars = self.kb.language["max_question_chars"]
+
+    def answer(self, question, facts=()) -> Answer:
+        """Answer one question. `facts` adds concept ids the user gave directly (a form, a follow-up choice).
+        Raises InputError for a question that cannot be answered as given."""
+        t0 = time.perf_counter()
+        original = question
+        text = clean_question(question, self.max_chars)
+        facts_obj = self.reader.read(text, given=facts)
+        t1 = time.perf_counter()
+        outcome = self.rules.evaluate(facts_obj)
+        t2 = time.perf_counter()
+        found = self.index.search(text)
+        t3 = time.perf_counter()
+        ans = self._combine(original if isinstance(original, str) else text, text, facts_obj, outcome, found)
+        t4 = time.perf_counter()
+        ans.timings_ms = {"facts": _ms(t1 - t0), "rules": _ms(t2 - t1), "retrieval": _ms(t3 - t2),
+                          "embed": _ms(found.seconds["embed"]), "combine": _ms(t4 - t3), "total": _ms(t4 - t0)}
+        return ans
+
+    def check(self, concepts, description: str = "") -> Answer:
+        """The guided eligibility check: structured facts (concept ids) → the rules → the same kind of Answer.
+        `description` (the service in words, optional) only feeds retrieval for further relevant clauses."""
+        t0 = time.perf_counter()
+        facts_obj = Facts(description, [], set(concepts))
+        unknown = set(concepts) - set(self.kb.concepts)
+        if unknown:
+            raise InputError(f"unknown facts: {', '.join(sorted(unknown))}")
+        outcome = self.rules.evaluate(facts_obj)
+        labels = "、".join(self.kb.concepts[c].label for c in sorted(concepts))
+        query = description.strip() or labels or "政府购买服务"
+        found = self.index.search(query)
+        ans = self._combine(description or labels, query, facts_obj, outcome, found, structured=True)
+        ans.timings_ms = {"total": _ms(time.perf_counter() - t0)}
+        return ans
+
+    # -- combining rules and retrieval ------------------------------------------------------------------------
+
+    def _combine(self, question: str, text: str, facts: Facts, outcome: Outcome, found: SearchResult,
+                 structured: bool = False) -> Answer:
+        kb = self.kb
+        notes = []
+        hits = {h.clause_id: h for h in found.hits}
+        in_scope = bool(outcome.firings) or bool(facts.mentions) or found.in_scope or structured
+        if not has_chinese(text) and not outcome.firings and not structured:
+            in_scope = False
+            notes.append("本知识库为中文政策文件，请用中文提问。/ The knowledge base holds Chinese policy texts: "
+                         "please ask in Chinese.")
+        verdict = outcome.verdict if outcome.firings else ("no_rule" if in_scope else "out_of_scope")
+
+        citations: list[Citation] = []
+        if verdict != "out_of_scope":
+            rule_clauses = list(dict.fromkeys(c for f in outcome.firings for c in f.rule.clauses))
+            for cid in rule_clauses:
+                citations.append(self._citation(cid, hits[cid], "rule"))
+            limit = max(kb.retrieval["max_citations"], len(citations))
+            for h in found.hits:
+                if len(citations) >= limit:
+                    break
+                if h.clause_id not in rule_clauses:
+                    citations.append(self._citation(h.clause_id, h, "retrieval"))
+        follow_ups = [FollowUpQuestion(f.id, f.question, [{"label": lbl, "facts": list(fs)} for lbl, fs in f.options])
+                      for f in outcome.follow_ups]
+        fact_view = {
+            "concepts": sorted(facts.concepts),
+            "negated": sorted(facts.negated),
+            "mentions": [{"concept": m.concept, "term": m.term, "start": m.start, "end": m.end,
+                          "negated": m.negated, "cue": m.cue} for m in facts.mentions],
+            "given": sorted(facts.given),
+        }
+        text_out = self._memo(verdict, outcome, citations, follow_ups, found)
+        return Answer(question, verdict, text_out, citations, outcome.trace(), follow_ups, fact_view, {}, notes)
+
+    def _citation(self, clause_id: str, hit, reason: str) -> Citation:
+        clause = self.kb.clauses[clause_id]
+        doc = self.kb.document_of(clause)
+        return Citation(clause_id, doc.number, clause.label, clause.text, hit.score, clause.ref, hit.sentence,
+                        tuple(hit.span), hit.terms, reason, doc.excerpt, doc.excerpt_note if doc.excerpt else None)
+
+    def _memo(self, verdict, outcome: Outcome, citations, follow_ups, found) -> str:
+        """The answer text: 结论, 依据 (文号, item, quoted sentence), 说明, and what the notice allows instead."""
+        kb = self.kb
+        lines = [f"结论：{CONCLUSION[verdict]}。"]
+        if verdict == "out_of_scope":
+            docs = "、".join(f"{d.number}《{d.title}》" + ("（节选）" if d.excerpt else "") for d in kb.documents.values())
+            lines.append(f"说明：本知识库收录{docs}，未找到与所问事项相关的规定。请改用具体的服务事项提问，"
+                         "或咨询本级财政部门。")
+            return "\n".join(lines)
+        decisive = outcome.decisive
+        if decisive:
+            rule = decisive.rule
+            clause = kb.clauses[rule.clauses[0]]
+            lines.append(f"依据：{self._cite_name(clause)}：“{rule.quote}”")
+            lines.append(f"说明：{decisive.explanation}")
+            if rule.checks:
+                lines.append("审核要点：" + "；".join(f"（{i}）{c}" for i, c in enumerate(rule.checks, 1)) + "。")
+            alternatives = [f for f in outcome.firings if f.status == "overridden" and f.rule.outcome == "allowed"]
+            if verdict == "prohibited" and alternatives:
+                alt = "；".join(f"{self._cite_name(kb.clauses[f.rule.clauses[0]])}：“{f.rule.quote}”"
+                               for f in alternatives)
+                lines.append(f"可以购买的做法：通知支持购买的是服务本身，由承接主体按合同提供服务并按服务数量和质量付费，"
+                             f"而不是借购买服务用人。{alt}")
+            for f in follow_ups:
+                lines.append(f"待确认：{f.question}")
+        else:
+            top = citations[0] if citations else None
+            if top:
+                clause = kb.clauses[top.clause_id]
+                lines.append(f"相关条款：{self._cite_name(clause)}：“{top.sentence}”")
+            lines.append("说明：所问事项在知识库中有相关条款，但没有规则据以判断能否购买；请结合上述条款和本地指导性目录判断，"
+                         "必要时咨询本级财政部门。")
+        for doc in {kb.document_of(kb.clauses[c.clause_id]).id: None for c in citations}:
+            d = kb.documents[doc]
+            if d.excerpt:
+                lines.append(f"注：{d.number}为节选：{d.excerpt_note}")
+        return "\n".join(lines)
+
+    def _cite_name(self, clause) -> str:
+        doc = self.kb.document_of(clause)
+        title = f"「{clause.title}」" if clause.title else ""
+        excerpt = "（节选）" if doc.excerpt else ""
+        return f"{doc.number}{excerpt} {clause.ref}{title}"
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 3)
+
+
+_default: Engine | None = None
+_default_lock = threading.Lock()
+
+
+def default_engine(log=None) -> Engine:
+    """The process-wide engine on the default policy folder and index (built on first use)."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = Engine(log=log or (lambda m: print(f"gpskb: {m}", file=sys.stderr)))
+        return _default
+
+
+def answer(question: str, facts=()) -> Answer:
+    """Answer a question with the default engine (see Engine.answer)."""
+    return default_engine().answer(question, facts)
+
+
+def answer_dict(engine: Engine, question) -> dict:
+    """The JSON contract for one question, or {"question": ..., "error": ...}: a bad line never stops a batch."""
+    try:
+        return engine.answer(question).to_dict()
+    except GpskbError as exc:
+        return {"question": question if isinstance(question, str) else repr(question), "error": str(exc)}

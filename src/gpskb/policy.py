@@ -1,0 +1,531 @@
+"""The policy folder as a validated KnowledgeBase: documents and their clauses, rules, lexicon, settings, training.
+
+Loading is strict, in the manner of OpenFisca's parameter loader: every file is checked against a schema, duplicate
+YAML keys and unknown keys are rejected, clause and rule ids must be unique and every reference must resolve. Each
+error is a PolicyError naming the file and the field, e.g. `policy/documents/x.yaml: clauses[12].text: field required`.
+"""
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from . import config
+from .errors import PolicyError, UnknownClause
+
+OUTCOMES = ("prohibited", "conditional", "allowed")
+CONCEPT_KINDS = ("employment", "mode", "service", "auxiliary", "provider", "purchaser", "object", "contract")
+CLAUSE_KINDS = ("preamble", "part", "item", "closing", "chapter", "article", "article-item", "note")
+ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*(/[a-z0-9-]+)*$")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Strict YAML
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that rejects duplicate keys (PyYAML silently keeps the last one) and keeps everything a string."""
+
+
+def _construct_mapping(loader, node, deep=False):
+    seen = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r} (first at line {seen[key] + 1})", key_node.start_mark)
+        seen[key] = key_node.start_mark.line
+    return loader.construct_mapping(node, deep=deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+# Dates stay strings: 2023-04-10 is a citation detail, not a datetime to reformat.
+_StrictLoader.yaml_implicit_resolvers = {
+    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
+    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def display_path(path: Path) -> str:
+    """A path as users should see it in messages: relative to the working directory when inside it."""
+    try:
+        return os.path.relpath(path) if Path(path).resolve().is_relative_to(Path.cwd()) else str(path)
+    except (ValueError, OSError):
+        return str(path)
+
+
+def read_yaml(path: Path) -> Any:
+    """Parse one YAML file strictly; any problem becomes a PolicyError naming the file (and line)."""
+    name = display_path(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PolicyError(name, "", "file not found") from None
+    except UnicodeDecodeError as exc:
+        raise PolicyError(name, "", f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise PolicyError(name, "", f"cannot read: {exc.strerror}") from None
+    try:
+        return yaml.load(text, Loader=_StrictLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = " ".join(p for p in (exc.context, exc.problem) if p)
+        raise PolicyError(name, where, f"malformed YAML: {problem}") from None
+    except yaml.YAMLError as exc:
+        raise PolicyError(name, "", f"malformed YAML: {exc}") from None
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# A small schema language: enough to name the field that is wrong.
+
+
+@dataclass(frozen=True)
+class F:
+    """One field: its type ('str', 'int', 'bool', 'strs', 'map', 'list'), whether required, and nested schema."""
+
+    type: str
+    required: bool = True
+    choices: tuple = ()
+    schema: dict | None = None  # for 'map' and 'list' of maps
+    pattern: re.Pattern | None = None
+
+
+def _check(obj, schema: dict, path: str, file: str) -> dict:
+    where = path or "top level"
+    if not isinstance(obj, dict):
+        raise PolicyError(file, where, f"expected a mapping, got {type(obj).__name__}")
+    for key in obj:
+        if key not in schema:
+            near = difflib.get_close_matches(str(key), list(schema), n=1)
+            hint = f" (did you mean {near[0]!r}?)" if near else ""
+            raise PolicyError(file, _join(path, key), f"unknown key{hint}")
+    for key, spec in schema.items():
+        fpath = _join(path, key)
+        if key not in obj or obj[key] is None:
+            if spec.required:
+                raise PolicyError(file, fpath, "field required")
+            continue
+        value = obj[key]
+        _check_value(value, spec, fpath, file)
+    return obj
+
+
+def _check_value(value, spec: F, fpath: str, file: str):
+    t = spec.type
+    if t == "str":
+        if not isinstance(value, str) or not value.strip():
+            raise PolicyError(file, fpath, "expected non-empty text")
+        if spec.pattern and not spec.pattern.match(value):
+            raise PolicyError(file, fpath, f"{value!r} is not a valid id (lower-case ASCII, digits, '-' and '/')")
+    elif t == "int":
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise PolicyError(file, fpath, "expected an integer")
+    elif t == "bool":
+        if not isinstance(value, bool):
+            raise PolicyError(file, fpath, "expected true or false")
+    elif t == "strs":
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise PolicyError(file, fpath, "expected a list of non-empty texts")
+        for i, v in enumerate(value):
+            if spec.choices and v not in spec.choices:
+                raise PolicyError(file, f"{fpath}[{i}]", f"{v!r} is not one of {', '.join(spec.choices)}")
+        return
+    elif t == "map":
+        _check(value, spec.schema, fpath, file)
+    elif t == "list":
+        if not isinstance(value, list):
+            raise PolicyError(file, fpath, "expected a list")
+        for i, item in enumerate(value):
+            _check(item, spec.schema, f"{fpath}[{i}]", file)
+    else:  # pragma: no cover - schema bug
+        raise AssertionError(t)
+    if spec.choices and value not in spec.choices:
+        raise PolicyError(file, fpath, f"{value!r} is not one of {', '.join(map(str, spec.choices))}")
+
+
+def _join(path, key):
+    return f"{path}.{key}" if path else str(key)
+
+
+DOCUMENT_SCHEMA = {
+    "document": F("map", schema={
+        "id": F("str", pattern=ID_RE),
+        "number": F("str"),
+        "title": F("str"),
+        "short_title": F("str", required=False),
+        "issuer": F("str"),
+        "addressees": F("str", required=False),
+        "disclosure": F("str", required=False),
+        "copied_to": F("str", required=False),
+        "printed_by": F("str", required=False),
+        "printed_on": F("str", required=False),
+        "published_on": F("str", required=False),
+        "effective_on": F("str", required=False),
+        "source": F("str"),
+        "excerpt": F("bool"),
+        "excerpt_note": F("str", required=False),
+        "provenance": F("list", required=False, schema={"tag": F("str"), "description": F("str")}),
+        "missing": F("list", required=False, schema={"articles": F("str"), "note": F("str")}),
+    }),
+    "clauses": F("list", schema={
+        "id": F("str", pattern=ID_RE),
+        "kind": F("str", choices=CLAUSE_KINDS),
+        "number": F("str", required=False),
+        "title": F("str", required=False),
+        "part": F("str", required=False),
+        "text": F("str"),
+        "sources": F("str", required=False),
+    }),
+}
+
+CONDITION_SCHEMA = {"any": F("strs", required=False), "all": F("strs", required=False),
+                    "none": F("strs", required=False)}
+
+RULES_SCHEMA = {
+    "rules": F("list", schema={
+        "id": F("str", pattern=ID_RE),
+        "title": F("str"),
+        "clauses": F("strs"),
+        "quote": F("str"),
+        "when": F("map", schema=CONDITION_SCHEMA),
+        "outcome": F("str", choices=OUTCOMES),
+        "priority": F("int"),
+        "overrides": F("strs", required=False, choices=OUTCOMES),
+        "explanation": F("str"),
+        "override_note": F("str", required=False),
+        "checks": F("strs", required=False),
+        "follow_ups": F("strs", required=False),
+    }),
+    "not_formalised": F("list", required=False, schema={"clause": F("str"), "reason": F("str")}),
+    "follow_ups": F("list", required=False, schema={
+        "id": F("str", pattern=ID_RE),
+        "ask_when": F("map", schema=CONDITION_SCHEMA),
+        "question": F("str"),
+        "options": F("list", schema={"label": F("str"), "facts": F("strs")}),
+    }),
+}
+
+LEXICON_SCHEMA = {
+    "concepts": F("list", schema={
+        "id": F("str", pattern=re.compile(r"^[a-z][a-z0-9_]*$")),
+        "label": F("str"),
+        "kind": F("str", choices=CONCEPT_KINDS),
+        "terms": F("strs"),
+        "exceptions": F("strs", required=False),
+        "note": F("str", required=False),
+    }),
+}
+
+LANGUAGE_SCHEMA = {
+    "negation_cues": F("strs"),
+    "negation_window": F("int"),
+    "question_forms": F("strs"),
+    "clause_breaks": F("strs"),
+    "generic_terms": F("strs"),
+    "max_question_chars": F("int"),
+}
+
+RETRIEVAL_SCHEMA = {
+    "chunking": F("map", schema={"sentence_breaks": F("strs"), "min_chars": F("int"),
+                                 "title_prefix": F("bool")}),
+    "fusion": F("map", schema={"method": F("str", choices=("rrf",)), "k": F("int"),
+                               "dense_weight": F("int"), "lexical_weight": F("int")}),
+    "out_of_scope": F("map", schema={"lexical_weight": F("str"), "threshold": F("str"), "how_chosen": F("str")}),
+    "max_citations": F("int"),
+}
+
+TRAINING_SCHEMA = {
+    "scenarios": F("list", schema={
+        "id": F("str"),
+        "title": F("str"),
+        "scenario": F("str"),
+        "verdict": F("str", choices=OUTCOMES),
+        "clauses": F("strs"),
+        "explanation": F("str"),
+    }),
+}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The knowledge base
+
+
+@dataclass(frozen=True)
+class Document:
+    id: str
+    number: str
+    title: str
+    issuer: str
+    excerpt: bool
+    excerpt_note: str | None
+    meta: dict
+    file: str
+
+
+@dataclass(frozen=True)
+class Clause:
+    id: str
+    document: str
+    kind: str
+    text: str
+    number: str | None = None
+    title: str | None = None
+    part: str | None = None
+    sources: str | None = None
+
+    @property
+    def label(self) -> str:
+        """How the clause is named in a citation: 「（十一）严禁变相用工」, 「一、深入推进…」, 「前言」, 「文尾」."""
+        if self.kind == "preamble":
+            return "正文开头（前言）"
+        if self.kind == "closing":
+            return "文尾（公开选项、抄送、印发）"
+        return f"{self.number or ''}{self.title or ''}"
+
+    @property
+    def ref(self) -> str:
+        """How the clause is referred to in a sentence: 第（十一）项, 第一部分, 第十条, 第十条第（三）项, 前言, 文尾."""
+        if self.kind == "item":
+            return f"第{self.number}项"
+        if self.kind == "part":
+            return f"第{(self.number or '').rstrip('、')}部分"
+        if self.kind in ("article", "article-item", "chapter"):
+            return self.number or ""
+        return {"preamble": "前言", "closing": "文尾"}.get(self.kind, self.label)
+
+
+@dataclass(frozen=True)
+class Condition:
+    any: tuple = ()
+    all: tuple = ()
+    none: tuple = ()
+
+    def holds(self, facts: set) -> bool:
+        """Whether a set of true concept ids satisfies the condition (the reference semantics the engine must match)."""
+        return ((not self.any or any(c in facts for c in self.any))
+                and all(c in facts for c in self.all)
+                and not any(c in facts for c in self.none))
+
+    @property
+    def concepts(self) -> tuple:
+        return self.any + self.all + self.none
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    title: str
+    clauses: tuple
+    quote: str
+    when: Condition
+    outcome: str
+    priority: int
+    overrides: tuple
+    explanation: str
+    override_note: str | None
+    checks: tuple
+    follow_ups: tuple
+    file: str
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    id: str
+    ask_when: Condition
+    question: str
+    options: tuple  # of (label, tuple of concept ids)
+
+
+@dataclass(frozen=True)
+class Concept:
+    id: str
+    label: str
+    kind: str
+    terms: tuple
+    exceptions: tuple
+
+
+@dataclass
+class KnowledgeBase:
+    """Everything gpskb knows, loaded from one policy folder and checked for consistency."""
+
+    policy_dir: Path
+    documents: dict[str, Document]
+    clauses: dict[str, Clause]
+    rules: list[Rule]
+    not_formalised: dict[str, str]
+    follow_ups: dict[str, FollowUp]
+    concepts: dict[str, Concept]
+    language: dict
+    retrieval: dict
+    training: list[dict] = field(default_factory=list)
+
+    def clause(self, clause_id: str) -> Clause:
+        """The clause with this id; UnknownClause (with near matches) otherwise."""
+        try:
+            return self.clauses[clause_id]
+        except KeyError:
+            raise UnknownClause(clause_id, difflib.get_close_matches(clause_id, list(self.clauses), n=3,
+                                                                      cutoff=0.6)) from None
+
+    def document_of(self, clause: Clause) -> Document:
+        return self.documents[clause.document]
+
+    def rule(self, rule_id: str) -> Rule:
+        return next(r for r in self.rules if r.id == rule_id)
+
+    @property
+    def corpus_hash(self) -> str:
+        """Hash of what the index is built from (documents, clause ids and texts, chunking): not of comments or rules."""
+        payload = {
+            "clauses": [[c.id, c.label, c.text] for c in self.clauses.values()],
+            "documents": [[d.id, d.number, d.title] for d in self.documents.values()],
+            "chunking": self.retrieval["chunking"],
+        }
+        return hashlib.sha256(json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+
+
+def _condition(data: dict, file: str, where: str, concepts: dict, positive: bool = True) -> Condition:
+    cond = Condition(tuple(data.get("any") or ()), tuple(data.get("all") or ()), tuple(data.get("none") or ()))
+    if positive and not cond.any and not cond.all:
+        # a rule that fires on the absence of facts alone would decide every question
+        raise PolicyError(file, where, "a rule condition needs 'any' or 'all'")
+    if not cond.concepts:
+        raise PolicyError(file, where, "an empty condition")
+    for key in ("any", "all", "none"):
+        for i, c in enumerate(getattr(cond, key)):
+            if c not in concepts:
+                near = difflib.get_close_matches(c, list(concepts), n=1)
+                hint = f" (did you mean {near[0]!r}?)" if near else ""
+                raise PolicyError(file, f"{where}.{key}[{i}]", f"unknown concept {c!r}{hint}")
+    return cond
+
+
+def load(policy: str | os.PathLike | None = None) -> KnowledgeBase:
+    """Load and validate a policy folder (default: config.policy_dir()). Raises PolicyError on the first problem."""
+    root = config.policy_dir(policy)
+    if not root.is_dir():
+        raise PolicyError(display_path(root), "", f"policy folder not found (set {config.POLICY_ENV} or --policy-dir)")
+
+    documents: dict[str, Document] = {}
+    clauses: dict[str, Clause] = {}
+    doc_files = sorted((root / "documents").glob("*.yaml"))
+    if not doc_files:
+        raise PolicyError(display_path(root / "documents"), "", "no document files (*.yaml)")
+    for path in doc_files:
+        name = display_path(path)
+        data = _check(read_yaml(path), DOCUMENT_SCHEMA, "", name)
+        meta = data["document"]
+        if meta["id"] in documents:
+            raise PolicyError(name, "document.id", f"duplicate document id {meta['id']!r} "
+                                                   f"(also in {documents[meta['id']].file})")
+        if meta["excerpt"] and not meta.get("excerpt_note"):
+            raise PolicyError(name, "document.excerpt_note", "field required when excerpt is true")
+        if not (path.parent.parent / meta["source"]).is_file():
+            raise PolicyError(name, "document.source", f"source file {meta['source']!r} not found in the policy folder")
+        documents[meta["id"]] = Document(meta["id"], meta["number"], meta["title"], meta["issuer"], meta["excerpt"],
+                                         meta.get("excerpt_note"), meta, name)
+        for i, c in enumerate(data["clauses"]):
+            where = f"clauses[{i}]"
+            if not c["id"].startswith(meta["id"] + "/"):
+                raise PolicyError(name, f"{where}.id", f"{c['id']!r} must start with the document id "
+                                                       f"'{meta['id']}/'")
+            if c["id"] in clauses:
+                raise PolicyError(name, f"{where}.id", f"duplicate clause id {c['id']!r}")
+            if c["kind"] in ("item", "part", "article", "article-item", "chapter") and not c.get("number"):
+                raise PolicyError(name, f"{where}.number", f"field required for a clause of kind {c['kind']}")
+            clauses[c["id"]] = Clause(c["id"], meta["id"], c["kind"], c["text"], c.get("number"), c.get("title"),
+                                      c.get("part"), c.get("sources"))
+        for i, c in enumerate(data["clauses"]):
+            if c.get("part") and c["part"] not in clauses:
+                raise PolicyError(name, f"clauses[{i}].part", f"unknown clause {c['part']!r}")
+
+    lex_path = root / "lexicon.yaml"
+    lex_name = display_path(lex_path)
+    lex = _check(read_yaml(lex_path), LEXICON_SCHEMA, "", lex_name)
+    concepts: dict[str, Concept] = {}
+    term_owner: dict[str, str] = {}
+    for i, c in enumerate(lex["concepts"]):
+        if c["id"] in concepts:
+            raise PolicyError(lex_name, f"concepts[{i}].id", f"duplicate concept id {c['id']!r}")
+        for j, term in enumerate(c["terms"]):
+            if term in term_owner and term_owner[term] != c["id"]:
+                raise PolicyError(lex_name, f"concepts[{i}].terms[{j}]",
+                                  f"term {term!r} already belongs to concept {term_owner[term]!r}")
+            term_owner[term] = c["id"]
+        concepts[c["id"]] = Concept(c["id"], c["label"], c["kind"], tuple(c["terms"]), tuple(c.get("exceptions") or ()))
+
+    language = _check(read_yaml(root / "language.yaml"), LANGUAGE_SCHEMA, "", display_path(root / "language.yaml"))
+    retrieval = _check(read_yaml(root / "retrieval.yaml"), RETRIEVAL_SCHEMA, "", display_path(root / "retrieval.yaml"))
+    for key in ("lexical_weight", "threshold"):
+        try:
+            retrieval["out_of_scope"][key] = float(retrieval["out_of_scope"][key])
+        except ValueError:
+            raise PolicyError(display_path(root / "retrieval.yaml"), f"out_of_scope.{key}", "expected a number") from None
+
+    rules: list[Rule] = []
+    rule_ids: dict[str, str] = {}
+    not_formalised: dict[str, str] = {}
+    follow_ups: dict[str, FollowUp] = {}
+    for path in sorted((root / "rules").glob("*.yaml")):
+        name = display_path(path)
+        data = _check(read_yaml(path), RULES_SCHEMA, "", name)
+        for i, f in enumerate(data.get("follow_ups") or ()):
+            if f["id"] in follow_ups:
+                raise PolicyError(name, f"follow_ups[{i}].id", f"duplicate follow-up id {f['id']!r}")
+            opts = []
+            for j, o in enumerate(f["options"]):
+                for k, c in enumerate(o["facts"]):
+                    if c not in concepts:
+                        raise PolicyError(name, f"follow_ups[{i}].options[{j}].facts[{k}]", f"unknown concept {c!r}")
+                opts.append((o["label"], tuple(o["facts"])))
+            follow_ups[f["id"]] = FollowUp(f["id"], _condition(f["ask_when"], name, f"follow_ups[{i}].ask_when",
+                                                               concepts, positive=False), f["question"], tuple(opts))
+        for i, r in enumerate(data["rules"]):
+            where = f"rules[{i}]"
+            if r["id"] in rule_ids:
+                raise PolicyError(name, f"{where}.id", f"duplicate rule id {r['id']!r} (also in {rule_ids[r['id']]})")
+            rule_ids[r["id"]] = name
+            for j, cid in enumerate(r["clauses"]):
+                if cid not in clauses:
+                    raise PolicyError(name, f"{where}.clauses[{j}]", f"unknown clause {cid!r}")
+            if not any(r["quote"] in clauses[cid].text for cid in r["clauses"]):
+                raise PolicyError(name, f"{where}.quote", "not found verbatim in the rule's clauses")
+            rules.append(Rule(r["id"], r["title"], tuple(r["clauses"]), r["quote"],
+                              _condition(r["when"], name, f"{where}.when", concepts), r["outcome"], r["priority"],
+                              tuple(r.get("overrides") or ()), r["explanation"], r.get("override_note"),
+                              tuple(r.get("checks") or ()), tuple(r.get("follow_ups") or ()), name))
+        for i, n in enumerate(data.get("not_formalised") or ()):
+            if n["clause"] not in clauses:
+                raise PolicyError(name, f"not_formalised[{i}].clause", f"unknown clause {n['clause']!r}")
+            not_formalised[n["clause"]] = n["reason"]
+    for r in rules:
+        for j, f in enumerate(r.follow_ups):
+            if f not in follow_ups:
+                raise PolicyError(r.file, f"rules[{r.id}].follow_ups[{j}]", f"unknown follow-up {f!r}")
+
+    training: list[dict] = []
+    tpath = root / "training.yaml"
+    if tpath.exists():
+        tname = display_path(tpath)
+        tdata = _check(read_yaml(tpath), TRAINING_SCHEMA, "", tname)
+        seen = set()
+        for i, s in enumerate(tdata["scenarios"]):
+            if s["id"] in seen:
+                raise PolicyError(tname, f"scenarios[{i}].id", f"duplicate scenario id {s['id']!r}")
+            seen.add(s["id"])
+            for j, cid in enumerate(s["clauses"]):
+                if cid not in clauses:
+                    raise PolicyError(tname, f"scenarios[{i}].clauses[{j}]", f"unknown clause {cid!r}")
+        training = tdata["scenarios"]
+
+    return KnowledgeBase(root, documents, clauses, rules, not_formalised, follow_ups, concepts, language,
+                         retrieval, training)

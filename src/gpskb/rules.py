@@ -1,0 +1,201 @@
+"""The rules of policy/rules/*.yaml, run by durable_rules, and the verdict they give with its trace.
+
+This is the only module that imports `durable`. What it guards against (measured, see GUIDE.md):
+- a ruleset name can be registered once per process: each RuleEngine registers a fresh, unique name;
+- at most 1,024 live session ids per ruleset: every evaluation uses a fresh id and deletes its state in `finally`;
+- exceptions raised inside actions are swallowed into the state's 'exception' key: checked and raised;
+- the engine mutates the definition it is given: it gets a deep copy;
+- the Python layer keeps shared state between calls: evaluations are serialised by a lock (~40 µs each).
+"""
+from __future__ import annotations
+
+import copy
+import itertools
+import os
+import threading
+import uuid
+from dataclasses import dataclass, field
+
+import durable.engine as _engine
+
+from .errors import EngineError, PolicyError
+from .nlp import Facts
+from .policy import Condition, FollowUp, KnowledgeBase, Rule
+
+_ACTION_PREFIX = "fire:"
+_host = None
+_host_lock = threading.Lock()
+_names = itertools.count()
+
+
+class _Host(_engine.Host):
+    """A durable_rules host whose named actions record which rule fired in the session state."""
+
+    def get_action(self, action_name):
+        if not action_name.startswith(_ACTION_PREFIX):
+            raise Exception(f"unknown action {action_name}")
+        rule_id = action_name[len(_ACTION_PREFIX):]
+
+        def record(c):
+            c.s.fired = list(c.s.fired or []) + [rule_id]
+
+        return record
+
+
+def _get_host() -> _Host:
+    """One host per process: each host starts two timer threads, so it is shared by every RuleEngine."""
+    global _host
+    with _host_lock:
+        if _host is None:
+            _host = _Host()
+        return _host
+
+
+def compile_condition(cond: Condition) -> dict:
+    """A Condition as a durable_rules expression over one fact whose keys are concept ids (True/False)."""
+    terms = []
+    if cond.any:
+        alts = [{c: True} for c in cond.any]
+        terms.append(alts[0] if len(alts) == 1 else {"$or": alts})
+    terms += [{c: True} for c in cond.all]
+    terms += [{c: False} for c in cond.none]
+    return terms[0] if len(terms) == 1 else {"$and": terms}
+
+
+def compile_rules(kb: KnowledgeBase) -> dict:
+    """The ruleset definition (durable_rules' dict form, which keeps our rule ids) for the knowledge base's rules."""
+    return {r.id: {"all": [{"m": compile_condition(r.when)}], "run": _ACTION_PREFIX + r.id} for r in kb.rules}
+
+
+def check_conflicts(kb: KnowledgeBase) -> None:
+    """Every pair of rules with different outcomes must have its conflict declared: the rule with the higher priority
+    lists the other's outcome in `overrides`; equal priorities with different outcomes are an error."""
+    for a in kb.rules:
+        for b in kb.rules:
+            if a.outcome == b.outcome or a.priority < b.priority:
+                continue
+            if a.priority == b.priority:
+                raise PolicyError(a.file, f"rules[{a.id}].priority",
+                                  f"same priority as {b.id!r} ({b.file}) but a different outcome")
+            if b.outcome not in a.overrides:
+                raise PolicyError(a.file, f"rules[{a.id}].overrides",
+                                  f"outranks {b.id!r} ({b.outcome}) but does not declare that it overrides "
+                                  f"'{b.outcome}'")
+
+
+@dataclass
+class Firing:
+    """One fired rule in the trace: what matched, and whether it decided, supported or was overridden."""
+
+    rule: Rule
+    matched: list[str]
+    status: str  # decisive | supporting | overridden
+    explanation: str
+    overridden_by: str | None = None
+
+    def as_dict(self) -> dict:
+        return {"rule_id": self.rule.id, "outcome": self.rule.outcome, "clause_ids": list(self.rule.clauses),
+                "matched": self.matched, "explanation": self.explanation, "status": self.status,
+                "overridden_by": self.overridden_by, "quote": self.rule.quote, "priority": self.rule.priority,
+                "title": self.rule.title, "checks": list(self.rule.checks)}
+
+
+@dataclass
+class Outcome:
+    """The rules' verdict on a set of facts: prohibited, conditional, allowed, or no_rule when no rule fired."""
+
+    verdict: str
+    firings: list[Firing] = field(default_factory=list)
+    follow_ups: list[FollowUp] = field(default_factory=list)
+
+    @property
+    def decisive(self) -> Firing | None:
+        return next((f for f in self.firings if f.status == "decisive"), None)
+
+    def trace(self) -> list[dict]:
+        return [f.as_dict() for f in self.firings]
+
+
+class RuleEngine:
+    """The knowledge base's rules compiled once into a durable_rules ruleset; `evaluate` is safe across threads."""
+
+    def __init__(self, kb: KnowledgeBase):
+        check_conflicts(kb)
+        self.kb = kb
+        self.concepts = sorted(kb.concepts)
+        self.rules = {r.id: r for r in kb.rules}
+        # A fresh name per engine: re-creating an engine (a Streamlit rerun, a reload, a second test module) never
+        # collides with a ruleset already registered in this process.
+        self.name = f"gpskb_{os.getpid()}_{next(_names)}"
+        self._host = _get_host()
+        self._lock = threading.Lock()
+        if kb.rules:
+            self._host.set_rulesets({self.name: copy.deepcopy(compile_rules(kb))})
+
+    def fire(self, concepts: set) -> list[str]:
+        """Ids of the rules whose conditions hold for this set of true concepts, as the engine reports them."""
+        if not self.rules:
+            return []
+        fact = {c: (c in concepts) for c in self.concepts}
+        sid = uuid.uuid4().hex
+        fact["sid"] = sid
+        with self._lock:
+            try:
+                state = self._host.assert_fact(self.name, fact)
+            except _engine.MessageNotHandledException:
+                return []
+            except Exception as exc:  # the engine's own errors (MemoryError at the session cap, ...)
+                raise EngineError(f"rule engine failed: {type(exc).__name__}: {exc}") from exc
+            finally:
+                try:
+                    self._host.delete_state(self.name, sid)
+                except Exception:  # nothing was stored for an unhandled fact
+                    pass
+        if not isinstance(state, dict):
+            raise EngineError(f"rule engine returned no state: {state!r}")
+        if "exception" in state:  # raised inside an action and swallowed by the engine
+            raise EngineError(f"rule action failed: {state['exception']}")
+        fired = state.get("fired") or []
+        unknown = [r for r in fired if r not in self.rules]
+        if unknown:
+            raise EngineError(f"rule engine reported unknown rules: {unknown}")
+        return list(dict.fromkeys(fired))
+
+    def evaluate(self, facts: Facts) -> Outcome:
+        """The verdict for these facts, the fired rules ordered by priority (decisive first), and open follow-ups."""
+        concepts = facts.concepts
+        fired = sorted((self.rules[r] for r in self.fire(concepts)), key=lambda r: -r.priority)
+        if not fired:
+            return Outcome("no_rule")
+        top = fired[0]
+        firings = []
+        for rule in fired:
+            matched = self._matched(rule, facts)
+            if rule is top:
+                status, by = "decisive", None
+            elif rule.outcome == top.outcome:
+                status, by = "supporting", None
+            else:
+                status, by = "overridden", top.id
+            firings.append(Firing(rule, matched, status, rule.explanation.format(matched="、".join(matched)), by))
+        overridden = [f for f in firings if f.status == "overridden"]
+        if overridden and top.override_note:
+            words = list(dict.fromkeys(w for f in overridden for w in f.matched))
+            items = list(dict.fromkeys(self.kb.clauses[c].ref for f in overridden for c in f.rule.clauses))
+            firings[0].explanation += top.override_note.format(overridden="、".join(words),
+                                                               overridden_items="、".join(items))
+        follow_ups = []
+        if top.outcome != "prohibited":
+            for fid in top.follow_ups:
+                fu = self.kb.follow_ups[fid]
+                if fu.ask_when.holds(concepts) and fu not in follow_ups:
+                    follow_ups.append(fu)
+        return Outcome(top.outcome, firings, follow_ups)
+
+    def _matched(self, rule: Rule, facts: Facts) -> list[str]:
+        out = []
+        for c in rule.when.any + rule.when.all:
+            if c in facts.concepts:
+                words = facts.words(c) or [self.kb.concepts[c].label]  # given by a form: no words, use the label
+                out += [w for w in words if w not in out]
+        return out

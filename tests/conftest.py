@@ -1,0 +1,123 @@
+"""Shared fixtures (the knowledge base and an engine with a freshly built index, once per session) and the
+collector of the YAML rule cases in tests/rule_cases/ (each case a test named by its sentence)."""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+ROOT = Path(__file__).resolve().parents[1]
+POLICY = ROOT / "policy"
+
+
+@pytest.fixture(scope="session")
+def kb():
+    from gpskb import policy
+
+    return policy.load(POLICY)
+
+
+@pytest.fixture(scope="session")
+def index(kb):
+    """Built in memory from the policy texts, so tests never depend on (or write) the committed index/."""
+    from gpskb.index import Index
+
+    return Index.build(kb)
+
+
+@pytest.fixture(scope="session")
+def engine(kb, index):
+    from gpskb.answer import Engine
+
+    return Engine(kb, index=index)
+
+
+@pytest.fixture
+def policy_copy(tmp_path):
+    """A writable copy of the project's policy folder, to break on purpose."""
+    dst = tmp_path / "policy"
+    shutil.copytree(POLICY, dst)
+    return dst
+
+
+# -- YAML rule cases ---------------------------------------------------------------------------------------------
+
+CASE_KEYS = {"name", "question", "facts", "verdict", "fired", "not_fired", "decisive", "matched", "follow_up"}
+
+
+def pytest_collect_file(parent, file_path):
+    if file_path.suffix == ".yaml" and file_path.parent.name == "rule_cases":
+        return RuleCaseFile.from_parent(parent, path=file_path)
+
+
+class RuleCaseFile(pytest.File):
+    def collect(self):
+        cases = yaml.safe_load(self.path.read_text(encoding="utf-8"))
+        if not isinstance(cases, list):
+            raise pytest.UsageError(f"{self.path}: expected a list of cases")
+        seen = set()
+        for i, case in enumerate(cases):
+            unknown = set(case) - CASE_KEYS
+            if unknown or "name" not in case or "verdict" not in case or ("question" in case) == ("facts" in case):
+                raise pytest.UsageError(f"{self.path}: case [{i}] malformed (keys {sorted(case)})")
+            if case["name"] in seen:
+                raise pytest.UsageError(f"{self.path}: duplicate case name {case['name']!r}")
+            seen.add(case["name"])
+            yield RuleCase.from_parent(self, name=case["name"], case=case)
+
+
+class RuleCase(pytest.Item):
+    def __init__(self, *, case, **kwargs):
+        super().__init__(**kwargs)
+        self.case = case
+
+    def runtest(self):
+        from gpskb.nlp import Facts
+
+        engine = self.session._rule_engine_cache if hasattr(self.session, "_rule_engine_cache") else None
+        if engine is None:
+            from gpskb import policy
+            from gpskb.nlp import Reader
+            from gpskb.rules import RuleEngine
+
+            kb = policy.load(POLICY)
+            engine = (Reader(kb), RuleEngine(kb))
+            self.session._rule_engine_cache = engine
+        reader, rules = engine
+        c = self.case
+        if "question" in c:
+            facts = reader.read(c["question"])
+        else:
+            unknown = set(c["facts"]) - set(rules.kb.concepts)
+            assert not unknown, f"unknown concepts in facts: {unknown}"
+            facts = Facts("", [], set(c["facts"]))
+        outcome = rules.evaluate(facts)
+        fired = [f.rule.id for f in outcome.firings]
+        where = f"facts {sorted(facts.concepts)}, negated {sorted(facts.negated)}, fired {fired}"
+        assert outcome.verdict == c["verdict"], f"verdict {outcome.verdict}, expected {c['verdict']} ({where})"
+        for r in c.get("fired") or []:
+            assert r in fired, f"rule {r} did not fire ({where})"
+        for r in c.get("not_fired") or []:
+            assert r not in fired, f"rule {r} fired but must not ({where})"
+        if c.get("decisive"):
+            assert outcome.decisive and outcome.decisive.rule.id == c["decisive"], f"decisive rule ({where})"
+        for w in c.get("matched") or []:
+            assert outcome.decisive and w in outcome.decisive.matched, \
+                f"{w!r} not among matched {outcome.decisive.matched if outcome.decisive else []}"
+        if "follow_up" in c:
+            assert bool(outcome.follow_ups) == bool(c["follow_up"]), f"follow-ups {[f.id for f in outcome.follow_ups]}"
+
+    def repr_failure(self, excinfo):
+        if isinstance(excinfo.value, AssertionError):
+            q = self.case.get("question") or self.case.get("facts")
+            return f"{self.path.name}: {self.name}\n  input: {q}\n  {excinfo.value}"
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self):
+        return self.path, 0, f"{self.path.name}::{self.name}"

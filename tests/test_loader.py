@@ -1,0 +1,106 @@
+"""The strict loader: every error names the file and the field."""
+import pytest
+import yaml
+
+from gpskb import policy
+from gpskb.errors import PolicyError, UnknownClause
+
+
+def _edit(path, old, new, count=1):
+    text = path.read_text(encoding="utf-8")
+    assert old in text, old
+    path.write_text(text.replace(old, new, count), encoding="utf-8")
+
+
+def _error(policy_dir) -> PolicyError:
+    with pytest.raises(PolicyError) as exc:
+        policy.load(policy_dir)
+    return exc.value
+
+
+def test_the_project_policy_loads(kb):
+    assert len(kb.clauses) >= 20 and kb.rules and kb.concepts
+
+
+def test_missing_field_names_file_and_field(policy_copy):
+    doc = policy_copy / "documents" / "caizong-2023-12.yaml"
+    data = yaml.safe_load(doc.read_text(encoding="utf-8"))
+    del data["clauses"][12]["text"]
+    doc.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    err = _error(policy_copy)
+    assert "caizong-2023-12.yaml" in str(err)
+    assert "clauses[12].text: field required" in str(err)
+
+
+def test_unknown_key_names_file_and_field(policy_copy):
+    _edit(policy_copy / "documents" / "caizong-2023-12.yaml", "    kind: item\n", "    kind: item\n    titel: x\n")
+    err = _error(policy_copy)
+    assert "caizong-2023-12.yaml" in str(err) and ".titel: unknown key" in str(err)
+
+
+def test_duplicate_key_names_file_line_and_key(policy_copy):
+    _edit(policy_copy / "documents" / "caizong-2023-12.yaml", "  issuer: 财政部\n", "  issuer: 财政部\n  issuer: 财政部办公厅\n")
+    err = _error(policy_copy)
+    assert "caizong-2023-12.yaml" in str(err) and "duplicate key 'issuer'" in str(err) and "line" in str(err)
+
+
+def test_duplicate_clause_id_names_file_and_field(policy_copy):
+    _edit(policy_copy / "documents" / "caizong-2023-12.yaml", "id: caizong-2023-12/12\n", "id: caizong-2023-12/11\n")
+    err = _error(policy_copy)
+    assert "caizong-2023-12.yaml" in str(err)
+    assert "clauses[14].id: duplicate clause id 'caizong-2023-12/11'" in str(err)
+
+
+def test_malformed_yaml_names_file_and_line(policy_copy):
+    _edit(policy_copy / "lexicon.yaml", "  - id: hiring\n", "  - id: [hiring\n")
+    err = _error(policy_copy)
+    assert "lexicon.yaml" in str(err) and "malformed YAML" in str(err) and "line" in str(err)
+
+
+def test_rule_quote_must_be_verbatim(policy_copy):
+    _edit(policy_copy / "rules" / "caizong-2023-12.yaml", "quote: 支持发展农业社会化服务，促进农业经营增效。",
+          "quote: 支持发展农业社会化服务，促进农业经营提效。")
+    err = _error(policy_copy)
+    assert "caizong-2023-12.yaml" in str(err) and ".quote: not found verbatim" in str(err)
+
+
+def test_rule_condition_must_name_known_concepts(policy_copy):
+    _edit(policy_copy / "rules" / "caizong-2023-12.yaml", "when: {any: [agri_socialized_service]}",
+          "when: {any: [agri_socialised_service]}")
+    err = _error(policy_copy)
+    assert ".when.any[0]: unknown concept 'agri_socialised_service'" in str(err)
+    assert "did you mean 'agri_socialized_service'" in str(err)
+
+
+def test_rule_clause_reference_must_exist(policy_copy):
+    _edit(policy_copy / "rules" / "caizong-2023-12.yaml", "clauses: [caizong-2023-12/7]", "clauses: [caizong-2023-12/70]")
+    err = _error(policy_copy)
+    assert ".clauses[0]: unknown clause 'caizong-2023-12/70'" in str(err)
+
+
+def test_a_term_may_not_belong_to_two_concepts(policy_copy):
+    _edit(policy_copy / "lexicon.yaml", "terms: [公共卫生服务", "terms: [劳务派遣, 公共卫生服务")
+    err = _error(policy_copy)
+    assert "lexicon.yaml" in str(err) and "already belongs to concept 'labour_dispatch'" in str(err)
+
+
+def test_wrong_type_names_the_field(policy_copy):
+    _edit(policy_copy / "documents" / "caizong-2023-12.yaml", "  excerpt: false\n", "  excerpt: 否\n")
+    err = _error(policy_copy)
+    assert "document.excerpt: expected true or false" in str(err)
+
+
+def test_missing_policy_folder(tmp_path):
+    err = _error(tmp_path / "nowhere")
+    assert "policy folder not found" in str(err)
+
+
+def test_policy_dir_from_environment(policy_copy, monkeypatch):
+    monkeypatch.setenv("GPSKB_POLICY_DIR", str(policy_copy))
+    assert policy.load().policy_dir == policy_copy.resolve()
+
+
+def test_unknown_clause_suggests_near_matches(kb):
+    with pytest.raises(UnknownClause) as exc:
+        kb.clause("caizong-2023-12/111")
+    assert "caizong-2023-12/11" in exc.value.suggestions
