@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 import spacy
 from opencc import OpenCC
+from pypinyin import Style, lazy_pinyin
+from pypinyin.pinyin_dict import pinyin_dict
 from spacy.matcher import PhraseMatcher
 from spacy.util import filter_spans
 
@@ -66,7 +68,8 @@ def has_chinese(text: str) -> bool:
 
 @dataclass(frozen=True)
 class Mention:
-    """One lexicon term found in the normalised question."""
+    """One lexicon term found in the normalised question (`term` as the user wrote it; `canonical` the lexicon term
+    when it was matched despite a homophone typo)."""
 
     concept: str
     term: str
@@ -74,6 +77,59 @@ class Mention:
     end: int
     negated: bool = False
     cue: str | None = None
+    canonical: str | None = None
+
+
+def _syllables(ch: str) -> list[str]:
+    """Toneless pinyin readings of a character (all of them, first = most common); [] for non-Han characters."""
+    raw = pinyin_dict.get(ord(ch))
+    if not raw:
+        return []
+    out = []
+    for r in raw.split(","):
+        plain = "".join(c for c in unicodedata.normalize("NFD", r) if not unicodedata.combining(c))
+        if plain not in out:
+            out.append(plain)
+    return out
+
+
+class HomophoneMatcher:
+    """Finds lexicon terms typed with homophone slips (劳务排遣 for 劳务派遣, 公共卫声 for 公共卫生): the same pinyin,
+    at most `max_subs` characters different. Only terms of `min_chars` or more: two-character homophones are too
+    often real, different words."""
+
+    def __init__(self, terms: dict[str, str], min_chars: int, max_subs: int):
+        self.max_subs = max_subs
+        self.keys: dict[tuple, list[tuple[str, str]]] = {}
+        for term, concept in terms.items():
+            if len(term) < min_chars:
+                continue
+            # the term's reading in context (调解 → tiao jie); a typed slip is keyed by each character's usual reading
+            key = tuple(lazy_pinyin(term, style=Style.NORMAL, errors=lambda x: list(x)))
+            if len(key) == len(term):
+                self.keys.setdefault(key, []).append((term, concept))
+        self.lengths = sorted({len(k) for k in self.keys})
+        self._first = {}
+
+    def _primary(self, ch: str) -> str:
+        syl = self._first.get(ch)
+        if syl is None:
+            s = _syllables(ch)
+            syl = self._first[ch] = s[0] if s else ch
+        return syl
+
+    def find(self, text: str):
+        """(start, end, term, concept) for every near-match in `text` that is not an exact one."""
+        syl = [self._primary(ch) for ch in text]
+        for start in range(len(text)):
+            for n in self.lengths:
+                if start + n > len(text):
+                    break
+                for term, concept in self.keys.get(tuple(syl[start:start + n]), ()):
+                    window = text[start:start + n]
+                    subs = sum(a != b for a, b in zip(window, term))
+                    if 0 < subs <= self.max_subs:
+                        yield start, start + n, term, concept
 
 
 @dataclass
@@ -110,6 +166,9 @@ class Reader:
         self.nlp = spacy.blank("zh")  # character segmentation: no model download, ~50 µs per 100 characters
         self.matcher = PhraseMatcher(self.nlp.vocab)
         self._lock = threading.Lock()
+        typo = kb.language["typo_tolerance"]
+        self.homophones = HomophoneMatcher({normalise(t): c.id for c in kb.concepts.values() for t in c.terms},
+                                           typo["min_term_chars"], typo["max_substitutions"])
         for concept in kb.concepts.values():
             self.matcher.add(concept.id, [self.nlp.make_doc(normalise(t)) for t in concept.terms])
             if concept.exceptions:
@@ -117,6 +176,9 @@ class Reader:
         lang = kb.language
         self.cues = sorted({normalise(c) for c in lang["negation_cues"]}, key=len, reverse=True)
         self.window = lang["negation_window"]
+        self.after_cues = [normalise(c) for c in lang["negation_after_cues"]]
+        self.after_window = lang["negation_after_window"]
+        self.patterned = [c for c in kb.concepts.values() if c.exception_patterns]
         self.breaks = [normalise(b) or b for b in lang["clause_breaks"]]
         # 是不是 / 有没有 / 能不能 contain a cue but ask a question: masked before looking for cues
         self.question_forms = sorted({normalise(q) for q in lang["question_forms"]}, key=len, reverse=True)
@@ -133,17 +195,47 @@ class Reader:
             span = doc[start:end]
             span.label_ = label
             (exceptions if label.startswith("except:") else spans).append(span)
+        canonical = {}
+        exact = [(sp.start_char, sp.end_char) for sp in spans]
+        for s, e, term, concept in self.homophones.find(text):
+            if any(s < xe and xs < e for xs, xe in exact):
+                continue  # an exact term already covers these characters
+            span = doc.char_span(s, e, label=concept)
+            if span is not None:
+                canonical[(s, e)] = term
+                spans.append(span)
+        excepted = [(x.label_[len("except:"):], x.start_char, x.end_char) for x in exceptions]
+        for concept in self.patterned:
+            for rx in concept.exception_patterns:
+                excepted += [(concept.id, m.start(), m.end()) for m in rx.finditer(text)]
         mentions = []
         for span in filter_spans(spans):  # longest wins where terms overlap
             s, e = span.start_char, span.end_char
-            if any(x.label_ == "except:" + span.label_ and x.start_char <= s and e <= x.end_char for x in exceptions):
+            if any(c == span.label_ and xs <= s and e <= xe for c, xs, xe in excepted):
                 continue
-            cue = self._negation(text, s)
-            mentions.append(Mention(span.label_, span.text, s, e, cue is not None, cue))
+            cue = self._negation(text, s) or self._negation_after(text, e)
+            mentions.append(Mention(span.label_, span.text, s, e, cue is not None, cue, canonical.get((s, e))))
         unknown = set(given) - set(self.kb.concepts)
         if unknown:
             raise InputError(f"unknown facts: {', '.join(sorted(unknown))}")
         return Facts(text, mentions, set(given))
+
+    def _clause_end(self, text: str, end: int) -> int:
+        stop = len(text)
+        for b in self.breaks:
+            i = text.find(b, end)
+            if i >= 0:
+                stop = min(stop, i)
+        return stop
+
+    def _negation_after(self, text: str, end: int) -> str | None:
+        """A denial that follows the term in the same clause: 跟劳务派遣没关系, 与派遣无关."""
+        after = text[end:self._clause_end(text, end)]
+        for cue in self.after_cues:
+            i = after.find(cue)
+            if 0 <= i <= self.after_window:
+                return cue
+        return None
 
     def _negation(self, text: str, start: int) -> str | None:
         """The negation cue governing a mention starting at `start`, if any (same clause, within the window)."""

@@ -220,6 +220,7 @@ LEXICON_SCHEMA = {
         "kind": F("str", choices=CONCEPT_KINDS),
         "terms": F("strs"),
         "exceptions": F("strs", required=False),
+        "exception_patterns": F("strs", required=False),
         "note": F("str", required=False),
     }),
 }
@@ -227,7 +228,10 @@ LEXICON_SCHEMA = {
 LANGUAGE_SCHEMA = {
     "negation_cues": F("strs"),
     "negation_window": F("int"),
+    "negation_after_cues": F("strs"),
+    "negation_after_window": F("int"),
     "question_forms": F("strs"),
+    "typo_tolerance": F("map", schema={"min_term_chars": F("int"), "max_substitutions": F("int")}),
     "clause_breaks": F("strs"),
     "generic_terms": F("strs"),
     "max_question_chars": F("int"),
@@ -351,6 +355,7 @@ class Concept:
     kind: str
     terms: tuple
     exceptions: tuple
+    exception_patterns: tuple = ()  # compiled regular expressions
 
 
 @dataclass
@@ -461,7 +466,15 @@ def load(policy: str | os.PathLike | None = None) -> KnowledgeBase:
                 raise PolicyError(lex_name, f"concepts[{i}].terms[{j}]",
                                   f"term {term!r} already belongs to concept {term_owner[term]!r}")
             term_owner[term] = c["id"]
-        concepts[c["id"]] = Concept(c["id"], c["label"], c["kind"], tuple(c["terms"]), tuple(c.get("exceptions") or ()))
+        patterns = []
+        for j, rx in enumerate(c.get("exception_patterns") or ()):
+            try:
+                patterns.append(re.compile(rx))
+            except re.error as exc:
+                raise PolicyError(lex_name, f"concepts[{i}].exception_patterns[{j}]",
+                                  f"invalid regular expression: {exc}") from None
+        concepts[c["id"]] = Concept(c["id"], c["label"], c["kind"], tuple(c["terms"]),
+                                    tuple(c.get("exceptions") or ()), tuple(patterns))
 
     language = _check(read_yaml(root / "language.yaml"), LANGUAGE_SCHEMA, "", display_path(root / "language.yaml"))
     retrieval = _check(read_yaml(root / "retrieval.yaml"), RETRIEVAL_SCHEMA, "", display_path(root / "retrieval.yaml"))

@@ -1,0 +1,60 @@
+"""Reading questions: normalisation, lexicon matching, negation and contrast."""
+import pytest
+
+from gpskb.errors import InputError
+from gpskb.nlp import Reader, clean_question, normalise
+
+
+@pytest.fixture(scope="module")
+def reader(kb):
+    return Reader(kb)
+
+
+def test_traditional_and_full_width_are_folded():
+    assert normalise("勞務派遣　ＡＢＣ１２３") == "劳务派遣 abc123"
+
+
+def test_mentions_record_the_words_and_where_they_are(reader):
+    f = reader.read("能否以劳务派遣方式通过政府购买服务用工？")
+    m = [x for x in f.mentions if x.concept == "labour_dispatch"][0]
+    assert (m.term, m.start, m.end, m.negated) == ("劳务派遣", 3, 7, False)
+    assert f.text[m.start:m.end] == "劳务派遣"
+
+
+def test_negation_and_contrast_do_not_trigger_the_ban(reader):
+    f = reader.read("不涉及人员派遣，委托机构按项目成果开展职业技能培训")
+    assert "labour_dispatch" in f.negated and "labour_dispatch" not in f.concepts
+    assert {"vocational_training", "by_results"} <= f.concepts
+
+
+def test_a_question_form_is_not_a_denial(reader):
+    assert "disguised_employment" in reader.read("这种做法是不是变相用工？").concepts
+    assert "labour_dispatch" in reader.read("有没有可能用劳务派遣的方式？").concepts
+
+
+def test_negation_does_not_reach_into_the_next_clause(reader):
+    f = reader.read("不涉及培训，而是劳务派遣")
+    assert "labour_dispatch" in f.concepts
+
+
+def test_a_single_character_cue_only_counts_right_before_the_term(reader):
+    assert "elderly_care" in reader.read("非营利组织提供养老服务可以吗").concepts
+    assert "hiring" in reader.read("不设岗位、不招人，只买服务").negated
+
+
+def test_an_exception_phrase_is_not_the_concept(reader):
+    f = reader.read("聘请律师事务所提供法律顾问服务可以吗")
+    assert "hiring" not in f.concepts
+
+
+def test_traditional_characters_match(reader):
+    assert "public_welfare_post" in reader.read("能否通過政府購買服務設置公益性崗位？").concepts
+
+
+@pytest.mark.parametrize("bad, message", [
+    ("", "问题为空"), ("   \n\t ", "问题为空"), ("？？！！……", "只有标点"), ("x" * 2001, "问题过长"),
+    (b"\xff\xfe\x00", "UTF-8"), ("abc\x00def", "二进制"), (None, "必须是文本"),
+])
+def test_bad_questions_are_refused_with_a_clear_message(bad, message):
+    with pytest.raises(InputError, match=message):
+        clean_question(bad, 2000)

@@ -1,0 +1,140 @@
+"""The durable_rules adapter: rule data, the engine against the reference semantics, its traps guarded."""
+import itertools
+import random
+import threading
+
+import pytest
+
+from gpskb import policy
+from gpskb.errors import EngineError, PolicyError
+from gpskb.nlp import Facts
+from gpskb.rules import RuleEngine, check_conflicts, compile_rules
+
+
+@pytest.fixture(scope="module")
+def rules(kb):
+    return RuleEngine(kb)
+
+
+def test_every_clause_is_implemented_by_a_rule_or_marked_not_formalised_with_a_reason(kb):
+    implemented = {c for r in kb.rules for c in r.clauses}
+    for cid in kb.clauses:
+        assert (cid in implemented) != (cid in kb.not_formalised), \
+            f"{cid}: must be either implemented by a rule or listed in not_formalised (not both)"
+    assert all(reason.strip() for reason in kb.not_formalised.values())
+
+
+def test_every_rule_quotes_its_clause_verbatim_and_explains_itself(kb):
+    for r in kb.rules:
+        assert any(r.quote in kb.clauses[c].text for c in r.clauses), r.id
+        assert r.explanation and r.outcome in ("prohibited", "allowed", "conditional")
+
+
+def test_the_ban_overrides_every_encouraged_area_and_the_review(kb):
+    ban = kb.rule("ban-disguised-employment")
+    assert ban.outcome == "prohibited" and {"allowed", "conditional"} <= set(ban.overrides)
+    assert all(ban.priority > r.priority for r in kb.rules if r.outcome != "prohibited")
+
+
+def test_every_named_direction_to_buy_has_an_allowed_rule_citing_its_item(kb):
+    allowed = {c for r in kb.rules if r.outcome == "allowed" for c in r.clauses}
+    assert allowed == {f"caizong-2023-12/{i}" for i in range(1, 8)}
+
+
+def test_engine_agrees_with_the_reference_semantics_on_random_fact_sets(kb, rules):
+    """durable_rules must fire exactly the rules whose conditions hold (checked against Condition.holds)."""
+    rng = random.Random(12)
+    concepts = sorted(kb.concepts)
+    for _ in range(400):
+        facts = set(rng.sample(concepts, rng.randint(0, 4)))
+        expected = {r.id for r in kb.rules if r.when.holds(facts)}
+        assert set(rules.fire(facts)) == expected, facts
+
+
+def test_no_fact_means_no_rule_never_a_silent_default(rules):
+    outcome = rules.evaluate(Facts("", [], set()))
+    assert outcome.verdict == "no_rule" and outcome.firings == []
+
+
+def test_prohibition_wins_and_the_explanation_says_what_was_asked_and_why(kb, rules):
+    outcome = rules.evaluate(Facts("", [], {"mental_health_rehab", "labour_dispatch"}))
+    assert outcome.verdict == "prohibited"
+    assert [f.status for f in outcome.firings] == ["decisive", "overridden"]
+    assert outcome.firings[1].overridden_by == "ban-disguised-employment"
+    text = outcome.decisive.explanation
+    assert "精神障碍社区康复" in text and "劳务派遣" in text and "优先" in text
+
+
+def test_more_than_1024_evaluations_do_not_exhaust_the_engine_sessions(rules):
+    facts = Facts("", [], {"elderly_care"})
+    for _ in range(1500):
+        assert rules.evaluate(facts).verdict == "allowed"
+
+
+def test_engines_can_be_created_again_in_one_process(kb):
+    """A Streamlit rerun or a reload re-creates the engine: no 'already registered' error, both keep working."""
+    a, b = RuleEngine(kb), RuleEngine(kb)
+    assert a.name != b.name
+    assert a.fire({"labour_dispatch"}) == b.fire({"labour_dispatch"}) == ["ban-disguised-employment"]
+
+
+def test_concurrent_evaluations_agree(kb, rules):
+    cases = [({"labour_dispatch", "elderly_care"}, "prohibited"), ({"elderly_care"}, "allowed"),
+             ({"logistics_service"}, "conditional"), (set(), "no_rule")]
+    errors = []
+
+    def worker(seed):
+        rng = random.Random(seed)
+        for _ in range(300):
+            facts, verdict = rng.choice(cases)
+            got = rules.evaluate(Facts("", [], set(facts))).verdict
+            if got != verdict:
+                errors.append((facts, got))
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+
+
+def test_an_exception_swallowed_inside_an_action_is_raised(kb, monkeypatch):
+    engine = RuleEngine(kb)
+    import gpskb.rules as mod
+
+    def broken(self, name):
+        def act(c):
+            raise ValueError("boom")
+        return act
+
+    monkeypatch.setattr(mod._Host, "get_action", broken)
+    engine2 = RuleEngine(kb)  # compiled with the broken action
+    with pytest.raises(EngineError, match="boom"):
+        engine2.fire({"labour_dispatch"})
+    monkeypatch.undo()
+    assert engine.fire({"labour_dispatch"}) == ["ban-disguised-employment"]
+
+
+def test_an_undeclared_conflict_is_a_policy_error(policy_copy):
+    path = policy_copy / "rules" / "caizong-2023-12.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("overrides: [allowed, conditional]", "overrides: [allowed]", 1), encoding="utf-8")
+    kb = policy.load(policy_copy)
+    with pytest.raises(PolicyError, match="does not declare that it overrides 'conditional'"):
+        check_conflicts(kb)
+
+
+def test_compiled_rules_keep_their_ids_and_the_engine_gets_a_copy(kb):
+    compiled = compile_rules(kb)
+    assert set(compiled) == {r.id for r in kb.rules}
+    assert compiled["ban-disguised-employment"]["run"] == "fire:ban-disguised-employment"
+
+
+def test_follow_up_asked_only_while_the_deciding_fact_is_open(rules):
+    open_ = rules.evaluate(Facts("", [], {"logistics_service"}))
+    assert open_.verdict == "conditional" and [f.id for f in open_.follow_ups] == ["delivery-mode"]
+    by_results = rules.evaluate(Facts("", [], {"logistics_service", "by_results"}))
+    assert by_results.verdict == "conditional" and by_results.follow_ups == []
+    per_head = rules.evaluate(Facts("", [], {"logistics_service", "per_head_staffing"}))
+    assert per_head.verdict == "prohibited" and per_head.follow_ups == []
