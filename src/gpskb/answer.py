@@ -105,7 +105,7 @@ class Engine:
         t1 = time.perf_counter()
         outcome = self.rules.evaluate(facts_obj)
         t2 = time.perf_counter()
-        found = self.index.search(text)
+        found = self.index.search(text, concepts=facts_obj.concepts)
         t3 = time.perf_counter()
         ans = self._combine(original if isinstance(original, str) else text, text, facts_obj, outcome, found)
         t4 = time.perf_counter()
@@ -124,7 +124,7 @@ class Engine:
         outcome = self.rules.evaluate(facts_obj)
         labels = "、".join(self.kb.concepts[c].label for c in sorted(concepts))
         query = description.strip() or labels or "政府购买服务"
-        found = self.index.search(query)
+        found = self.index.search(query, concepts=facts_obj.concepts)
         ans = self._combine(description or labels, query, facts_obj, outcome, found, structured=True)
         ans.timings_ms = {"total": _ms(time.perf_counter() - t0)}
         return ans

@@ -145,12 +145,13 @@ def _ratio(a, b):
 def evaluate_retrieval(engine, questions: list[Question]) -> dict:
     """hit@1, hit@3, MRR for each ranker alone and for the fusion (retrieval only, no rules), and the out-of-scope
     decision's precision and recall with the retrieval thresholds alone and with the lexicon signal added."""
-    rankers = ("dense", "lexical", "fused")
+    rankers = ("dense", "lexical", "concept", "fused")
     stats = {r: {"hit1": 0, "hit3": 0, "rr": 0.0} for r in rankers}
     n_cited = 0
     oos_rows = {"retrieval": [], "retrieval+lexicon": []}
     for q in questions:
-        found = engine.index.search(q.q)
+        facts = engine.reader.read(q.q)
+        found = engine.index.search(q.q, concepts=facts.concepts)
         if q.expected:
             n_cited += 1
             for r in rankers:
@@ -159,7 +160,6 @@ def evaluate_retrieval(engine, questions: list[Question]) -> dict:
                 stats[r]["hit3"] += _hit(q.expected, got, 3)
                 rank = _rank(q.expected, got)
                 stats[r]["rr"] += 1 / rank if rank else 0
-        facts = engine.reader.read(q.q)
         oos_rows["retrieval"].append((q.kind, not found.in_scope))
         oos_rows["retrieval+lexicon"].append((q.kind, not (found.in_scope or bool(facts.mentions))))
     table = {r: {"hit1": _ratio(s["hit1"], n_cited), "hit3": _ratio(s["hit3"], n_cited),

@@ -29,7 +29,8 @@ from .errors import IndexMissing, IndexStale, PolicyError
 from .nlp import normalise
 from .policy import KnowledgeBase, display_path
 
-FORMAT_VERSION = 1
+# Bump when chunk() or lexical_tokens() change: the manifest check then refuses indexes built the old way.
+FORMAT_VERSION = 2
 EMBEDDER_ENV = "GPSKB_EMBEDDER"
 _TOKEN_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaffa-z0-9]")
 _QUERY_CACHE = 4096
@@ -222,6 +223,7 @@ class Hit:
     lexical: float
     dense_rank: int
     lexical_rank: int
+    concept_rank: int
     sentence: str
     span: tuple  # (start, end) of the sentence in the clause text, (-1, -1) when the label/metadata matched
     terms: list[str] = field(default_factory=list)
@@ -237,10 +239,10 @@ class SearchResult:
     seconds: dict = field(default_factory=dict)
 
     def ranking(self, ranker: str) -> list[str]:
-        """Clause ids ordered by one ranker ('dense', 'lexical') or by the fusion ('fused')."""
+        """Clause ids ordered by one ranker ('dense', 'lexical', 'concept') or by the fusion ('fused')."""
         if ranker == "fused":
             return [h.clause_id for h in self.hits]
-        key = {"dense": "dense_rank", "lexical": "lexical_rank"}[ranker]
+        key = {"dense": "dense_rank", "lexical": "lexical_rank", "concept": "concept_rank"}[ranker]
         return [h.clause_id for h in sorted(self.hits, key=lambda h: getattr(h, key))]
 
 
@@ -256,6 +258,13 @@ class Index:
         self._pos = {cid: i for i, cid in enumerate(self.clause_ids)}
         self._chunk_clause = np.array([self._pos[c.clause_id] for c in chunks])
         self.generic = {normalise(t) for t in kb.language["generic_terms"]}
+        # the concept ranker: a lexicon concept points at the clauses of the rules that test it
+        self._concept_clauses: dict[str, list[int]] = {}
+        for rule in kb.rules:
+            for c in rule.when.any + rule.when.all:
+                for cid in rule.clauses:
+                    if cid in self._pos and self._pos[cid] not in self._concept_clauses.setdefault(c, []):
+                        self._concept_clauses[c].append(self._pos[cid])
 
     # -- building, saving, loading ------------------------------------------------------------------------------
 
@@ -341,9 +350,10 @@ class Index:
 
     # -- searching ----------------------------------------------------------------------------------------------
 
-    def search(self, query: str, k: int | None = None) -> SearchResult:
+    def search(self, query: str, k: int | None = None, concepts=()) -> SearchResult:
         """Every clause ranked for the query by the fusion, with per-ranker scores; `in_scope` from the calibrated
-        thresholds of policy/retrieval.yaml."""
+        thresholds of policy/retrieval.yaml. `concepts` (lexicon concepts the question mentions) feed the third
+        ranker: the clauses of the rules that test those concepts."""
         cfg = self.kb.retrieval
         t0 = time.perf_counter()
         qv = self.embedder.query(normalise(query))
@@ -361,9 +371,15 @@ class Index:
         np.maximum.at(lexical, self._chunk_clause, lex_by_chunk)
         d_rank = _ranks(dense)
         l_rank = _ranks(lexical)
+        concept = np.zeros(n, dtype=np.float32)
+        for c in concepts:
+            for pos in self._concept_clauses.get(c, ()):
+                concept[pos] += 1
+        c_rank = _ranks(concept)
         f = cfg["fusion"]
         fused = f["dense_weight"] / (f["k"] + d_rank) + f["lexical_weight"] / (f["k"] + l_rank)
-        best = (f["dense_weight"] + f["lexical_weight"]) / (f["k"] + 1)
+        fused = fused + np.where(concept > 0, f["concept_weight"] / (f["k"] + c_rank), 0.0)
+        best = (f["dense_weight"] + f["lexical_weight"] + (f["concept_weight"] if concept.any() else 0)) / (f["k"] + 1)
         order = np.lexsort((-dense, -fused))
         top_dense, top_lexical = float(dense.max()), float(lexical.max())
         in_scope = scope_score(top_dense, top_lexical, cfg["out_of_scope"]) >= cfg["out_of_scope"]["threshold"]
@@ -373,7 +389,8 @@ class Index:
             cid = self.clause_ids[i]
             sentence, span = self._best_sentence(cid, dense_by_chunk, lex_by_chunk)
             hits.append(Hit(cid, round(float(fused[i] / best), 4), round(float(dense[i]), 4),
-                            round(float(lexical[i]), 4), int(d_rank[i]), int(l_rank[i]), sentence, span,
+                            round(float(lexical[i]), 4), int(d_rank[i]), int(l_rank[i]),
+                            int(c_rank[i]) if concept[i] > 0 else n + 1, sentence, span,
                             self.shared_terms(qnorm, sentence)))
         t3 = time.perf_counter()
         return SearchResult(hits, in_scope, top_dense, top_lexical,

@@ -128,6 +128,9 @@ def _check_value(value, spec: F, fpath: str, file: str):
     elif t == "int":
         if not isinstance(value, int) or isinstance(value, bool):
             raise PolicyError(file, fpath, "expected an integer")
+    elif t == "num":
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise PolicyError(file, fpath, "expected a number")
     elif t == "bool":
         if not isinstance(value, bool):
             raise PolicyError(file, fpath, "expected true or false")
@@ -241,7 +244,7 @@ RETRIEVAL_SCHEMA = {
     "chunking": F("map", schema={"sentence_breaks": F("strs"), "min_chars": F("int"),
                                  "title_prefix": F("bool")}),
     "fusion": F("map", schema={"method": F("str", choices=("rrf",)), "k": F("int"),
-                               "dense_weight": F("int"), "lexical_weight": F("int")}),
+                               "dense_weight": F("num"), "lexical_weight": F("num"), "concept_weight": F("num")}),
     "out_of_scope": F("map", schema={"lexical_weight": F("str"), "threshold": F("str"), "how_chosen": F("str")}),
     "max_citations": F("int"),
 }

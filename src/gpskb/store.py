@@ -1,0 +1,118 @@
+"""The SQLite store shared by the app and the API: feedback on answers (👍/👎 with a comment) and, behind a setting,
+the questions asked. Policy editors read the gaps from it: questions answered out_of_scope or no_rule, and answers
+marked 👎, newest first.
+
+Concurrency: WAL mode, a busy timeout, and one short-lived connection per call, so two people submitting at once
+both land (SQLite serialises the writes; nothing is lost).
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from contextlib import closing
+from datetime import datetime, timezone
+from pathlib import Path
+
+from . import config
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS feedback (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    created_at TEXT NOT NULL,
+    question TEXT NOT NULL,
+    verdict TEXT NOT NULL,
+    citations TEXT NOT NULL,          -- JSON list of clause ids
+    rating INTEGER NOT NULL CHECK (rating IN (-1, 1)),
+    comment TEXT NOT NULL DEFAULT '',
+    source TEXT NOT NULL DEFAULT 'app'
+);
+CREATE TABLE IF NOT EXISTS questions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    created_at TEXT NOT NULL,
+    question TEXT NOT NULL,
+    verdict TEXT NOT NULL,
+    citations TEXT NOT NULL,
+    source TEXT NOT NULL DEFAULT 'app'
+);
+CREATE INDEX IF NOT EXISTS questions_verdict ON questions (verdict, created_at);
+CREATE INDEX IF NOT EXISTS feedback_rating ON feedback (rating, created_at);
+"""
+STORE_ENV = "GPSKB_STORE"
+MAX_TEXT = 4000
+
+
+def default_path() -> Path:
+    """$GPSKB_STORE, else data/gpskb.sqlite3 under the (git-ignored) data folder."""
+    import os
+
+    value = os.environ.get(STORE_ENV)
+    return Path(value).expanduser() if value else config.data_dir() / "gpskb.sqlite3"
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+class Store:
+    """Feedback and question log in one SQLite file."""
+
+    def __init__(self, path: str | Path | None = None):
+        self.path = Path(path) if path else default_path()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._init_lock = threading.Lock()
+        with self._connect() as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(SCHEMA)
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        db.execute("PRAGMA busy_timeout=30000")
+        db.row_factory = sqlite3.Row
+        return closing(db)  # type: ignore[return-value]
+
+    def add_feedback(self, question: str, verdict: str, citations: list[str], rating: int, comment: str = "",
+                     source: str = "app") -> int:
+        """Store one 👍 (rating 1) or 👎 (rating -1) with its optional comment; returns the row id."""
+        if rating not in (-1, 1):
+            raise ValueError("rating must be 1 (👍) or -1 (👎)")
+        with self._connect() as db:
+            cur = db.execute(
+                "INSERT INTO feedback (created_at, question, verdict, citations, rating, comment, source) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (_now(), question[:MAX_TEXT], verdict, json.dumps(list(citations)), rating,
+                 (comment or "")[:MAX_TEXT], source))
+            return int(cur.lastrowid)
+
+    def log_question(self, question: str, verdict: str, citations: list[str], source: str = "app") -> int:
+        with self._connect() as db:
+            cur = db.execute("INSERT INTO questions (created_at, question, verdict, citations, source) "
+                             "VALUES (?, ?, ?, ?, ?)",
+                             (_now(), question[:MAX_TEXT], verdict, json.dumps(list(citations)), source))
+            return int(cur.lastrowid)
+
+    def feedback(self, limit: int = 200) -> list[dict]:
+        with self._connect() as db:
+            rows = db.execute("SELECT * FROM feedback ORDER BY created_at DESC, id DESC LIMIT ?", (limit,))
+            return [_row(r) for r in rows]
+
+    def gaps(self, limit: int = 200) -> list[dict]:
+        """What policy editors should look at, newest first: questions answered out_of_scope or no_rule (from the
+        question log and from feedback) and answers marked 👎."""
+        with self._connect() as db:
+            rows = db.execute(
+                """SELECT created_at, question, verdict, citations, source, 'unanswered' AS kind, '' AS comment
+                     FROM questions WHERE verdict IN ('out_of_scope', 'no_rule')
+                   UNION ALL
+                   SELECT created_at, question, verdict, citations, source,
+                          CASE WHEN rating < 0 THEN 'thumbs_down' ELSE 'unanswered' END AS kind, comment
+                     FROM feedback WHERE rating < 0 OR verdict IN ('out_of_scope', 'no_rule')
+                   ORDER BY created_at DESC LIMIT ?""", (limit,))
+            return [_row(r) for r in rows]
+
+
+def _row(r: sqlite3.Row) -> dict:
+    d = dict(r)
+    if "citations" in d:
+        d["citations"] = json.loads(d["citations"])
+    return d
