@@ -91,8 +91,8 @@ def cmd_ask(args) -> int:
         source = questions if questions else _stdin_lines()
         out = sys.stdout
         for q in source:
-            if not questions and isinstance(q, str) and not q.strip():
-                continue  # blank lines between questions on stdin are not questions
+            if not questions and q in ("", b""):
+                continue  # empty lines between questions on stdin are not questions (whitespace-only lines are)
             out.write(json.dumps(answer_dict(engine, q), ensure_ascii=False) + "\n")
             out.flush()
         return 0

