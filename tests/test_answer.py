@@ -1,0 +1,101 @@
+"""The facade: verdicts, citations, the memo text, and the development questions as a floor."""
+import pytest
+
+from conftest import ROOT
+from gpskb.errors import InputError
+from gpskb.evaluation import evaluate_answers, load_questions
+
+
+def test_development_questions_floor(engine):
+    """eval/dev-questions.yaml (a copy of the shared development questions): every verdict right, the expected
+    clause among the first three citations, out-of-scope flagged and nothing else."""
+    res = evaluate_answers(engine, load_questions(ROOT / "eval" / "dev-questions.yaml"))
+    assert res["failures"] == []
+    assert res["verdict_accuracy"] == 1.0 and res["hit3"] == 1.0
+    assert res["oos_precision"] == 1.0 and res["oos_recall"] == 1.0
+
+
+def test_our_own_questions_stay_above_their_measured_level(engine):
+    """eval/caizong-questions.yaml: written by us, harder (typos, traps, colloquial). A regression guard at the level
+    measured when the lexicon was last tuned; raise it as the product improves, never lower it to pass."""
+    res = evaluate_answers(engine, load_questions(ROOT / "eval" / "caizong-questions.yaml"))
+    assert res["verdict_accuracy"] >= 0.96
+    assert res["hit3"] >= 0.98
+    assert res["oos_recall"] == 1.0 and res["in_scope_flagged"] == 0
+
+
+def test_a_prohibition_wins_and_cites_the_ban_first_then_the_encouraged_item(engine):
+    a = engine.answer("精神障碍社区康复机构的护理员能否由劳务派遣公司派遣，通过政府购买服务解决？")
+    assert a.verdict == "prohibited"
+    assert [c.clause_id for c in a.citations][:2] == ["caizong-2023-12/11", "caizong-2023-12/3"]
+    assert a.rules[0]["rule_id"] == "ban-disguised-employment" and a.rules[0]["status"] == "decisive"
+    assert any(r["status"] == "overridden" and r["overridden_by"] == "ban-disguised-employment" for r in a.rules)
+    assert a.answer.startswith("结论：不得纳入政府购买服务范围。")
+    assert "依据：财综〔2023〕12号 第（十一）项「严禁变相用工」" in a.answer
+    assert "可以购买的做法" in a.answer and "支持对符合条件的特殊困难群体开展养老、精神障碍社区康复等领域政府购买服务" in a.answer
+
+
+def test_an_allowed_verdict_cites_its_rules_clause_first(engine):
+    a = engine.answer("农业社会化服务能不能通过政府购买服务方式购买？")
+    assert a.verdict == "allowed" and a.citations[0].clause_id == "caizong-2023-12/5"
+    assert a.citations[0].reason == "rule" and "支持发展农业社会化服务，促进农业经营增效。" in a.answer
+
+
+def test_a_conditional_verdict_says_what_the_review_checks_and_asks_the_open_fact(engine):
+    a = engine.answer("机关办公楼的保洁能不能外包？")
+    assert a.verdict == "conditional" and a.citations[0].clause_id == "caizong-2023-12/8"
+    assert "审核要点" in a.answer and "合法合规" in a.answer and "公共性和公益性" in a.answer
+    assert [f.id for f in a.follow_ups] == ["delivery-mode"]
+    again = engine.answer("机关办公楼的保洁能不能外包？", facts=a.follow_ups[0].options[1]["facts"])
+    assert again.verdict == "prohibited" and again.follow_ups == []
+
+
+def test_relevant_clauses_without_a_deciding_rule_is_no_rule(engine):
+    a = engine.answer("政府购买服务绩效管理有哪些要求？")
+    assert a.verdict == "no_rule" and a.rules == []
+    assert a.citations[0].clause_id == "caizong-2023-12/9"
+    assert a.answer.startswith("结论：通知未作规定")
+
+
+def test_nothing_relevant_is_out_of_scope_without_citations(engine):
+    a = engine.answer("明天会下雨吗")
+    assert a.verdict == "out_of_scope" and a.citations == [] and a.answer.startswith("结论：知识库未涉及")
+
+
+def test_non_chinese_text_gets_a_clear_answer(engine):
+    a = engine.answer("How do I renew my passport?")
+    assert a.verdict == "out_of_scope" and "请用中文提问" in a.notes[0]
+
+
+def test_markup_is_treated_as_text(engine):
+    a = engine.answer("<img src=x onerror=alert(1)>劳务派遣可以吗")
+    assert a.verdict == "prohibited" and a.question.startswith("<img")
+
+
+@pytest.mark.parametrize("bad", ["", "  ", "。。。", "劳" * 2001])
+def test_bad_input_raises_a_named_error(engine, bad):
+    with pytest.raises(InputError):
+        engine.answer(bad)
+
+
+def test_citations_carry_verbatim_text_and_matched_sentence(engine, kb):
+    a = engine.answer("能否以劳务派遣方式通过政府购买服务用工？")
+    for c in a.citations:
+        clause = kb.clauses[c.clause_id]
+        assert c.text == clause.text and c.label == clause.label
+        if c.span[0] >= 0:
+            assert clause.text[c.span[0]:c.span[1]] == c.sentence
+
+
+def test_timings_cover_every_stage(engine):
+    t = engine.answer("养老服务能通过政府购买服务提供吗？").timings_ms
+    assert {"facts", "rules", "retrieval", "embed", "combine", "total"} <= set(t) and t["total"] > 0
+
+
+def test_the_structured_check_gives_the_same_kind_of_answer(engine):
+    a = engine.check({"elderly_care", "labour_dispatch"}, "社区养老服务站护理员")
+    assert a.verdict == "prohibited" and a.citations[0].clause_id == "caizong-2023-12/11"
+    b = engine.check({"environmental_monitoring", "by_results"})
+    assert b.verdict == "allowed" and b.citations[0].clause_id == "caizong-2023-12/4"
+    with pytest.raises(InputError):
+        engine.check({"no_such_concept"})
