@@ -71,6 +71,19 @@ def test_more_than_1024_evaluations_do_not_exhaust_the_engine_sessions(rules):
         assert rules.evaluate(facts).verdict == "allowed"
 
 
+def test_facts_no_rule_matches_never_crash_the_process():
+    """durable_rules corrupts its heap when a session created by an unhandled fact is deleted (it crashed on exit
+    every time): run many such evaluations in a fresh process and require a clean exit."""
+    import subprocess
+    import sys
+
+    code = ("from gpskb import policy\nfrom gpskb.rules import RuleEngine\nkb = policy.load()\n"
+            "e = RuleEngine(kb)\nassert all(e.fire(set()) == [] for _ in range(1500))\nprint('ok')\n")
+    for _ in range(3):
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-500:]
+
+
 def test_engines_can_be_created_again_in_one_process(kb):
     """A Streamlit rerun or a reload re-creates the engine: no 'already registered' error, both keep working."""
     a, b = RuleEngine(kb), RuleEngine(kb)
@@ -127,7 +140,7 @@ def test_an_undeclared_conflict_is_a_policy_error(policy_copy):
 
 def test_compiled_rules_keep_their_ids_and_the_engine_gets_a_copy(kb):
     compiled = compile_rules(kb)
-    assert set(compiled) == {r.id for r in kb.rules}
+    assert set(compiled) == {r.id for r in kb.rules} | {"handled"}
     assert compiled["ban-disguised-employment"]["run"] == "fire:ban-disguised-employment"
 
 
