@@ -11,7 +11,7 @@ PORT   ?= 8501
 run: install
 	$(BIN)/gpskb index build --if-stale
 	$(BIN)/streamlit run app.py --server.address $(HOST) --server.port $(PORT) --server.headless true \
-		--browser.gatherUsageStats false
+		--browser.gatherUsageStats false --server.fileWatcherType none
 
 ## make test: create/update .venv with the development dependencies and run the whole suite
 test: install-dev browser-deps

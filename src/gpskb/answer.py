@@ -22,11 +22,13 @@ VERDICTS = ("prohibited", "conditional", "allowed", "no_rule", "out_of_scope")
 #: 结论 as a purchasing officer pastes it into a memo, and the short badge the app shows.
 CONCLUSION = {
     "prohibited": "不得纳入政府购买服务范围",
-    "conditional": "需从严审核（可以购买，但须经财政部门从严审核）",
+    "conditional": "需从严审核",
     "allowed": "可以通过政府购买服务方式购买",
     "no_rule": "通知未作规定（没有规则对该事项作出是否可以购买的判断）",
     "out_of_scope": "知识库未涉及",
 }
+#: the default detail of a 结论; a rule's `conclusion` replaces it where the default does not fit
+DETAIL = {"conditional": "可以购买，但须经财政部门从严审核"}
 BADGE = {"prohibited": "不得购买", "conditional": "需从严审核", "allowed": "可以购买", "no_rule": "未作规定",
          "out_of_scope": "未涉及"}
 
@@ -136,12 +138,16 @@ class Engine:
         kb = self.kb
         notes = []
         hits = {h.clause_id: h for h in found.hits}
-        in_scope = bool(outcome.firings) or bool(facts.mentions) or found.in_scope or structured
+        # in scope: a rule decided, or the retrieval found clauses that answer (calibrated in policy/retrieval.yaml).
+        # A lexicon mention alone is not enough: 企业 or 公司 occur in questions the knowledge base does not answer.
+        in_scope = bool(outcome.firings) or found.in_scope or structured
         if not has_chinese(text) and not outcome.firings and not structured:
             in_scope = False
             notes.append("本知识库为中文政策文件，请用中文提问。/ The knowledge base holds Chinese policy texts: "
                          "please ask in Chinese.")
         verdict = outcome.verdict if outcome.firings else ("no_rule" if in_scope else "out_of_scope")
+        if verdict == "out_of_scope" and found.off_topic:
+            notes.append(kb.retrieval["out_of_scope"]["off_topic_note"])
 
         citations: list[Citation] = []
         if verdict != "out_of_scope":
@@ -163,6 +169,13 @@ class Engine:
                           "negated": m.negated, "cue": m.cue} for m in facts.mentions],
             "given": sorted(facts.given),
         }
+        docs = {kb.clauses[f.rule.clauses[0]].document: f for f in outcome.firings}
+        if len(docs) > 1:
+            outcomes = {d: f.rule.outcome for d, f in docs.items()}
+            if len(set(outcomes.values())) > 1:
+                notes.append("注意：两份文件的规则结论不同（" + "；".join(
+                    f"{kb.documents[d].number}：{BADGE[o]}" for d, o in outcomes.items()) +
+                    "），按优先级采用较严格的结论，详见规则轨迹。")
         text_out = self._memo(verdict, outcome, citations, follow_ups, found)
         return Answer(question, verdict, text_out, citations, outcome.trace(), follow_ups, fact_view, {}, notes)
 
@@ -175,13 +188,14 @@ class Engine:
     def _memo(self, verdict, outcome: Outcome, citations, follow_ups, found) -> str:
         """The answer text: 结论, 依据 (文号, item, quoted sentence), 说明, and what the notice allows instead."""
         kb = self.kb
-        lines = [f"结论：{CONCLUSION[verdict]}。"]
+        decisive = outcome.decisive
+        detail = decisive.rule.conclusion if decisive and decisive.rule.conclusion else DETAIL.get(verdict)
+        lines = [f"结论：{CONCLUSION[verdict]}" + (f"（{detail}）" if detail else "") + "。"]
         if verdict == "out_of_scope":
             docs = "、".join(f"{d.number}《{d.title}》" + ("（节选）" if d.excerpt else "") for d in kb.documents.values())
             lines.append(f"说明：本知识库收录{docs}，未找到与所问事项相关的规定。请改用具体的服务事项提问，"
                          "或咨询本级财政部门。")
             return "\n".join(lines)
-        decisive = outcome.decisive
         if decisive:
             rule = decisive.rule
             clause = kb.clauses[rule.clauses[0]]

@@ -148,7 +148,7 @@ def evaluate_retrieval(engine, questions: list[Question]) -> dict:
     rankers = ("dense", "lexical", "concept", "fused")
     stats = {r: {"hit1": 0, "hit3": 0, "rr": 0.0} for r in rankers}
     n_cited = 0
-    oos_rows = {"retrieval": [], "retrieval+lexicon": []}
+    oos_rows = {"retrieval": [], "retrieval+rules": []}
     for q in questions:
         facts = engine.reader.read(q.q)
         found = engine.index.search(q.q, concepts=facts.concepts)
@@ -161,7 +161,7 @@ def evaluate_retrieval(engine, questions: list[Question]) -> dict:
                 rank = _rank(q.expected, got)
                 stats[r]["rr"] += 1 / rank if rank else 0
         oos_rows["retrieval"].append((q.kind, not found.in_scope))
-        oos_rows["retrieval+lexicon"].append((q.kind, not (found.in_scope or bool(facts.mentions))))
+        oos_rows["retrieval+rules"].append((q.kind, not (found.in_scope or bool(engine.rules.evaluate(facts).firings))))
     table = {r: {"hit1": _ratio(s["hit1"], n_cited), "hit3": _ratio(s["hit3"], n_cited),
                  "mrr": round(s["rr"] / n_cited, 4) if n_cited else None} for r, s in stats.items()}
     oos = {}
@@ -179,19 +179,22 @@ def calibrate(engine, questions: list[Question], weights=(0.0, 0.002, 0.004, 0.0
     """Choose the out-of-scope rule (scope score = top dense cosine + w × top BM25 score >= threshold) on labelled
     questions.
 
-    Only questions without any lexicon mention matter (a mention makes a question in scope anyway). For each weight
+    Only questions no rule decides matter (a rule's verdict makes a question in scope anyway). For each weight
     w, every midpoint between observed scores is a candidate threshold; the choice has the fewest errors, counting an
     in-scope question flagged out of scope as two errors (refusing a real question is worse than citing weakly), and
     among those the widest gap to the nearest question on either side, relative to the spread of the scores.
     """
     pts = []
     for q in questions:
-        if engine.reader.read(q.q).mentions:
+        facts = engine.reader.read(q.q)
+        if engine.rules.evaluate(facts).firings:
             continue
-        found = engine.index.search(q.q)
+        found = engine.index.search(q.q, concepts=facts.concepts)
+        if found.off_topic:
+            continue  # decided by the off-topic terms, not by the scores
         pts.append((q.kind == "out_of_scope", found.top_dense, found.top_lexical, q.id))
     if not pts:
-        raise PolicyError("calibration", "", "no questions without lexicon mentions to calibrate on")
+        raise PolicyError("calibration", "", "no questions that no rule decides, to calibrate on")
     dense = np.array([p[1] for p in pts])
     lex = np.array([p[2] for p in pts])
     oos = np.array([p[0] for p in pts])

@@ -234,6 +234,7 @@ class Hit:
 class SearchResult:
     hits: list[Hit]
     in_scope: bool
+    off_topic: list
     top_dense: float
     top_lexical: float
     scope_score: float
@@ -259,10 +260,14 @@ class Index:
         self._pos = {cid: i for i, cid in enumerate(self.clause_ids)}
         self._chunk_clause = np.array([self._pos[c.clause_id] for c in chunks])
         self.generic = {normalise(t) for t in kb.language["generic_terms"]}
+        self.off_topic = [normalise(t) for t in kb.retrieval["out_of_scope"]["off_topic_terms"]]
         # the concept ranker: a lexicon concept points at the clauses of the rules that test it
         self._concept_clauses: dict[str, list[int]] = {}
+        # (not role words such as 承接主体: they say who asks, not what about, and occur in every kind of question)
         for rule in kb.rules:
-            for c in rule.when.any + rule.when.all:
+            for c in rule.when.positive:
+                if kb.concepts[c].kind == "purchaser":
+                    continue
                 for cid in rule.clauses:
                     if cid in self._pos and self._pos[cid] not in self._concept_clauses.setdefault(c, []):
                         self._concept_clauses[c].append(self._pos[cid])
@@ -383,8 +388,10 @@ class Index:
         best = (f["dense_weight"] + f["lexical_weight"] + (f["concept_weight"] if concept.any() else 0)) / (f["k"] + 1)
         order = np.lexsort((-dense, -fused))
         top_dense, top_lexical = float(dense.max()), float(lexical.max())
-        in_scope = scope_score(top_dense, top_lexical, cfg["out_of_scope"]) >= cfg["out_of_scope"]["threshold"]
         qnorm = normalise(query)
+        off_topic = [t for t in self.off_topic if t in qnorm]
+        in_scope = (scope_score(top_dense, top_lexical, cfg["out_of_scope"]) >= cfg["out_of_scope"]["threshold"]
+                    and not off_topic)
         hits = []
         for i in order[: (k or n)]:
             cid = self.clause_ids[i]
@@ -394,7 +401,7 @@ class Index:
                             int(c_rank[i]) if concept[i] > 0 else n + 1, sentence, span,
                             self.shared_terms(qnorm, sentence)))
         t3 = time.perf_counter()
-        return SearchResult(hits, in_scope, top_dense, top_lexical,
+        return SearchResult(hits, in_scope, off_topic, top_dense, top_lexical,
                             scope_score(top_dense, top_lexical, cfg["out_of_scope"]),
                             {"embed": t1 - t0, "rank": t2 - t1, "fuse": t3 - t2})
 

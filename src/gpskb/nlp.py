@@ -86,6 +86,26 @@ def clean_question(question, max_chars: int) -> str:
     return stripped
 
 
+_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+
+
+def _number(s: str) -> float | None:
+    """12, 1.5, 五, 十二, 二十四, 半 → a number (None when it is not one)."""
+    try:
+        return float(s)
+    except ValueError:
+        pass
+    if s == "半":
+        return 0.5
+    if all(ch in _DIGITS for ch in s) and len(s) == 1:
+        return float(_DIGITS[s])
+    if "十" in s and s.count("十") == 1:
+        tens, _, ones = s.partition("十")
+        if all(ch in _DIGITS for ch in tens + ones):
+            return float((_DIGITS[tens] if tens else 1) * 10 + (_DIGITS[ones] if ones else 0))
+    return None
+
+
 def has_chinese(text: str) -> bool:
     return bool(_CJK.search(text))
 
@@ -239,10 +259,36 @@ class Reader:
                 continue
             cue = self._negation(text, s) or self._negation_after(text, e)
             mentions.append(Mention(span.label_, span.text, s, e, cue is not None, cue, canonical.get((s, e))))
+        taken = {(m.start, m.end) for m in mentions}
+        for m in self._quantities(text):
+            if not any(m.start < e and s < m.end and m.concept == c for c, s, e in
+                       ((x.concept, x.start, x.end) for x in mentions)) and (m.start, m.end) not in taken:
+                mentions.append(m)
+        mentions.sort(key=lambda m: m.start)
         unknown = set(given) - set(self.kb.concepts)
         if unknown:
             raise InputError(f"unknown facts: {', '.join(sorted(unknown))}")
         return Facts(text, mentions, set(given))
+
+    def _quantities(self, text: str) -> list[Mention]:
+        """Concepts set by numbers in the question (签五年 → contract_term_over_3y), per language.yaml quantities."""
+        out = []
+        for q in self.kb.language.get("quantities") or ():
+            seen = set()
+            for rx in q["compiled"]:
+                for m in rx.finditer(text):
+                    value = _number(m.group("n"))
+                    unit = q["per_unit"].get(m.group("unit"))
+                    if value is None or unit is None or (m.start(), m.end()) in seen:
+                        continue
+                    seen.add((m.start(), m.end()))
+                    years = value * float(unit)
+                    for r in q["ranges"]:
+                        if r["above"] < years <= r["upto"]:
+                            cue = self._negation(text, m.start())
+                            out.append(Mention(r["concept"], m.group(0), m.start(), m.end(), cue is not None, cue))
+                            break
+        return out
 
     def _clause_end(self, text: str, end: int) -> int:
         stop = len(text)

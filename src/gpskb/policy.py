@@ -142,12 +142,19 @@ def _check_value(value, spec: F, fpath: str, file: str):
                 raise PolicyError(file, f"{fpath}[{i}]", f"{v!r} is not one of {', '.join(spec.choices)}")
         return
     elif t == "map":
-        _check(value, spec.schema, fpath, file)
+        if spec.schema is None:
+            if not isinstance(value, dict) or not value:
+                raise PolicyError(file, fpath, "expected a non-empty mapping")
+        else:
+            _check(value, spec.schema, fpath, file)
     elif t == "list":
         if not isinstance(value, list):
             raise PolicyError(file, fpath, "expected a list")
         for i, item in enumerate(value):
-            _check(item, spec.schema, f"{fpath}[{i}]", file)
+            if spec.schema is None:  # a list of lists of texts
+                _check_value(item, F("strs"), f"{fpath}[{i}]", file)
+            else:
+                _check(item, spec.schema, f"{fpath}[{i}]", file)
     else:  # pragma: no cover - schema bug
         raise AssertionError(t)
     if spec.choices and value not in spec.choices:
@@ -190,7 +197,7 @@ DOCUMENT_SCHEMA = {
 }
 
 CONDITION_SCHEMA = {"any": F("strs", required=False), "all": F("strs", required=False),
-                    "none": F("strs", required=False)}
+                    "none": F("strs", required=False), "any_of_each": F("list", required=False, schema=None)}
 
 RULES_SCHEMA = {
     "rules": F("list", schema={
@@ -203,6 +210,7 @@ RULES_SCHEMA = {
         "priority": F("int"),
         "overrides": F("strs", required=False, choices=OUTCOMES),
         "explanation": F("str"),
+        "conclusion": F("str", required=False),
         "override_note": F("str", required=False),
         "checks": F("strs", required=False),
         "follow_ups": F("strs", required=False),
@@ -234,6 +242,10 @@ LANGUAGE_SCHEMA = {
     "negation_after_cues": F("strs"),
     "negation_after_window": F("int"),
     "question_forms": F("strs"),
+    "quantities": F("list", required=False, schema={
+        "id": F("str"), "patterns": F("strs"), "per_unit": F("map", schema=None),
+        "ranges": F("list", schema={"above": F("num"), "upto": F("num"), "concept": F("str")}),
+    }),
     "typo_tolerance": F("map", schema={"min_term_chars": F("int"), "max_substitutions": F("int")}),
     "clause_breaks": F("strs"),
     "generic_terms": F("strs"),
@@ -245,7 +257,8 @@ RETRIEVAL_SCHEMA = {
                                  "title_prefix": F("bool")}),
     "fusion": F("map", schema={"method": F("str", choices=("rrf",)), "k": F("int"),
                                "dense_weight": F("num"), "lexical_weight": F("num"), "concept_weight": F("num")}),
-    "out_of_scope": F("map", schema={"lexical_weight": F("str"), "threshold": F("str"), "how_chosen": F("str")}),
+    "out_of_scope": F("map", schema={"lexical_weight": F("str"), "threshold": F("str"), "how_chosen": F("str"),
+                                     "off_topic_terms": F("strs"), "off_topic_note": F("str")}),
     "max_citations": F("int"),
 }
 
@@ -295,6 +308,8 @@ class Clause:
             return "正文开头（前言）"
         if self.kind == "closing":
             return "文尾（公开选项、抄送、印发）"
+        if self.kind == "chapter" and self.title:
+            return f"{self.number}　{self.title}"
         return f"{self.number or ''}{self.title or ''}"
 
     @property
@@ -311,19 +326,28 @@ class Clause:
 
 @dataclass(frozen=True)
 class Condition:
+    """any: at least one of these; any_groups: at least one of each group; all: every one; none: not one."""
+
     any: tuple = ()
     all: tuple = ()
     none: tuple = ()
+    any_groups: tuple = ()  # of tuples
 
     def holds(self, facts: set) -> bool:
         """Whether a set of true concept ids satisfies the condition (the reference semantics the engine must match)."""
         return ((not self.any or any(c in facts for c in self.any))
+                and all(any(c in facts for c in g) for g in self.any_groups)
                 and all(c in facts for c in self.all)
                 and not any(c in facts for c in self.none))
 
     @property
+    def positive(self) -> tuple:
+        """The concepts whose presence can make the condition hold."""
+        return self.any + tuple(c for g in self.any_groups for c in g) + self.all
+
+    @property
     def concepts(self) -> tuple:
-        return self.any + self.all + self.none
+        return self.positive + self.none
 
 
 @dataclass(frozen=True)
@@ -341,6 +365,7 @@ class Rule:
     checks: tuple
     follow_ups: tuple
     file: str
+    conclusion: str | None = None  # the 结论 when the outcome's default wording does not fit (e.g. a contract term)
 
 
 @dataclass(frozen=True)
@@ -402,14 +427,16 @@ class KnowledgeBase:
 
 
 def _condition(data: dict, file: str, where: str, concepts: dict, positive: bool = True) -> Condition:
-    cond = Condition(tuple(data.get("any") or ()), tuple(data.get("all") or ()), tuple(data.get("none") or ()))
-    if positive and not cond.any and not cond.all:
+    cond = Condition(tuple(data.get("any") or ()), tuple(data.get("all") or ()), tuple(data.get("none") or ()),
+                     tuple(tuple(g) for g in data.get("any_of_each") or ()))
+    if positive and not cond.positive:
         # a rule that fires on the absence of facts alone would decide every question
-        raise PolicyError(file, where, "a rule condition needs 'any' or 'all'")
+        raise PolicyError(file, where, "a rule condition needs 'any', 'any_of_each' or 'all'")
     if not cond.concepts:
         raise PolicyError(file, where, "an empty condition")
-    for key in ("any", "all", "none"):
-        for i, c in enumerate(getattr(cond, key)):
+    for key, values in (("any", cond.any), ("all", cond.all), ("none", cond.none),
+                        ("any_of_each", tuple(c for g in cond.any_groups for c in g))):
+        for i, c in enumerate(values):
             if c not in concepts:
                 near = difflib.get_close_matches(c, list(concepts), n=1)
                 hint = f" (did you mean {near[0]!r}?)" if near else ""
@@ -480,6 +507,21 @@ def load(policy: str | os.PathLike | None = None) -> KnowledgeBase:
                                     tuple(c.get("exceptions") or ()), tuple(patterns))
 
     language = _check(read_yaml(root / "language.yaml"), LANGUAGE_SCHEMA, "", display_path(root / "language.yaml"))
+    lang_name = display_path(root / "language.yaml")
+    for i, q in enumerate(language.get("quantities") or ()):
+        compiled = []
+        for j, rx in enumerate(q["patterns"]):
+            try:
+                compiled.append(re.compile(rx))
+            except re.error as exc:
+                raise PolicyError(lang_name, f"quantities[{i}].patterns[{j}]", f"invalid regular expression: {exc}") \
+                    from None
+            if "n" not in compiled[-1].groupindex or "unit" not in compiled[-1].groupindex:
+                raise PolicyError(lang_name, f"quantities[{i}].patterns[{j}]", "must capture (?P<n>…) and (?P<unit>…)")
+        q["compiled"] = compiled
+        for j, r in enumerate(q["ranges"]):
+            if r["concept"] not in concepts:
+                raise PolicyError(lang_name, f"quantities[{i}].ranges[{j}].concept", f"unknown concept {r['concept']!r}")
     retrieval = _check(read_yaml(root / "retrieval.yaml"), RETRIEVAL_SCHEMA, "", display_path(root / "retrieval.yaml"))
     for key in ("lexical_weight", "threshold"):
         try:
@@ -518,7 +560,8 @@ def load(policy: str | os.PathLike | None = None) -> KnowledgeBase:
             rules.append(Rule(r["id"], r["title"], tuple(r["clauses"]), r["quote"],
                               _condition(r["when"], name, f"{where}.when", concepts), r["outcome"], r["priority"],
                               tuple(r.get("overrides") or ()), r["explanation"], r.get("override_note"),
-                              tuple(r.get("checks") or ()), tuple(r.get("follow_ups") or ()), name))
+                              tuple(r.get("checks") or ()), tuple(r.get("follow_ups") or ()), name,
+                              r.get("conclusion")))
         for i, n in enumerate(data.get("not_formalised") or ()):
             if n["clause"] not in clauses:
                 raise PolicyError(name, f"not_formalised[{i}].clause", f"unknown clause {n['clause']!r}")

@@ -64,8 +64,8 @@ def _get_host() -> _Host:
 def compile_condition(cond: Condition) -> dict:
     """A Condition as a durable_rules expression over one fact whose keys are concept ids (True/False)."""
     terms = []
-    if cond.any:
-        alts = [{c: True} for c in cond.any]
+    for group in ((cond.any,) if cond.any else ()) + cond.any_groups:
+        alts = [{c: True} for c in group]
         terms.append(alts[0] if len(alts) == 1 else {"$or": alts})
     terms += [{c: True} for c in cond.all]
     terms += [{c: False} for c in cond.none]
@@ -201,7 +201,7 @@ class RuleEngine:
 
     def _matched(self, rule: Rule, facts: Facts) -> list[str]:
         out = []
-        for c in rule.when.any + rule.when.all:
+        for c in rule.when.positive:
             if c in facts.concepts:
                 words = facts.words(c) or [self.kb.concepts[c].label]  # given by a form: no words, use the label
                 out += [w for w in words if w not in out]
