@@ -200,6 +200,10 @@ class Engine:
             rule = decisive.rule
             clause = kb.clauses[rule.clauses[0]]
             lines.append(f"依据：{self._cite_name(clause)}：“{rule.quote}”")
+            also = [f for f in outcome.firings if f.status == "supporting"
+                    and kb.clauses[f.rule.clauses[0]].document != clause.document]
+            for f in also:  # the same conclusion in the other document: cite it too
+                lines.append(f"另见：{self._cite_name(kb.clauses[f.rule.clauses[0]])}：“{f.rule.quote}”")
             lines.append(f"说明：{decisive.explanation}")
             if rule.checks:
                 lines.append("审核要点：" + "；".join(f"（{i}）{c}" for i, c in enumerate(rule.checks, 1)) + "。")
