@@ -53,7 +53,7 @@ def test_traditional_characters_match(reader):
 
 @pytest.mark.parametrize("bad, message", [
     ("", "问题为空"), ("   \n\t ", "问题为空"), ("？？！！……", "只有标点"), ("x" * 2001, "问题过长"),
-    (b"\xff\xfe\x00", "UTF-8"), ("abc\x00def", "二进制"), (None, "必须是文本"),
+    (b"\xff\xfe\x00", "UTF-8"), ("abc\x00def", "二进制"), (None, "必须是文本"), ("劳务\ud800派遣", "无效的 Unicode"),
 ])
 def test_bad_questions_are_refused_with_a_clear_message(bad, message):
     with pytest.raises(InputError, match=message):

@@ -260,6 +260,7 @@ class Index:
         self._pos = {cid: i for i, cid in enumerate(self.clause_ids)}
         self._chunk_clause = np.array([self._pos[c.clause_id] for c in chunks])
         self.generic = {normalise(t) for t in kb.language["generic_terms"]}
+        self._generic_longest_first = sorted(self.generic, key=len, reverse=True)
         self.off_topic = [normalise(t) for t in kb.retrieval["out_of_scope"]["off_topic_terms"]]
         # the concept ranker: a lexicon concept points at the clauses of the rules that test it
         self._concept_clauses: dict[str, list[int]] = {}
@@ -420,18 +421,19 @@ class Index:
     def shared_terms(self, qnorm: str, sentence: str) -> list[str]:
         """Maximal runs of two or more characters that the question and the sentence share, generic words dropped:
         what to highlight to show why the sentence matched."""
-        snorm = normalise(sentence)
-        terms, i = [], 0
-        while i < len(snorm):
-            best = 0
-            for j in range(len(snorm), i + 1, -1):
-                if snorm[i:j] in qnorm:
-                    best = j - i
-                    break
+        snorm = _normalised_sentence(sentence)  # corpus text: normalised once, not on every query
+        terms, i, n = [], 0, len(snorm)
+        while i < n:
+            # the longest run starting at i that occurs in the question: grow it while it still occurs (every
+            # prefix of a substring is a substring), instead of trying every end from the sentence's end down
+            j = i + 2
+            while j <= n and snorm[i:j] in qnorm:
+                j += 1
+            best = j - 1 - i
             if best >= 2:
                 term = snorm[i:i + best]
                 core = term
-                for g in sorted(self.generic, key=len, reverse=True):
+                for g in self._generic_longest_first:
                     core = core.replace(g, "")
                 if len([ch for ch in core if _TOKEN_CHAR.match(ch)]) >= 2 and term not in terms:
                     terms.append(term)
@@ -439,6 +441,11 @@ class Index:
             else:
                 i += 1
         return terms
+
+
+@functools.lru_cache(maxsize=8192)
+def _normalised_sentence(sentence: str) -> str:
+    return normalise(sentence)
 
 
 def scope_score(top_dense: float, top_lexical: float, oos: dict) -> float:

@@ -73,6 +73,11 @@ def clean_question(question, max_chars: int) -> str:
             raise InputError("问题不是有效的 UTF-8 文本 / the question is not valid UTF-8 text") from None
     if not isinstance(question, str):
         raise InputError("问题必须是文本 / the question must be text")
+    try:
+        question.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates (from a JSON "\ud800" escape)
+        raise InputError("问题含有无效的 Unicode 字符 / the question contains invalid Unicode (lone surrogates)") \
+            from None
     if "\ufffd" in question or "\x00" in question:
         raise InputError("问题含有无法识别的字符（可能是二进制内容） / the question contains binary or undecodable data")
     stripped = question.strip()
