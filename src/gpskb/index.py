@@ -263,15 +263,15 @@ class Index:
         self._generic_longest_first = sorted(self.generic, key=len, reverse=True)
         self.off_topic = [normalise(t) for t in kb.retrieval["out_of_scope"]["off_topic_terms"]]
         # the concept ranker: a lexicon concept points at the clauses of the rules that test it
-        self._concept_clauses: dict[str, list[int]] = {}
+        self._concept_clauses: dict[str, list[tuple[int, int]]] = {}  # concept → [(clause position, priority)]
         # (not role words such as 承接主体: they say who asks, not what about, and occur in every kind of question)
         for rule in kb.rules:
             for c in rule.when.positive:
                 if kb.concepts[c].kind == "purchaser":
                     continue
                 for cid in rule.clauses:
-                    if cid in self._pos and self._pos[cid] not in self._concept_clauses.setdefault(c, []):
-                        self._concept_clauses[c].append(self._pos[cid])
+                    if cid in self._pos:
+                        self._concept_clauses.setdefault(c, []).append((self._pos[cid], rule.priority))
 
     # -- building, saving, loading ------------------------------------------------------------------------------
 
@@ -380,8 +380,9 @@ class Index:
         l_rank = _ranks(lexical)
         concept = np.zeros(n, dtype=np.float32)
         for c in concepts:
-            for pos in self._concept_clauses.get(c, ()):
-                concept[pos] += 1
+            for pos, priority in self._concept_clauses.get(c, ()):
+                # the clause of the rule that would decide ranks first: a ban (100) above an encouragement (10)
+                concept[pos] = max(concept[pos], priority)
         c_rank = _ranks(concept)
         f = cfg["fusion"]
         fused = f["dense_weight"] / (f["k"] + d_rank) + f["lexical_weight"] / (f["k"] + l_rank)

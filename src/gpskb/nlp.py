@@ -215,6 +215,7 @@ class Reader:
         self.nlp = spacy.blank("zh")  # character segmentation: no model download, ~50 µs per 100 characters
         self.matcher = PhraseMatcher(self.nlp.vocab)
         self._lock = threading.Lock()
+        self._local = threading.local()
         typo = kb.language["typo_tolerance"]
         self.homophones = HomophoneMatcher({normalise(t): c.id for c in kb.concepts.values() for t in c.terms},
                                            typo["min_term_chars"], typo["max_substitutions"])
@@ -290,7 +291,9 @@ class Reader:
                     years = value * float(unit)
                     for r in q["ranges"]:
                         if r["above"] < years <= r["upto"]:
-                            cue = self._negation(text, m.start())
+                            # a denial before the match, or inside it before the number (合同不签五年)
+                            inner = self._mask(text)[m.start():m.start("n")]
+                            cue = self._negation(text, m.start()) or next((c for c in self.cues if c in inner), None)
                             out.append(Mention(r["concept"], m.group(0), m.start(), m.end(), cue is not None, cue))
                             break
         return out
@@ -312,6 +315,17 @@ class Reader:
                 return cue
         return None
 
+    def _mask(self, text: str) -> str:
+        """The text with question forms (是不是, 能不能 …) blanked out, same length."""
+        cached = getattr(self._local, "masked", None)
+        if cached and cached[0] == text:
+            return cached[1]
+        masked = text
+        for form in self.question_forms:
+            masked = masked.replace(form, "\u25a1" * len(form))
+        self._local.masked = (text, masked)
+        return masked
+
     def _negation(self, text: str, start: int) -> str | None:
         """The negation cue governing a mention starting at `start`, if any (same clause, within the window)."""
         clause_start = 0
@@ -319,9 +333,8 @@ class Reader:
             i = text.rfind(b, 0, start)
             if i >= 0:
                 clause_start = max(clause_start, i + len(b))
-        before = text[clause_start:start]
-        for form in self.question_forms:
-            before = before.replace(form, "\u25a1" * len(form))
+        # question forms are masked in the whole text first: 能承接 inside 能不能承接 must not see 不 as a denial
+        before = self._mask(text)[clause_start:start]
         for cue in self.cues:
             i = before.rfind(cue)
             if i >= 0 and len(before) - (i + len(cue)) <= self.window:

@@ -136,6 +136,7 @@ class RuleEngine:
         self.kb = kb
         self.concepts = sorted(kb.concepts)
         self.rules = {r.id: r for r in kb.rules}
+        self.order = {r.id: i for i, r in enumerate(kb.rules)}
         # A fresh name per engine: re-creating an engine (a Streamlit rerun, a reload, a second test module) never
         # collides with a ruleset already registered in this process.
         self.name = f"gpskb_{os.getpid()}_{next(_names)}"
@@ -171,7 +172,8 @@ class RuleEngine:
     def evaluate(self, facts: Facts) -> Outcome:
         """The verdict for these facts, the fired rules ordered by priority (decisive first), and open follow-ups."""
         concepts = facts.concepts
-        fired = sorted((self.rules[r] for r in self.fire(concepts)), key=lambda r: -r.priority)
+        # highest priority first; among equals, the order of policy/rules/*.yaml (files by name): deterministic
+        fired = sorted((self.rules[r] for r in self.fire(concepts)), key=lambda r: (-r.priority, self.order[r.id]))
         if not fired:
             return Outcome("no_rule")
         top = fired[0]
