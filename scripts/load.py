@@ -29,6 +29,8 @@ from pathlib import Path
 import httpx
 import yaml
 
+from gpskb.bench import percentile
+
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_FILE = ROOT / "eval" / "caizong-questions.yaml"
 MAX_CLIENTS = 500
@@ -46,16 +48,6 @@ def load_questions(path: Path) -> list[str]:
     if not qs:
         raise SystemExit(f"{path}: no questions (field q)")
     return qs
-
-
-def percentile(values: list[float], p: float) -> float:
-    """Linear-interpolation percentile (p in 0..100), as in `gpskb bench`."""
-    values = sorted(values)
-    if not values:
-        return float("nan")
-    k = (len(values) - 1) * p / 100
-    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
-    return values[lo] + (values[hi] - values[lo]) * (k - lo)
 
 
 # -- the server, when --spawn ------------------------------------------------------------------------------------

@@ -24,6 +24,33 @@ def test_our_own_questions_stay_above_their_measured_level(engine):
     assert res["oos_recall"] == 1.0 and res["in_scope_flagged"] == 0
 
 
+def test_order_102_questions_stay_above_their_measured_level(engine):
+    """eval/order102-questions.yaml: the order's articles first, excerpt marked; guard at the measured level."""
+    res = evaluate_answers(engine, load_questions(ROOT / "eval" / "order102-questions.yaml"))
+    assert res["verdict_accuracy"] >= 0.97 and res["hit3"] >= 0.97
+    assert res["oos_recall"] == 1.0 and res["in_scope_flagged"] == 0
+
+
+@pytest.mark.parametrize("question, verdict, article", [
+    ("购置执法车辆能否作为政府购买服务", "prohibited", "mof-order-102/10/3"),
+    ("疾控中心能否承接政府购买服务", "conditional", "mof-order-102/8"),
+    ("服务合同可以一次签五年吗", "prohibited", "mof-order-102/24"),
+])
+def test_questions_the_order_decides_cite_its_article_first_marked_as_excerpt(engine, question, verdict, article):
+    a = engine.answer(question)
+    assert a.verdict == verdict and a.citations[0].clause_id == article
+    assert a.citations[0].excerpt and "节选" in a.citations[0].excerpt_note
+    assert "节选" in a.answer
+
+
+def test_retrieval_alone_meets_its_targets_on_the_development_questions(engine):
+    from gpskb.evaluation import evaluate_retrieval
+
+    res = evaluate_retrieval(engine, load_questions(ROOT / "eval" / "dev-questions.yaml"))
+    assert res["rankers"]["fused"]["hit1"] >= 0.95 and res["rankers"]["fused"]["hit3"] == 1.0
+    assert res["out_of_scope"]["retrieval+rules"] == {"precision": 1.0, "recall": 1.0, "in_scope_flagged": 0}
+
+
 def test_a_prohibition_wins_and_cites_the_ban_first_then_the_encouraged_item(engine):
     a = engine.answer("精神障碍社区康复机构的护理员能否由劳务派遣公司派遣，通过政府购买服务解决？")
     assert a.verdict == "prohibited"

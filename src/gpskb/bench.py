@@ -25,7 +25,8 @@ TARGETS = {
 }
 
 
-def _pct(values, p):
+def percentile(values, p):
+    """Linear-interpolation percentile, p in 0..100 (shared with scripts/load.py)."""
     values = sorted(values)
     if not values:
         return float("nan")
@@ -89,7 +90,7 @@ def run_bench(args) -> int:
         index.search(q)
         qtimes.append((time.perf_counter() - t) * 1000)
     q50 = statistics.median(qtimes)
-    print(f"index query (uncached): p50 {q50:.1f} ms, p95 {_pct(qtimes, 95):.1f} ms   {_mark(q50, TARGETS['query_p50_ms'])}")
+    print(f"index query (uncached): p50 {q50:.1f} ms, p95 {percentile(qtimes, 95):.1f} ms   {_mark(q50, TARGETS['query_p50_ms'])}")
 
     # 3. warm answers: every question once, query-embedding cache cleared (so each is a first-time question)
     engine = Engine(kb, index=index)
@@ -102,7 +103,7 @@ def run_bench(args) -> int:
         times.append((time.perf_counter() - t) * 1000)
         for k in stage:
             stage[k].append(a.timings_ms[k])
-    p50, p95 = statistics.median(times), _pct(times, 95)
+    p50, p95 = statistics.median(times), percentile(times, 95)
     print(f"warm answer per question: p50 {p50:.1f} ms   {_mark(p50, TARGETS['warm_p50_ms'])}")
     print(f"                          p95 {p95:.1f} ms   {_mark(p95, TARGETS['warm_p95_ms'])}")
     print(f"                          max {max(times):.1f} ms")
@@ -120,7 +121,7 @@ def run_bench(args) -> int:
         engine.rules.evaluate(engine.reader.read(q))
         rtimes.append((time.perf_counter() - t) * 1000)
     r50 = statistics.median(rtimes)
-    print(f"facts + rules per question: p50 {r50 * 1000:.0f} µs, p95 {_pct(rtimes, 95) * 1000:.0f} µs   "
+    print(f"facts + rules per question: p50 {r50 * 1000:.0f} µs, p95 {percentile(rtimes, 95) * 1000:.0f} µs   "
           f"{_mark(r50, TARGETS['rules_p50_ms'])} ms")
     proc = psutil.Process()
     facts = [engine.reader.read(q) for q in questions]
