@@ -7,6 +7,7 @@ from gpskb.errors import GpskbError, InputError
 from ui import common as ui
 
 OWN_DUTIES = "auxiliary_service"  # the concept "services for the government's own duties" (（八）, strictly reviewed)
+PROVIDER_ROLE = "provider_role"  # question 3 names who provides the service: that body acts as 承接主体
 PURPOSE = {"public": "面向社会公众提供的公共服务", "own": "本单位自身履职所需的服务（如后勤、会务、咨询、运维）"}
 OTHER_PROVIDER = "未明确 / 其他"
 MODE_OPEN = "未明确 / 不确定"
@@ -69,6 +70,8 @@ def main() -> None:
             facts.append(OWN_DUTIES)
         if provider:
             facts.append(provider)
+            if PROVIDER_ROLE in kb.concepts:
+                facts.append(PROVIDER_ROLE)
         if mode:
             facts.append(mode)
         facts += employed + extra
