@@ -58,3 +58,21 @@ def test_traditional_characters_match(reader):
 def test_bad_questions_are_refused_with_a_clear_message(bad, message):
     with pytest.raises(InputError, match=message):
         clean_question(bad, 2000)
+
+
+def test_a_pattern_mention_does_not_hide_a_term_inside_it(reader):
+    f = reader.read("政府能否向公益二类事业单位购买服务？")
+    assert {"provider_role", "public_welfare_2_institution"} <= f.concepts
+
+
+def test_a_number_of_years_becomes_a_contract_term_concept(reader):
+    assert "contract_term_over_3y" in reader.read("服务合同可以一次签五年吗").concepts
+    assert "contract_term_over_3y" in reader.read("那合同签三年以上呢").concepts
+    assert "contract_term_1_to_3y" in reader.read("合同期限18个月行不行").concepts
+    f = reader.read("合同不签五年，签一年，可以吗？")
+    assert "contract_term_over_3y" not in f.concepts and "contract_term_within_1y" in f.concepts
+
+
+def test_homophone_slips_match_only_long_terms(reader):
+    assert "public_health_service" in reader.read("公共卫声服务可以买吗").concepts
+    assert "goods" not in reader.read("服务期18个月的合同").concepts

@@ -6,6 +6,7 @@ clauses but no deciding rule → `no_rule`; nothing relevant → `out_of_scope`,
 """
 from __future__ import annotations
 
+import re
 import sys
 import threading
 import time
@@ -141,10 +142,19 @@ class Engine:
         # in scope: a rule decided, or the retrieval found clauses that answer (calibrated in policy/retrieval.yaml).
         # A lexicon mention alone is not enough: 企业 or 公司 occur in questions the knowledge base does not answer.
         in_scope = bool(outcome.firings) or found.in_scope or structured
+        if outcome.firings and not found.in_scope and not structured and not self.reader.has_purchase_frame(text):
+            # a lexicon word fired a rule, but the question is not about buying anything and no clause answers it
+            in_scope = False
+            outcome = Outcome("no_rule")
+            notes.append("问题中出现了政策相关的词语，但没有询问购买事项，知识库中也没有回答该问题的条款。")
         if not has_chinese(text) and not outcome.firings and not structured:
             in_scope = False
             notes.append("本知识库为中文政策文件，请用中文提问。/ The knowledge base holds Chinese policy texts: "
                          "please ask in Chinese.")
+        missing = self._missing_articles(text)
+        if missing and not outcome.firings:
+            in_scope = False
+            notes += missing
         verdict = outcome.verdict if outcome.firings else ("no_rule" if in_scope else "out_of_scope")
         if verdict == "out_of_scope" and found.off_topic:
             notes.append(kb.retrieval["out_of_scope"]["off_topic_note"])
@@ -177,7 +187,22 @@ class Engine:
                     f"{kb.documents[d].number}：{BADGE[o]}" for d, o in outcomes.items()) +
                     "），按优先级采用较严格的结论，详见规则轨迹。")
         text_out = self._memo(verdict, outcome, citations, follow_ups, found)
+        if notes:
+            text_out += "\n" + "\n".join(f"注：{n}" for n in notes)
         return Answer(question, verdict, text_out, citations, outcome.trace(), follow_ups, fact_view, {}, notes)
+
+    def _missing_articles(self, text: str) -> list[str]:
+        """Notes for articles the question names (第二十条) that an excerpted document does not hold: the honest
+        answer is that the knowledge base lacks them, never a neighbouring article."""
+        notes = []
+        for num in re.findall(r"第([一二三四五六七八九十百零两\d]+)条", text):
+            n = policy_mod.chinese_number(num)
+            for doc in self.kb.documents.values():
+                gap = doc.missing_article(n) if n is not None and doc.excerpt else None
+                if gap:
+                    notes.append(f"{doc.number}第{num}条不在本知识库收录的节选中（节选缺{gap}），请查阅官方文本。"
+                                 f"/ Article {n} of {doc.number} is missing from the excerpt held here.")
+        return notes
 
     def _citation(self, clause_id: str, hit, reason: str) -> Citation:
         clause = self.kb.clauses[clause_id]

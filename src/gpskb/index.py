@@ -171,8 +171,11 @@ def chunk(kb: KnowledgeBase) -> list[Chunk]:
             s2, e2 = s + lead, s + tail
             if e2 > s2:
                 chunks.append(Chunk(clause.id, clause.text[s2:e2], s2, e2, prefix + clause.text[s2:e2]))
-        if clause.title:
+        if clause.title or clause.number:
             chunks.append(Chunk(clause.id, clause.label, -1, -1, clause.label, is_sentence=False))
+        if clause.aliases:
+            names = f"{clause.label}（{'、'.join(clause.aliases)}）"
+            chunks.append(Chunk(clause.id, names, -1, -1, names, is_sentence=False))
     for doc in kb.documents.values():
         first = next((c for c in kb.clauses.values() if c.document == doc.id), None)
         if doc.meta.get("addressees") and first is not None and first.kind == "preamble":

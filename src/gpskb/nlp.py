@@ -229,6 +229,8 @@ class Reader:
         self.after_cues = [normalise(c) for c in lang["negation_after_cues"]]
         self.after_window = lang["negation_after_window"]
         self.patterned = [c for c in kb.concepts.values() if c.exception_patterns]
+        self.pattern_terms = [c for c in kb.concepts.values() if c.patterns]
+        self.frame = [normalise(w) for w in lang["purchase_frame"]]
         self.breaks = [normalise(b) or b for b in lang["clause_breaks"]]
         # 是不是 / 有没有 / 能不能 contain a cue but ask a question: masked before looking for cues
         self.question_forms = sorted({normalise(q) for q in lang["question_forms"]}, key=len, reverse=True)
@@ -265,6 +267,18 @@ class Reader:
                 continue
             cue = self._negation(text, s) or self._negation_after(text, e)
             mentions.append(Mention(span.label_, span.text, s, e, cue is not None, cue, canonical.get((s, e))))
+        # pattern mentions (word orders no term list covers) may overlap terms of other concepts without hiding
+        # them: 向公益二类事业单位购买 is both a provider role and 公益二类事业单位
+        for concept in self.pattern_terms:
+            for rx in concept.patterns:
+                for m in rx.finditer(text):
+                    s, e = m.start(), m.end()
+                    if e <= s or any(x.concept == concept.id and x.start < e and s < x.end for x in mentions):
+                        continue
+                    if any(c == concept.id and xs <= s and e <= xe for c, xs, xe in excepted):
+                        continue
+                    cue = self._negation(text, s) or self._negation_after(text, e)
+                    mentions.append(Mention(concept.id, m.group(0), s, e, cue is not None, cue))
         taken = {(m.start, m.end) for m in mentions}
         for m in self._quantities(text):
             if not any(m.start < e and s < m.end and m.concept == c for c, s, e in
@@ -289,6 +303,8 @@ class Reader:
                         continue
                     seen.add((m.start(), m.end()))
                     years = value * float(unit)
+                    if "more" in m.re.groupindex and m.group("more"):
+                        years += 0.01  # 三年以上: more than three years
                     for r in q["ranges"]:
                         if r["above"] < years <= r["upto"]:
                             # a denial before the match, or inside it before the number (合同不签五年)
@@ -297,6 +313,11 @@ class Reader:
                             out.append(Mention(r["concept"], m.group(0), m.start(), m.end(), cue is not None, cue))
                             break
         return out
+
+    def has_purchase_frame(self, text: str) -> bool:
+        """Whether the question is about buying something (language.yaml purchase_frame)."""
+        t = normalise(text)
+        return any(w in t for w in self.frame)
 
     def _clause_end(self, text: str, end: int) -> int:
         stop = len(text)

@@ -193,6 +193,7 @@ DOCUMENT_SCHEMA = {
         "part": F("str", required=False),
         "text": F("str"),
         "sources": F("str", required=False),
+        "aliases": F("strs", required=False),
     }),
 }
 
@@ -232,6 +233,7 @@ LEXICON_SCHEMA = {
         "terms": F("strs"),
         "exceptions": F("strs", required=False),
         "exception_patterns": F("strs", required=False),
+        "patterns": F("strs", required=False),
         "note": F("str", required=False),
     }),
 }
@@ -250,6 +252,7 @@ LANGUAGE_SCHEMA = {
     "clause_breaks": F("strs"),
     "generic_terms": F("strs"),
     "max_question_chars": F("int"),
+    "purchase_frame": F("strs"),
 }
 
 RETRIEVAL_SCHEMA = {
@@ -278,6 +281,22 @@ TRAINING_SCHEMA = {
 # The knowledge base
 
 
+_CN = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+
+
+def chinese_number(s: str) -> int | None:
+    """一 … 九十九 (and arabic digits) → int; None when it is not such a number."""
+    if s.isdigit():
+        return int(s)
+    if s and all(ch in _CN for ch in s) and len(s) == 1:
+        return _CN[s]
+    if s.count("十") == 1:
+        tens, _, ones = s.partition("十")
+        if all(ch in _CN for ch in tens + ones) and len(tens) <= 1 and len(ones) <= 1:
+            return (_CN[tens] if tens else 1) * 10 + (_CN[ones] if ones else 0)
+    return None
+
+
 @dataclass(frozen=True)
 class Document:
     id: str
@@ -288,6 +307,19 @@ class Document:
     excerpt_note: str | None
     meta: dict
     file: str
+
+    def missing_article(self, n: int) -> str | None:
+        """The `missing` entry (its articles text) that covers article n of an excerpt, if any."""
+        for m in self.meta.get("missing") or ():
+            parts = re.findall(r"第([一二三四五六七八九十百零两\d]+)条|(末条)", m["articles"])
+            nums = [chinese_number(a) if a else None for a, end in parts]
+            if "至" in m["articles"] and len(parts) == 2:
+                lo, hi = nums[0], nums[1]
+                if lo is not None and lo <= n and (hi is None or n <= hi):
+                    return m["articles"]
+            elif n in nums:
+                return m["articles"]
+        return None
 
 
 @dataclass(frozen=True)
@@ -300,6 +332,7 @@ class Clause:
     title: str | None = None
     part: str | None = None
     sources: str | None = None
+    aliases: tuple = ()  # names people use for the clause (负面清单 for 第十条): metadata, never part of the text
 
     @property
     def label(self) -> str:
@@ -384,6 +417,7 @@ class Concept:
     terms: tuple
     exceptions: tuple
     exception_patterns: tuple = ()  # compiled regular expressions
+    patterns: tuple = ()  # compiled regular expressions that mention the concept (派几个人到…上班)
 
 
 @dataclass
@@ -419,7 +453,7 @@ class KnowledgeBase:
     def corpus_hash(self) -> str:
         """Hash of what the index is built from (documents, clause ids and texts, chunking): not of comments or rules."""
         payload = {
-            "clauses": [[c.id, c.label, c.text] for c in self.clauses.values()],
+            "clauses": [[c.id, c.label, c.text, list(c.aliases)] for c in self.clauses.values()],
             "documents": [[d.id, d.number, d.title] for d in self.documents.values()],
             "chunking": self.retrieval["chunking"],
         }
@@ -478,7 +512,7 @@ def load(policy: str | os.PathLike | None = None) -> KnowledgeBase:
             if c["kind"] in ("item", "part", "article", "article-item", "chapter") and not c.get("number"):
                 raise PolicyError(name, f"{where}.number", f"field required for a clause of kind {c['kind']}")
             clauses[c["id"]] = Clause(c["id"], meta["id"], c["kind"], c["text"], c.get("number"), c.get("title"),
-                                      c.get("part"), c.get("sources"))
+                                      c.get("part"), c.get("sources"), tuple(c.get("aliases") or ()))
         for i, c in enumerate(data["clauses"]):
             if c.get("part") and c["part"] not in clauses:
                 raise PolicyError(name, f"clauses[{i}].part", f"unknown clause {c['part']!r}")
@@ -496,15 +530,18 @@ def load(policy: str | os.PathLike | None = None) -> KnowledgeBase:
                 raise PolicyError(lex_name, f"concepts[{i}].terms[{j}]",
                                   f"term {term!r} already belongs to concept {term_owner[term]!r}")
             term_owner[term] = c["id"]
-        patterns = []
-        for j, rx in enumerate(c.get("exception_patterns") or ()):
-            try:
-                patterns.append(re.compile(rx))
-            except re.error as exc:
-                raise PolicyError(lex_name, f"concepts[{i}].exception_patterns[{j}]",
-                                  f"invalid regular expression: {exc}") from None
+        compiled = {}
+        for key in ("exception_patterns", "patterns"):
+            compiled[key] = []
+            for j, rx in enumerate(c.get(key) or ()):
+                try:
+                    compiled[key].append(re.compile(rx))
+                except re.error as exc:
+                    raise PolicyError(lex_name, f"concepts[{i}].{key}[{j}]",
+                                      f"invalid regular expression: {exc}") from None
         concepts[c["id"]] = Concept(c["id"], c["label"], c["kind"], tuple(c["terms"]),
-                                    tuple(c.get("exceptions") or ()), tuple(patterns))
+                                    tuple(c.get("exceptions") or ()), tuple(compiled["exception_patterns"]),
+                                    tuple(compiled["patterns"]))
 
     language = _check(read_yaml(root / "language.yaml"), LANGUAGE_SCHEMA, "", display_path(root / "language.yaml"))
     lang_name = display_path(root / "language.yaml")
