@@ -147,10 +147,14 @@ def test_a_domain_word_in_a_question_about_no_purchase_is_out_of_scope(engine, q
     assert a.verdict == "out_of_scope" and a.citations == [] and a.rules == []
 
 
-def test_held_out_questions_stay_above_their_measured_level(engine):
-    """eval/heldout-questions.yaml was written without seeing the lexicon or rules; first measured at verdict 0.778,
-    hit@3 0.883, out-of-scope recall 0.833, then the lexicon was extended on its failures (so it is no longer
-    held out: the next unseen set is the real measure). Guard at the level now measured."""
-    res = evaluate_answers(engine, load_questions(ROOT / "eval" / "heldout-questions.yaml"))
+@pytest.mark.parametrize("name, first_measured", [
+    ("heldout-questions.yaml", "verdict 0.778, hit@3 0.883, out-of-scope recall 0.833"),
+    ("blind2-questions.yaml", "verdict 0.806, hit@3 0.914, out-of-scope recall 0.579"),
+])
+def test_blind_question_sets_stay_above_their_measured_level(engine, name, first_measured):
+    """Sets written without seeing the lexicon or rules, first measured at `first_measured`; the lexicon was then
+    extended on their failures, so they are no longer blind (the next unseen set is the real measure). Guard at the
+    level now measured."""
+    res = evaluate_answers(engine, load_questions(ROOT / "eval" / name))
     assert res["verdict_accuracy"] >= 0.97 and res["hit3"] >= 0.98
-    assert res["oos_recall"] >= 0.9 and res["in_scope_flagged"] == 0
+    assert res["oos_recall"] >= 0.95 and res["in_scope_flagged"] == 0

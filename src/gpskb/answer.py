@@ -142,7 +142,11 @@ class Engine:
         # in scope: a rule decided, or the retrieval found clauses that answer (calibrated in policy/retrieval.yaml).
         # A lexicon mention alone is not enough: 企业 or 公司 occur in questions the knowledge base does not answer.
         in_scope = bool(outcome.firings) or found.in_scope or structured
-        if outcome.firings and not found.in_scope and not structured and not self.reader.has_purchase_frame(text):
+        if outcome.firings and found.off_topic and not structured:
+            # procedure, personnel, tax or consumer questions that happen to use a policy word (see retrieval.yaml)
+            in_scope = False
+            outcome = Outcome("no_rule")
+        elif outcome.firings and not found.in_scope and not structured and not self.reader.has_purchase_frame(text):
             # a lexicon word fired a rule, but the question is not about buying anything and no clause answers it
             in_scope = False
             outcome = Outcome("no_rule")
