@@ -76,3 +76,10 @@ def test_a_number_of_years_becomes_a_contract_term_concept(reader):
 def test_homophone_slips_match_only_long_terms(reader):
     assert "public_health_service" in reader.read("公共卫声服务可以买吗").concepts
     assert "goods" not in reader.read("服务期18个月的合同").concepts
+
+
+def test_a_term_written_with_inserted_characters_still_matches(reader):
+    assert "vocational_training" in reader.read("找培训机构给返乡农民工做上岗前的培训").concepts
+    assert "public_welfare_post" in reader.read("公益性的工作岗位能不能买").concepts
+    # not across a clause break, and not with too many characters in between
+    assert "vocational_training" not in reader.read("岗前，给他们培训").concepts

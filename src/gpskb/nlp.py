@@ -6,12 +6,12 @@ occur; the longest match wins where matches overlap.
 """
 from __future__ import annotations
 
+import itertools
 import re
+import sys
 import threading
 import unicodedata
 from dataclasses import dataclass, field
-
-import sys
 
 from opencc import OpenCC
 from pypinyin import Style, lazy_pinyin
@@ -207,6 +207,38 @@ class Facts:
         return out
 
 
+class GapMatcher:
+    """Finds lexicon terms written with a few characters inserted (上岗前的培训 for 岗前培训, 公益性的工作岗位 for
+    公益性岗位): the term's characters in order, at most `max_gap` extra characters in all, within one clause.
+    Only terms of `min_chars` or more: short terms with gaps are other words."""
+
+    def __init__(self, terms: dict[str, str], min_chars: int, max_gap: int, breaks: list[str]):
+        self.max_gap = max_gap
+        self.by_first: dict[str, list[tuple[str, str]]] = {}
+        for term, concept in terms.items():
+            # not terms that start with a negation (不写违约责任): 不要写明违约责任 says the opposite
+            if len(term) >= min_chars and term[0] not in "不没未无非":
+                self.by_first.setdefault(term[0], []).append((term, concept))
+        self.stops = {b for b in breaks if len(b) == 1} | set("、")
+
+    def find(self, text: str):
+        """(start, end, term, concept) for every gapped match that is not an exact one."""
+        n = len(text)
+        for i, ch in enumerate(text):
+            for term, concept in self.by_first.get(ch, ()):
+                j, k, gaps = i + 1, 1, 0
+                while k < len(term) and j < n and gaps <= self.max_gap:
+                    if text[j] == term[k]:
+                        k += 1
+                    elif text[j] in self.stops:
+                        break
+                    else:
+                        gaps += 1
+                    j += 1
+                if k == len(term) and 0 < gaps <= self.max_gap:
+                    yield i, j, term, concept
+
+
 class Reader:
     """Turns questions into Facts using the knowledge base's lexicon and language settings. Thread-safe."""
 
@@ -219,6 +251,9 @@ class Reader:
         typo = kb.language["typo_tolerance"]
         self.homophones = HomophoneMatcher({normalise(t): c.id for c in kb.concepts.values() for t in c.terms},
                                            typo["min_term_chars"], typo["max_substitutions"])
+        gap = kb.language["gap_tolerance"]
+        self.gaps = GapMatcher({normalise(t): c.id for c in kb.concepts.values() for t in c.terms},
+                               gap["min_term_chars"], gap["max_inserted"], kb.language["clause_breaks"])
         for concept in kb.concepts.values():
             self.matcher.add(concept.id, [self.nlp.make_doc(normalise(t)) for t in concept.terms])
             if concept.exceptions:
@@ -249,7 +284,7 @@ class Reader:
             (exceptions if label.startswith("except:") else spans).append(span)
         canonical = {}
         exact = [(sp.start_char, sp.end_char) for sp in spans]
-        for s, e, term, concept in self.homophones.find(text):
+        for s, e, term, concept in itertools.chain(self.homophones.find(text), self.gaps.find(text)):
             if any(s < xe and xs < e for xs, xe in exact):
                 continue  # an exact term already covers these characters
             span = doc.char_span(s, e, label=concept)

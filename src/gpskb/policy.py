@@ -248,6 +248,7 @@ LANGUAGE_SCHEMA = {
         "id": F("str"), "patterns": F("strs"), "per_unit": F("map", schema=None),
         "ranges": F("list", schema={"above": F("num"), "upto": F("num"), "concept": F("str")}),
     }),
+    "gap_tolerance": F("map", schema={"min_term_chars": F("int"), "max_inserted": F("int")}),
     "typo_tolerance": F("map", schema={"min_term_chars": F("int"), "max_substitutions": F("int")}),
     "clause_breaks": F("strs"),
     "generic_terms": F("strs"),
