@@ -20,6 +20,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from gpskb.api import MAX_BATCH, MAX_BODY_BYTES, Settings, create_app
+from conftest import stop_process
 
 ROOT = Path(__file__).resolve().parents[1]
 Q = "能否以劳务派遣方式通过政府购买服务用工？"
@@ -330,12 +331,12 @@ def test_lone_surrogate_is_refused_not_a_500(client):
     body = b'{"question": "\\ud800\\u52b3\\u52a1\\u6d3e\\u9063"}'  # valid JSON, not representable in UTF-8
     err = assert_error(client.post("/api/v1/ask", content=body, headers={"Content-Type": "application/json"}), 422,
                        "invalid_question")
-    assert "binary" in err["message_en"]
+    assert "lone surrogates" in err["message_en"]
     r = client.post("/api/v1/ask/batch", content=b'{"questions": ["\\ud800", "%s"]}' % Q.encode(),
                     headers={"Content-Type": "application/json"})
     assert r.status_code == 200
     first, second = r.json()["results"]
-    assert first["question"] == "\ud800" and "binary" in first["error"]
+    assert first["question"] == "\ud800" and "lone surrogates" in first["error"]
     assert second["verdict"] == "prohibited"
 
 
@@ -518,12 +519,7 @@ def test_real_server_over_http(tmp_path):
             verdicts.setdefault(q, set()).add(r.json()["verdict"])
         assert all(len(v) == 1 for v in verdicts.values())  # the shared engine answers alike under concurrency
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+        stop_process(proc, 20)
     log_text = log_path.read_text(encoding="utf-8")
     # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal so the exit status says what stopped it
     assert proc.returncode in (0, -signal.SIGTERM), log_text

@@ -18,6 +18,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from conftest import stop_process
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "artifacts"
@@ -118,12 +119,7 @@ def test_ask_in_a_real_browser(tmp_path):
         finally:
             browser.close()
             if proc is not None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait(timeout=10)
+                stop_process(proc, 10)
     assert shot.exists() and shot.stat().st_size > 10_000
     (ARTIFACTS / "browser-timings.json").write_text(json.dumps({k: round(v, 3) for k, v in timings.items()},
                                                               indent=2) + "\n")

@@ -1,7 +1,6 @@
 """The gpskb command: every command has --help and is in the README; errors are one line; the JSON contract."""
 import io
 import json
-import re
 import subprocess
 import sys
 

@@ -1,5 +1,4 @@
 """The durable_rules adapter: rule data, the engine against the reference semantics, its traps guarded."""
-import itertools
 import random
 import threading
 

@@ -6,14 +6,13 @@ clauses but no deciding rule → `no_rule`; nothing relevant → `out_of_scope`,
 """
 from __future__ import annotations
 
-import re
 import sys
 import threading
 import time
 from dataclasses import asdict, dataclass, field
 
 from . import policy as policy_mod
-from .errors import GpskbError, InputError
+from .errors import GpskbError
 from .index import Index, SearchResult, open_index
 from .nlp import Facts, Reader, clean_question, has_chinese
 from .policy import KnowledgeBase
@@ -91,11 +90,11 @@ class Answer:
 class Engine:
     """A loaded knowledge base with its reader, rule engine and index. Thread-safe; build one per process."""
 
-    def __init__(self, kb: KnowledgeBase | None = None, index: Index | None = None, log=None):
+    def __init__(self, kb: KnowledgeBase | None = None, index: Index | None = None, log=None, index_dir=None):
         self.kb = kb or policy_mod.load()
         self.reader = Reader(self.kb)
         self.rules = RuleEngine(self.kb)
-        self.index = index or open_index(self.kb, log=log)
+        self.index = index or open_index(self.kb, index_dir, log=log)
         self.max_chars = self.kb.language["max_question_chars"]
 
     def answer(self, question, facts=()) -> Answer:
@@ -120,10 +119,7 @@ class Engine:
         """The guided eligibility check: structured facts (concept ids) → the rules → the same kind of Answer.
         `description` (the service in words, optional) only feeds retrieval for further relevant clauses."""
         t0 = time.perf_counter()
-        facts_obj = Facts(description, [], set(concepts))
-        unknown = set(concepts) - set(self.kb.concepts)
-        if unknown:
-            raise InputError(f"unknown facts: {', '.join(sorted(unknown))}")
+        facts_obj = Facts(description, [], self.reader.given(concepts))
         outcome = self.rules.evaluate(facts_obj)
         labels = "、".join(self.kb.concepts[c].label for c in sorted(concepts))
         query = description.strip() or labels or "政府购买服务"
@@ -146,7 +142,7 @@ class Engine:
             # procedure, personnel, tax or consumer questions that happen to use a policy word (see retrieval.yaml)
             in_scope = False
             outcome = Outcome("no_rule")
-        elif outcome.firings and not found.in_scope and not structured and not self.reader.has_purchase_frame(text):
+        elif outcome.firings and not found.in_scope and not structured and not self.reader.has_purchase_frame(facts):
             # a lexicon word fired a rule, but the question is not about buying anything and no clause answers it
             in_scope = False
             outcome = Outcome("no_rule")
@@ -199,7 +195,7 @@ class Engine:
         """Notes for articles the question names (第二十条) that an excerpted document does not hold: the honest
         answer is that the knowledge base lacks them, never a neighbouring article."""
         notes = []
-        for num in re.findall(r"第([一二三四五六七八九十百零两\d]+)条", text):
+        for num in policy_mod.ARTICLE_RE.findall(text):
             n = policy_mod.chinese_number(num)
             for doc in self.kb.documents.values():
                 gap = doc.missing_article(n) if n is not None and doc.excerpt else None

@@ -42,7 +42,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -53,10 +53,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
 
 from . import __version__
+from . import policy
+from .answer import Citation, Engine, answer_dict
 from .errors import GpskbError, InputError, UnknownClause
-
-if TYPE_CHECKING:  # heavy modules load only when an engine is built
-    from .answer import Engine
 
 log = logging.getLogger("gpskb.api")
 
@@ -139,18 +138,6 @@ class _BodyTooLarge(StarletteHTTPException):
         super().__init__(status_code=413)
 
 
-#: JSON may carry a lone surrogate ("\ud800") that no UTF-8 text can hold: refused as the library refuses binary data
-UNDECODABLE = "问题含有无法识别的字符（可能是二进制内容） / the question contains binary or undecodable data"
-
-
-def _undecodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-        return False
-    except UnicodeEncodeError:
-        return True
-
-
 def _split_message(message: str) -> tuple[str, str]:
     """The library's messages read "中文 / English"; one without both halves is used for both."""
     zh, sep, en = message.partition(" / ")
@@ -215,26 +202,11 @@ class BatchRequest(BaseModel):
                                  description=f"至多 {MAX_BATCH} 个问题；无效的问题在结果中给出 error，其余照常回答")
 
 
-class CitationOut(BaseModel):
-    clause_id: str
-    document: str
-    label: str
-    text: str
-    score: float
-    ref: str
-    sentence: str
-    span: list[int]
-    terms: list[str]
-    reason: str
-    excerpt: bool
-    excerpt_note: str | None
-
-
 class AnswerOut(BaseModel):
     question: str
     verdict: str = Field(description="prohibited | conditional | allowed | no_rule | out_of_scope")
     answer: str
-    citations: list[CitationOut]
+    citations: list[Citation]  # the library's dataclass: the contract has one definition
     rules: list[dict]
     badge: str
     follow_ups: list[dict]
@@ -312,6 +284,18 @@ def _errors(*codes: int) -> dict:
 # Middleware (pure ASGI: no per-request task or body buffering, unlike BaseHTTPMiddleware)
 
 
+class _ResponseWatch:
+    """A `send` wrapper that records whether the response has started and with which status."""
+
+    def __init__(self, send):
+        self.send, self.started, self.status = send, False, 500
+
+    async def __call__(self, message):
+        if message["type"] == "http.response.start":
+            self.started, self.status = True, message["status"]
+        await self.send(message)
+
+
 class RequestLogMiddleware:
     """One log line per request: method, route template (or the escaped path when no route matched), status,
     latency and the verdict(s) an endpoint put in the scope. Headers, the token and the body are never logged."""
@@ -323,17 +307,11 @@ class RequestLogMiddleware:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         t0 = time.perf_counter()
-        status = 500
-
-        async def send_status(message):
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
+        watch = _ResponseWatch(send)
         try:
-            await self.app(scope, receive, send_status)
+            await self.app(scope, receive, watch)
         finally:
+            status = watch.status
             route = scope.get("route")
             where = getattr(route, "path", None) or json.dumps(scope.get("path", ""), ensure_ascii=True)[1:-1][:200]
             verdict = scope.get(_VERDICT_KEY)
@@ -393,7 +371,7 @@ class BodyLimitMiddleware:
             if too_large:
                 return await _http_error(413, self.settings)(scope, receive, send)
         received = 0
-        started = False
+        watch = _ResponseWatch(send)
 
         async def limited_receive():
             nonlocal received
@@ -404,16 +382,10 @@ class BodyLimitMiddleware:
                     raise _BodyTooLarge()
             return message
 
-        async def watch_send(message):
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
         try:
-            await self.app(scope, limited_receive, watch_send)
+            await self.app(scope, limited_receive, watch)
         except _BodyTooLarge:
-            if started:
+            if watch.started:
                 raise
             await _http_error(413, self.settings)(scope, receive, send)
 
@@ -428,20 +400,13 @@ class CatchAllMiddleware:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        started = False
-
-        async def watch_send(message):
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+        watch = _ResponseWatch(send)
         try:
-            await self.app(scope, receive, watch_send)
+            await self.app(scope, receive, watch)
         except Exception:
             log.exception("unhandled error on %s %s", scope.get("method"),
                           getattr(scope.get("route"), "path", "(no route)"))
-            if started:
+            if watch.started:
                 raise
             code, zh, en = _HTTP_ERRORS[500]
             await error_response(500, code, zh, en)(scope, receive, send)
@@ -508,7 +473,7 @@ class _Service:
     """What the endpoints share: the engine (thread-safe, loaded once), the settings, the optional question log and
     the clause listings (the knowledge base does not change while the process runs, so they are built once)."""
 
-    def __init__(self, engine: "Engine", settings: Settings):
+    def __init__(self, engine: Engine, settings: Settings):
         self.engine = engine
         self.settings = settings
         self.store = None
@@ -529,8 +494,6 @@ class _Service:
         """Answer.to_dict(), or {"question", "error"} for a question the library refuses (InputError); any other
         error is raised. Identical concurrent questions are computed once."""
         def compute():
-            if _undecodable(question) or any(_undecodable(f) for f in facts):
-                return {"question": question, "error": UNDECODABLE}
             try:
                 return self.engine.answer(question, facts=facts).to_dict()
             except InputError as exc:
@@ -560,7 +523,6 @@ def create_app(engine: "Engine | None" = None, settings: Settings | None = None)
     settings = settings or Settings.from_env()
     engine = engine or build_engine()
     service = _Service(engine, settings)
-    from .answer import answer_dict
 
     app = FastAPI(
         title="gpskb API",
@@ -737,14 +699,9 @@ def _staleness(engine) -> str | None:
 # Serving
 
 
-def build_engine(policy_dir=None, index_dir=None) -> "Engine":
+def build_engine(policy_dir=None, index_dir=None) -> Engine:
     """An engine on a policy folder and its index (defaults as in the CLI), the index rebuilt if stale."""
-    from . import policy
-    from .answer import Engine
-    from .index import open_index
-
-    kb = policy.load(policy_dir)
-    return Engine(kb, index=open_index(kb, index_dir, log=lambda m: log.warning("%s", m)))
+    return Engine(policy.load(policy_dir), index_dir=index_dir, log=lambda m: log.warning("%s", m))
 
 
 def _configure_logging() -> None:

@@ -6,7 +6,6 @@ import json
 import os
 import sys
 import time
-from pathlib import Path
 
 from . import __version__, config
 from .errors import GpskbError
@@ -30,10 +29,8 @@ def _kb(args):
 
 def _engine(args):
     from .answer import Engine
-    from .index import open_index
 
-    kb = _kb(args)
-    return Engine(kb, index=open_index(kb, args.index_dir, log=_log))
+    return Engine(_kb(args), index_dir=args.index_dir, log=_log)
 
 
 # -- clauses / show ---------------------------------------------------------------------------------------------

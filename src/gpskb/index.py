@@ -267,10 +267,10 @@ class Index:
         self.off_topic = [normalise(t) for t in kb.retrieval["out_of_scope"]["off_topic_terms"]]
         # the concept ranker: a lexicon concept points at the clauses of the rules that test it
         self._concept_clauses: dict[str, list[tuple[int, int]]] = {}  # concept → [(clause position, priority)]
-        # (not role words such as 承接主体: they say who asks, not what about, and occur in every kind of question)
+        skip = set(kb.retrieval["fusion"]["concept_ranker_skips_kinds"])
         for rule in kb.rules:
             for c in rule.when.positive:
-                if kb.concepts[c].kind == "purchaser":
+                if kb.concepts[c].kind in skip:
                     continue
                 for cid in rule.clauses:
                     if cid in self._pos:

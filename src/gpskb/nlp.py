@@ -6,6 +6,7 @@ occur; the longest match wins where matches overlap.
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import sys
@@ -18,8 +19,7 @@ from pypinyin import Style, lazy_pinyin
 from pypinyin.pinyin_dict import pinyin_dict
 
 from .errors import InputError
-from .policy import KnowledgeBase
-
+from .policy import KnowledgeBase, chinese_number
 
 
 def _import_spacy():
@@ -91,9 +91,6 @@ def clean_question(question, max_chars: int) -> str:
     return stripped
 
 
-_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
-
-
 def _number(s: str) -> float | None:
     """12, 1.5, 五, 十二, 二十四, 半 → a number (None when it is not one)."""
     try:
@@ -102,13 +99,8 @@ def _number(s: str) -> float | None:
         pass
     if s == "半":
         return 0.5
-    if all(ch in _DIGITS for ch in s) and len(s) == 1:
-        return float(_DIGITS[s])
-    if "十" in s and s.count("十") == 1:
-        tens, _, ones = s.partition("十")
-        if all(ch in _DIGITS for ch in tens + ones):
-            return float((_DIGITS[tens] if tens else 1) * 10 + (_DIGITS[ones] if ones else 0))
-    return None
+    n = chinese_number(s)
+    return None if n is None else float(n)
 
 
 def has_chinese(text: str) -> bool:
@@ -129,17 +121,13 @@ class Mention:
     canonical: str | None = None
 
 
-def _syllables(ch: str) -> list[str]:
-    """Toneless pinyin readings of a character (all of them, first = most common); [] for non-Han characters."""
+def _reading(ch: str) -> str:
+    """A character's most common toneless pinyin reading (the character itself when it has none)."""
     raw = pinyin_dict.get(ord(ch))
     if not raw:
-        return []
-    out = []
-    for r in raw.split(","):
-        plain = "".join(c for c in unicodedata.normalize("NFD", r) if not unicodedata.combining(c))
-        if plain not in out:
-            out.append(plain)
-    return out
+        return ch
+    first = raw.split(",", 1)[0]
+    return "".join(c for c in unicodedata.normalize("NFD", first) if not unicodedata.combining(c))
 
 
 class HomophoneMatcher:
@@ -158,18 +146,11 @@ class HomophoneMatcher:
             if len(key) == len(term):
                 self.keys.setdefault(key, []).append((term, concept))
         self.lengths = sorted({len(k) for k in self.keys})
-        self._first = {}
-
-    def _primary(self, ch: str) -> str:
-        syl = self._first.get(ch)
-        if syl is None:
-            s = _syllables(ch)
-            syl = self._first[ch] = s[0] if s else ch
-        return syl
+        self._reading = functools.lru_cache(maxsize=8192)(_reading)
 
     def find(self, text: str):
         """(start, end, term, concept) for every near-match in `text` that is not an exact one."""
-        syl = [self._primary(ch) for ch in text]
+        syl = [self._reading(ch) for ch in text]
         for start in range(len(text)):
             for n in self.lengths:
                 if start + n > len(text):
@@ -212,14 +193,15 @@ class GapMatcher:
     公益性岗位): the term's characters in order, at most `max_gap` extra characters in all, within one clause.
     Only terms of `min_chars` or more: short terms with gaps are other words."""
 
-    def __init__(self, terms: dict[str, str], min_chars: int, max_gap: int, breaks: list[str]):
+    def __init__(self, terms: dict[str, str], min_chars: int, max_gap: int, breaks: list[str], negations: set):
         self.max_gap = max_gap
         self.by_first: dict[str, list[tuple[str, str]]] = {}
         for term, concept in terms.items():
-            # not terms that start with a negation (不写违约责任): 不要写明违约责任 says the opposite
-            if len(term) >= min_chars and term[0] not in "不没未无非":
+            # not terms that start with a negation cue (不写违约责任): 不要写明违约责任 says the opposite
+            if len(term) >= min_chars and term[0] not in negations:
                 self.by_first.setdefault(term[0], []).append((term, concept))
-        self.stops = {b for b in breaks if len(b) == 1} | set("、")
+        # a gap never crosses a clause break, nor an enumeration comma (岗前、技能培训 are two things)
+        self.stops = {b for b in breaks if len(b) == 1} | {"、"}
 
     def find(self, text: str):
         """(start, end, term, concept) for every gapped match that is not an exact one."""
@@ -248,18 +230,17 @@ class Reader:
         self.matcher = PhraseMatcher(self.nlp.vocab)
         self._lock = threading.Lock()
         self._local = threading.local()
-        typo = kb.language["typo_tolerance"]
-        self.homophones = HomophoneMatcher({normalise(t): c.id for c in kb.concepts.values() for t in c.terms},
-                                           typo["min_term_chars"], typo["max_substitutions"])
-        gap = kb.language["gap_tolerance"]
-        self.gaps = GapMatcher({normalise(t): c.id for c in kb.concepts.values() for t in c.terms},
-                               gap["min_term_chars"], gap["max_inserted"], kb.language["clause_breaks"])
+        lang = kb.language
+        self.cues = sorted({normalise(c) for c in lang["negation_cues"]}, key=len, reverse=True)
+        terms = {normalise(t): c.id for c in kb.concepts.values() for t in c.terms}
+        typo, gap = lang["typo_tolerance"], lang["gap_tolerance"]
+        self.homophones = HomophoneMatcher(terms, typo["min_term_chars"], typo["max_substitutions"])
+        self.gaps = GapMatcher(terms, gap["min_term_chars"], gap["max_inserted"], lang["clause_breaks"],
+                               {c for c in self.cues if len(c) == 1})
         for concept in kb.concepts.values():
             self.matcher.add(concept.id, [self.nlp.make_doc(normalise(t)) for t in concept.terms])
             if concept.exceptions:
                 self.matcher.add("except:" + concept.id, [self.nlp.make_doc(normalise(t)) for t in concept.exceptions])
-        lang = kb.language
-        self.cues = sorted({normalise(c) for c in lang["negation_cues"]}, key=len, reverse=True)
         self.window = lang["negation_window"]
         self.after_cues = [normalise(c) for c in lang["negation_after_cues"]]
         self.after_window = lang["negation_after_window"]
@@ -314,16 +295,18 @@ class Reader:
                         continue
                     cue = self._negation(text, s) or self._negation_after(text, e)
                     mentions.append(Mention(concept.id, m.group(0), s, e, cue is not None, cue))
-        taken = {(m.start, m.end) for m in mentions}
         for m in self._quantities(text):
-            if not any(m.start < e and s < m.end and m.concept == c for c, s, e in
-                       ((x.concept, x.start, x.end) for x in mentions)) and (m.start, m.end) not in taken:
+            if not any(x.concept == m.concept and x.start < m.end and m.start < x.end for x in mentions):
                 mentions.append(m)
         mentions.sort(key=lambda m: m.start)
-        unknown = set(given) - set(self.kb.concepts)
+        return Facts(text, mentions, self.given(given))
+
+    def given(self, concepts) -> set:
+        """Concept ids supplied directly (a form, a follow-up choice), checked: an unknown id is an InputError."""
+        unknown = set(concepts) - set(self.kb.concepts)
         if unknown:
-            raise InputError(f"unknown facts: {', '.join(sorted(unknown))}")
-        return Facts(text, mentions, set(given))
+            raise InputError(f"unknown facts: {', '.join(sorted(map(repr, unknown)))}")
+        return set(concepts)
 
     def _quantities(self, text: str) -> list[Mention]:
         """Concepts set by numbers in the question (签五年 → contract_term_over_3y), per language.yaml quantities."""
@@ -349,10 +332,9 @@ class Reader:
                             break
         return out
 
-    def has_purchase_frame(self, text: str) -> bool:
+    def has_purchase_frame(self, facts: Facts) -> bool:
         """Whether the question is about buying something (language.yaml purchase_frame)."""
-        t = normalise(text)
-        return any(w in t for w in self.frame)
+        return any(w in facts.text for w in self.frame)
 
     def _clause_end(self, text: str, end: int) -> int:
         stop = len(text)

@@ -7,6 +7,7 @@ error is a PolicyError naming the file and the field, e.g. `policy/documents/x.y
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 import json
 import os
@@ -260,7 +261,8 @@ RETRIEVAL_SCHEMA = {
     "chunking": F("map", schema={"sentence_breaks": F("strs"), "min_chars": F("int"),
                                  "title_prefix": F("bool")}),
     "fusion": F("map", schema={"method": F("str", choices=("rrf",)), "k": F("int"),
-                               "dense_weight": F("num"), "lexical_weight": F("num"), "concept_weight": F("num")}),
+                               "dense_weight": F("num"), "lexical_weight": F("num"), "concept_weight": F("num"),
+                               "concept_ranker_skips_kinds": F("strs", choices=CONCEPT_KINDS)}),
     "out_of_scope": F("map", schema={"lexical_weight": F("str"), "threshold": F("str"), "how_chosen": F("str"),
                                      "off_topic_terms": F("strs"), "off_topic_note": F("str")}),
     "max_citations": F("int"),
@@ -283,6 +285,10 @@ TRAINING_SCHEMA = {
 
 
 _CN = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+
+
+#: an article named in Chinese: 第十条, 第二十四条, 第5条
+ARTICLE_RE = re.compile(r"第([一二三四五六七八九十百零两\d]+)条")
 
 
 def chinese_number(s: str) -> int | None:
@@ -312,7 +318,7 @@ class Document:
     def missing_article(self, n: int) -> str | None:
         """The `missing` entry (its articles text) that covers article n of an excerpt, if any."""
         for m in self.meta.get("missing") or ():
-            parts = re.findall(r"第([一二三四五六七八九十百零两\d]+)条|(末条)", m["articles"])
+            parts = re.findall(ARTICLE_RE.pattern + r"|(末条)", m["articles"])
             nums = [chinese_number(a) if a else None for a, end in parts]
             if "至" in m["articles"] and len(parts) == 2:
                 lo, hi = nums[0], nums[1]
@@ -450,7 +456,7 @@ class KnowledgeBase:
     def rule(self, rule_id: str) -> Rule:
         return next(r for r in self.rules if r.id == rule_id)
 
-    @property
+    @functools.cached_property
     def corpus_hash(self) -> str:
         """Hash of what the index is built from (documents, clause ids and texts, chunking): not of comments or rules."""
         payload = {

@@ -8,8 +8,8 @@ both land (SQLite serialises the writes; nothing is lost).
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
-import threading
 from contextlib import closing
 from datetime import datetime, timezone
 from pathlib import Path
@@ -44,8 +44,6 @@ MAX_TEXT = 4000
 
 def default_path() -> Path:
     """$GPSKB_STORE, else data/gpskb.sqlite3 under the (git-ignored) data folder."""
-    import os
-
     value = os.environ.get(STORE_ENV)
     return Path(value).expanduser() if value else config.data_dir() / "gpskb.sqlite3"
 
@@ -60,7 +58,6 @@ class Store:
     def __init__(self, path: str | Path | None = None):
         self.path = Path(path) if path else default_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._init_lock = threading.Lock()
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(SCHEMA)
