@@ -14,23 +14,44 @@ from dataclasses import asdict, dataclass, field
 from . import policy as policy_mod
 from .errors import GpskbError
 from .index import Index, SearchResult, open_index
+from .frame import Frame, Scope, compose, decide_scope
 from .nlp import Facts, Reader, clean_question, has_chinese
+from .parties import Gazetteer
+from .text import normalise
 from .policy import KnowledgeBase
 from .rules import Outcome, RuleEngine
 
 VERDICTS = ("prohibited", "conditional", "allowed", "no_rule", "out_of_scope")
-#: 结论 as a purchasing officer pastes it into a memo, and the short badge the app shows.
-CONCLUSION = {
-    "prohibited": "不得纳入政府购买服务范围",
-    "conditional": "需从严审核",
-    "allowed": "可以通过政府购买服务方式购买",
-    "no_rule": "通知未作规定（没有规则对该事项作出是否可以购买的判断）",
-    "out_of_scope": "知识库未涉及",
-}
-#: the default detail of a 结论; a rule's `conclusion` replaces it where the default does not fit
-DETAIL = {"conditional": "可以购买，但须经财政部门从严审核"}
-BADGE = {"prohibited": "不得购买", "conditional": "需从严审核", "allowed": "可以购买", "no_rule": "未作规定",
-         "out_of_scope": "未涉及"}
+
+
+def _wording():
+    """The default policy folder's wording (policy/wording.yaml), for callers that name a verdict without an engine."""
+    return policy_mod.load().wording
+
+
+class _Words(dict):
+    """verdict → one wording field, read from policy/wording.yaml on first use (kept for the app's imports)."""
+
+    def __init__(self, field_name: str):
+        super().__init__()
+        self.field_name = field_name
+
+    def __missing__(self, verdict):
+        self.update({v: getattr(w, self.field_name) for v, w in _wording().verdicts.items()
+                     if getattr(w, self.field_name) is not None})
+        if verdict not in self:
+            raise KeyError(verdict)
+        return dict.__getitem__(self, verdict)
+
+    def get(self, verdict, default=None):
+        try:
+            return self[verdict]
+        except KeyError:
+            return default
+
+
+#: 结论 as a purchasing officer pastes it into a memo, its default detail and the short badge the app shows
+CONCLUSION, DETAIL, BADGE = _Words("conclusion"), _Words("detail"), _Words("badge")
 
 
 @dataclass
@@ -71,10 +92,14 @@ class Answer:
     facts: dict = field(default_factory=dict)
     timings_ms: dict = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    conclusion: str = ""  # the 结论 line's text, as the memo states it
+    understood: dict = field(default_factory=dict)  # the aspect asked, as read: {"aspect", "label", "shown"}
+    english: str | None = None  # the one-line English verdict, for a question asked in English
+    badge_text: str = ""
 
     @property
     def badge(self) -> str:
-        return BADGE[self.verdict]
+        return self.badge_text or BADGE[self.verdict]
 
     def to_dict(self) -> dict:
         """The JSON contract of `gpskb ask --json` and the HTTP API (fixed fields first, extras after)."""
@@ -83,19 +108,34 @@ class Answer:
         for c in d["citations"]:
             c["span"] = list(c["span"])
         d.update({"badge": self.badge, "follow_ups": [asdict(f) for f in self.follow_ups], "facts": self.facts,
-                  "timings_ms": self.timings_ms, "notes": self.notes})
+                  "timings_ms": self.timings_ms, "notes": self.notes, "conclusion": self.conclusion,
+                  "understood": self.understood, "english": self.english})
         return d
 
 
 class Engine:
-    """A loaded knowledge base with its reader, rule engine and index. Thread-safe; build one per process."""
+    """A loaded knowledge base with its readers, rule engine and index. Thread-safe; build one per process."""
 
     def __init__(self, kb: KnowledgeBase | None = None, index: Index | None = None, log=None, index_dir=None):
         self.kb = kb or policy_mod.load()
         self.reader = Reader(self.kb)
+        self.gazetteer = Gazetteer(self.kb.parties)
         self.rules = RuleEngine(self.kb)
         self.index = index or open_index(self.kb, index_dir, log=log)
         self.max_chars = self.kb.language["max_question_chars"]
+        self.wording = self.kb.wording
+        self._kinds = {c.id: c.kind for c in self.kb.concepts.values()}
+
+    def read(self, text: str, given=()) -> Frame:
+        """The frame of a checked question: lexicon facts, parties, and the slot classifiers' readings (over the
+        query vector retrieval uses: the embedder caches it, so it is computed once per question)."""
+        facts = self.reader.read(text, given=given)
+        norm = normalise(text)
+        parties = self.gazetteer.read(norm)
+        predictions = {}
+        if self.index.readers is not None:
+            predictions = self.index.readers.predict(norm, self.index.embedder.query(norm))
+        return compose(self.kb.frame, facts, parties, predictions, self._kinds, english=not has_chinese(text))
 
     def answer(self, question, facts=()) -> Answer:
         """Answer one question. `facts` adds concept ids the user gave directly (a form, a follow-up choice).
@@ -103,65 +143,62 @@ class Engine:
         t0 = time.perf_counter()
         original = question
         text = clean_question(question, self.max_chars)
-        facts_obj = self.reader.read(text, given=facts)
+        frame = self.read(text, given=facts)
         t1 = time.perf_counter()
-        outcome = self.rules.evaluate(facts_obj)
+        outcome = self.rules.evaluate(frame)
         t2 = time.perf_counter()
-        found = self.index.search(text, concepts=facts_obj.concepts)
+        found = self.index.search(text, concepts=frame.concepts)
         t3 = time.perf_counter()
-        ans = self._combine(original if isinstance(original, str) else text, text, facts_obj, outcome, found)
+        ans = self._combine(original if isinstance(original, str) else text, text, frame, outcome, found)
         t4 = time.perf_counter()
-        ans.timings_ms = {"facts": _ms(t1 - t0), "rules": _ms(t2 - t1), "retrieval": _ms(t3 - t2),
-                          "embed": _ms(found.seconds["embed"]), "combine": _ms(t4 - t3), "total": _ms(t4 - t0)}
+        ans.timings_ms = {"read": _ms(t1 - t0), "rules": _ms(t2 - t1), "retrieval": _ms(t3 - t2),
+                          "combine": _ms(t4 - t3), "total": _ms(t4 - t0)}
         return ans
 
     def check(self, concepts, description: str = "") -> Answer:
         """The guided eligibility check: structured facts (concept ids) → the rules → the same kind of Answer.
         `description` (the service in words, optional) only feeds retrieval for further relevant clauses."""
         t0 = time.perf_counter()
-        facts_obj = Facts(description, [], self.reader.given(concepts))
-        outcome = self.rules.evaluate(facts_obj)
+        frame = Frame(Facts(description, [], self.reader.given(concepts)))
+        outcome = self.rules.evaluate(frame)
         labels = "、".join(self.kb.concepts[c].label for c in sorted(concepts))
         query = description.strip() or labels or "政府购买服务"
-        found = self.index.search(query, concepts=facts_obj.concepts)
-        ans = self._combine(description or labels, query, facts_obj, outcome, found, structured=True)
+        found = self.index.search(query, concepts=frame.concepts)
+        ans = self._combine(description or labels, query, frame, outcome, found, structured=True)
         ans.timings_ms = {"total": _ms(time.perf_counter() - t0)}
         return ans
 
-    # -- combining rules and retrieval ------------------------------------------------------------------------
+    # -- combining the frame, the rules and retrieval -----------------------------------------------------------
 
-    def _combine(self, question: str, text: str, facts: Facts, outcome: Outcome, found: SearchResult,
+    def _scope(self, text: str, frame: Frame, outcome: Outcome, found: SearchResult, structured: bool) -> Scope:
+        """The scope stage (policy/frame.yaml), and the articles an excerpt lacks when the question names them."""
+        if structured:
+            return Scope(True, "form")
+        banned = outcome.verdict == "prohibited"
+        decisive = outcome.decisive
+        ban_words = decisive.matched if banned and decisive else []
+        missing = self._missing_articles(text)
+        if missing and not banned:
+            return Scope(False, "missing_article", "\n".join(missing))
+        return decide_scope(self.kb.frame, frame, bool(outcome.firings), banned, found.in_scope, ban_words)
+
+    def _combine(self, question: str, text: str, frame: Frame, outcome: Outcome, found: SearchResult,
                  structured: bool = False) -> Answer:
         kb = self.kb
         notes = []
         hits = {h.clause_id: h for h in found.hits}
-        # in scope: a rule decided, or the retrieval found clauses that answer (calibrated in policy/retrieval.yaml).
-        # A lexicon mention alone is not enough: 企业 or 公司 occur in questions the knowledge base does not answer.
-        in_scope = bool(outcome.firings) or found.in_scope or structured
-        if outcome.firings and found.off_topic and not structured:
-            # procedure, personnel, tax or consumer questions that happen to use a policy word (see retrieval.yaml)
-            in_scope = False
-            outcome = Outcome("no_rule")
-        elif outcome.firings and not found.in_scope and not structured and not self.reader.has_purchase_frame(facts):
-            # a lexicon word fired a rule, but the question is not about buying anything and no clause answers it
-            in_scope = False
-            outcome = Outcome("no_rule")
-            notes.append("问题中出现了政策相关的词语，但没有询问购买事项，知识库中也没有回答该问题的条款。")
-        if not has_chinese(text) and not outcome.firings and not structured:
-            in_scope = False
-            notes.append("本知识库为中文政策文件，请用中文提问。/ The knowledge base holds Chinese policy texts: "
-                         "please ask in Chinese.")
-        missing = self._missing_articles(text)
-        if missing and not outcome.firings:
-            in_scope = False
-            notes += missing
-        verdict = outcome.verdict if outcome.firings else ("no_rule" if in_scope else "out_of_scope")
-        if verdict == "out_of_scope" and found.off_topic:
-            notes.append(kb.retrieval["out_of_scope"]["off_topic_note"])
+        scope = self._scope(text, frame, outcome, found, structured)
+        if scope.note:
+            notes += scope.note.split("\n")
+        if not scope.answered:
+            verdict = "out_of_scope"
+        else:
+            verdict = outcome.verdict if outcome.firings else "no_rule"
 
         citations: list[Citation] = []
         if verdict != "out_of_scope":
-            rule_clauses = list(dict.fromkeys(c for f in outcome.firings for c in f.rule.clauses))
+            deciding = [f for f in outcome.firings if f.status in ("decisive", "supporting", "overridden")]
+            rule_clauses = list(dict.fromkeys(c for f in deciding for c in f.rule.clauses))
             for cid in rule_clauses:
                 citations.append(self._citation(cid, hits[cid], "rule"))
             limit = max(kb.retrieval["max_citations"], len(citations))
@@ -171,25 +208,49 @@ class Engine:
                 if h.clause_id not in rule_clauses:
                     citations.append(self._citation(h.clause_id, h, "retrieval"))
         follow_ups = [FollowUpQuestion(f.id, f.question, [{"label": lbl, "facts": list(fs)} for lbl, fs in f.options])
-                      for f in outcome.follow_ups]
+                      for f in outcome.follow_ups] if verdict != "out_of_scope" else []
         fact_view = {
-            "concepts": sorted(facts.concepts),
-            "negated": sorted(facts.negated),
+            "concepts": sorted(frame.concepts),
+            "negated": sorted(frame.negated),
             "mentions": [{"concept": m.concept, "term": m.term, "start": m.start, "end": m.end,
-                          "negated": m.negated, "cue": m.cue} for m in facts.mentions],
-            "given": sorted(facts.given),
+                          "negated": m.negated, "cue": m.cue} for m in frame.mentions],
+            "given": sorted(frame.given),
+            "frame": frame.as_dict(),
+            "scope": scope.step,
         }
-        docs = {kb.clauses[f.rule.clauses[0]].document: f for f in outcome.firings}
-        if len(docs) > 1:
+        docs = {kb.clauses[f.rule.clauses[0]].document: f for f in outcome.firings
+                if f.status in ("decisive", "supporting", "overridden")}
+        if len(docs) > 1 and verdict != "out_of_scope":
             outcomes = {d: f.rule.outcome for d, f in docs.items()}
             if len(set(outcomes.values())) > 1:
                 notes.append("注意：两份文件的规则结论不同（" + "；".join(
                     f"{kb.documents[d].number}：{BADGE[o]}" for d, o in outcomes.items()) +
                     "），按优先级采用较严格的结论，详见规则轨迹。")
-        text_out = self._memo(verdict, outcome, citations, follow_ups, found)
+        aspect = frame.slots.get("aspect")
+        understood = {"aspect": frame.aspect, "label": aspect.label if aspect else "",
+                      "shown": aspect.describe() if aspect else ""}
+        conclusion = self._conclusion(verdict, outcome)
+        text_out = self._memo(verdict, conclusion, outcome, citations, follow_ups, understood)
         if notes:
             text_out += "\n" + "\n".join(f"注：{n}" for n in notes)
-        return Answer(question, verdict, text_out, citations, outcome.trace(), follow_ups, fact_view, {}, notes)
+        english = None
+        if frame.english:
+            english = self.wording.english_line.format(verdict=self.wording.verdicts[verdict].english)
+            text_out = english + "\n" + text_out
+        trace = outcome.trace() if verdict != "out_of_scope" or outcome.verdict == "prohibited" else []
+        return Answer(question, verdict, text_out, citations, trace, follow_ups, fact_view, {}, notes, conclusion,
+                      understood, english, self.wording.verdicts[verdict].badge)
+
+    def _conclusion(self, verdict: str, outcome: Outcome) -> str:
+        """The 结论: the verdict's wording, with the deciding rule's own words where they are more precise; a rule
+        whose prohibition is a condition (a contract term, who may buy) states its conclusion alone."""
+        w = self.wording.verdicts[verdict]
+        decisive = outcome.decisive if verdict != "out_of_scope" else None
+        rule = decisive.rule if decisive else None
+        if rule and rule.conclusion and rule.outcome == verdict and rule.aspect in self.wording.rule_conclusion_replaces:
+            return rule.conclusion
+        detail = rule.conclusion if rule and rule.conclusion and rule.outcome == verdict else w.detail
+        return w.conclusion + (f"（{detail}）" if detail else "")
 
     def _missing_articles(self, text: str) -> list[str]:
         """Notes for articles the question names (第二十条) that an excerpted document does not hold: the honest
@@ -210,30 +271,38 @@ class Engine:
         return Citation(clause_id, doc.number, clause.label, clause.text, hit.score, clause.ref, hit.sentence,
                         tuple(hit.span), hit.terms, reason, doc.excerpt, doc.excerpt_note if doc.excerpt else None)
 
-    def _memo(self, verdict, outcome: Outcome, citations, follow_ups, found) -> str:
-        """The answer text: 结论, 依据 (文号, item, quoted sentence), 说明, and what the notice allows instead."""
+    def _memo(self, verdict, conclusion, outcome: Outcome, citations, follow_ups, understood) -> str:
+        """The answer text: 您问的是, 结论, 依据 (文号, item, quoted sentence), 说明, 审核要点, and what the notice
+        allows instead."""
         kb = self.kb
-        decisive = outcome.decisive
-        detail = decisive.rule.conclusion if decisive and decisive.rule.conclusion else DETAIL.get(verdict)
-        lines = [f"结论：{CONCLUSION[verdict]}" + (f"（{detail}）" if detail else "") + "。"]
+        lines = []
+        if understood.get("label") and verdict != "out_of_scope":
+            lines.append(self.wording.understood.format(aspect=understood["label"]) + "。")
+        lines.append(f"结论：{conclusion}。")
         if verdict == "out_of_scope":
             docs = "、".join(f"{d.number}《{d.title}》" + ("（节选）" if d.excerpt else "") for d in kb.documents.values())
             lines.append(f"说明：本知识库收录{docs}，未找到与所问事项相关的规定。请改用具体的服务事项提问，"
                          "或咨询本级财政部门。")
             return "\n".join(lines)
+        decisive = outcome.decisive if verdict != "no_rule" else None
         if decisive:
             rule = decisive.rule
             clause = kb.clauses[rule.clauses[0]]
             lines.append(f"依据：{self._cite_name(clause)}：“{rule.quote}”")
             also = [f for f in outcome.firings if f.status == "supporting"
-                    and kb.clauses[f.rule.clauses[0]].document != clause.document]
+                    and kb.clauses[f.rule.clauses[0]].document != clause.document and f.rule.outcome == rule.outcome]
             for f in also:  # the same conclusion in the other document: cite it too
                 lines.append(f"另见：{self._cite_name(kb.clauses[f.rule.clauses[0]])}：“{f.rule.quote}”")
             lines.append(f"说明：{decisive.explanation}")
-            if rule.checks:
-                lines.append("审核要点：" + "；".join(f"（{i}）{c}" for i, c in enumerate(rule.checks, 1)) + "。")
+            stricter = [f for f in outcome.firings if f.status == "supporting" and f.rule.outcome != rule.outcome]
+            for f in stricter:  # e.g. a one-year contract for a service that needs strict review
+                lines.append(f"另须注意：{self._cite_name(kb.clauses[f.rule.clauses[0]])}：“{f.rule.quote}”"
+                             f"{f.explanation}")
+            checks = list(dict.fromkeys(list(rule.checks) + [c for f in stricter for c in f.rule.checks]))
+            if checks:
+                lines.append("审核要点：" + "；".join(f"（{i}）{c}" for i, c in enumerate(checks, 1)) + "。")
             alternatives = [f for f in outcome.firings if f.status == "overridden" and f.rule.outcome == "allowed"]
-            if verdict == "prohibited" and alternatives:
+            if verdict == "prohibited" and alternatives and rule.aspect == "can_buy":
                 alt = "；".join(f"{self._cite_name(kb.clauses[f.rule.clauses[0]])}：“{f.rule.quote}”"
                                for f in alternatives)
                 lines.append(f"可以购买的做法：通知支持购买的是服务本身，由承接主体按合同提供服务并按服务数量和质量付费，"

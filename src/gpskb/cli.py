@@ -213,25 +213,42 @@ def cmd_index_calibrate(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from .evaluation import evaluate_answers
+    from .evaluation import cross_validate_readers, evaluate_answers
 
     engine = _engine(args)
+    fmt = lambda v: "n/a" if v is None else f"{v:.3f}"  # noqa: E731
+    if args.folds:
+        cv = cross_validate_readers(engine.kb, engine.index.embedder, folds=args.folds)
+        if args.json:
+            print(json.dumps({"readers_cv": cv}, ensure_ascii=False))
+        for slot, r in cv.items():
+            print(f"reader {slot}: {r['folds']}-fold accuracy mean {fmt(r['mean'])}, worst fold {fmt(r['worst'])}; "
+                  "recall " + ", ".join(f"{v} {x:.2f}" for v, x in r["recall"].items()))
+        if not args.files:
+            return 0
+    if not args.files:
+        raise GpskbError("give question files, or --folds K to cross-validate the readers")
     qs = _questions(args.files)
     res = evaluate_answers(engine, qs)
     if args.json:
         print(json.dumps(res, ensure_ascii=False))
         return 0 if not res["failures"] else 1
-    for f in res["failures"]:
-        print(f"FAIL {f['id']} ({f['file']}): {f['q']}")
-        for p in f["problems"]:
-            print(f"     {p}")
-    fmt = lambda v: "n/a" if v is None else f"{v:.3f}"  # noqa: E731
+    if not args.summary:
+        for f in res["failures"]:
+            print(f"FAIL {f['id']} ({f['file']}): {f['q']}")
+            for p in f["problems"]:
+                print(f"     {p}")
     print(f"questions: {res['n']} from {', '.join(args.files)}")
     print(f"verdict accuracy:    {fmt(res['verdict_accuracy'])} ({res['eligibility']} eligibility questions)")
     print(f"citation hit@1:      {fmt(res['hit1'])}")
     print(f"citation hit@3:      {fmt(res['hit3'])} ({res['cited_questions']} questions with expected clauses)")
     print(f"out-of-scope:        precision {fmt(res['oos_precision'])}, recall {fmt(res['oos_recall'])} "
           f"({res['out_of_scope']} out-of-scope questions, {res['in_scope_flagged']} in-scope flagged)")
+    print(f"unsafe:              {res['unsafe']} (the text prohibits; answered allowed, no_rule or out of scope)")
+    if res["english"]:
+        print(f"English verdicts:    {fmt(res['english_verdict_accuracy'])} ({res['english']} questions)")
+    if res["aspects"]:
+        print(f"aspect understood:   {fmt(res['aspect_accuracy'])} ({res['aspects']} questions)")
     print(f"failures:            {len(res['failures'])}")
     return 0 if not res["failures"] else 1
 
@@ -291,11 +308,16 @@ def build_parser() -> argparse.ArgumentParser:
     b = isub.add_parser("calibrate", help="choose the out-of-scope thresholds on labelled questions")
     b.add_argument("files", nargs="+", help="question files with in-scope and out-of-scope questions")
     b.set_defaults(func=cmd_index_calibrate)
-    s.set_defaults(func=lambda a: (s.print_help(), EXIT_ERROR)[1])
+    index_parser = s
+    s.set_defaults(func=lambda a: (index_parser.print_help(), EXIT_ERROR)[1])
 
     s = sub.add_parser("eval", help="answer a question file: verdict accuracy, citation hit@1/3, out-of-scope P/R")
-    s.add_argument("files", nargs="+", help="question files (format of eval/dev-questions.yaml)")
+    s.add_argument("files", nargs="*", help="question files (format of eval/dev-questions.yaml)")
     s.add_argument("--json", action="store_true", help="print the figures and failures as JSON")
+    s.add_argument("--summary", action="store_true",
+                   help="figures only, no failing questions (for a blind set: measure without reading it)")
+    s.add_argument("--folds", type=int, default=0, metavar="K",
+                   help="also cross-validate the frame's readers on policy/examples.yaml with K folds")
     s.set_defaults(func=cmd_eval)
 
     s = sub.add_parser("bench", help="speed and memory: cold start, warm p50/p95/max, peak RSS, rules alone")

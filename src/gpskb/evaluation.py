@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import PolicyError
-from .policy import F, _check, display_path, read_yaml
+from .policy import ASPECTS, F, _check, display_path, read_yaml
 
 KINDS = ("eligibility", "info", "out_of_scope")
 QUESTION_SCHEMA = {
@@ -18,6 +18,8 @@ QUESTION_SCHEMA = {
     "q": F("str"),
     "verdict": F("strs", required=False, choices=("prohibited", "allowed", "conditional", "no_rule")),
     "cite": F("list", required=False, schema={}),  # checked below: numbers, 'meta', part ids or clause ids
+    "aspect": F("str", required=False, choices=ASPECTS + ("out_of_scope",)),  # what the question asks
+    "lang": F("str", required=False, choices=("zh", "en")),
 }
 DEFAULT_DOCUMENT = "caizong-2023-12"
 
@@ -30,6 +32,8 @@ class Question:
     verdict: list[str] = field(default_factory=list)
     expected: list[str] = field(default_factory=list)  # clause ids, any of which must be in the first three
     file: str = ""
+    aspect: str | None = None
+    lang: str = "zh"
 
 
 def expected_clause(cite, file: str, where: str) -> str:
@@ -71,7 +75,8 @@ def load_questions(path) -> list[Question]:
             raise PolicyError(name, f"{where}.verdict", "field required for an eligibility question")
         if item["kind"] != "out_of_scope" and not expected:
             raise PolicyError(name, f"{where}.cite", "field required for an in-scope question")
-        out.append(Question(item["id"], item["kind"], item["q"], list(item.get("verdict") or []), expected, name))
+        out.append(Question(item["id"], item["kind"], item["q"], list(item.get("verdict") or []), expected, name,
+                            item.get("aspect"), item.get("lang") or "zh"))
     return out
 
 
@@ -97,12 +102,19 @@ def evaluate_answers(engine, questions: list[Question]) -> dict:
     for q in questions:
         a = engine.answer(q.q)
         cited = [c.clause_id for c in a.citations]
-        row = {"id": q.id, "kind": q.kind, "verdict": a.verdict, "cited": cited}
+        row = {"id": q.id, "kind": q.kind, "verdict": a.verdict, "cited": cited, "lang": q.lang}
         problems = []
         if q.kind == "eligibility":
             row["verdict_ok"] = a.verdict in q.verdict
+            # the costliest error: the text prohibits, and the answer lets it through or says nothing
+            row["unsafe"] = q.verdict == ["prohibited"] and a.verdict in ("allowed", "no_rule", "out_of_scope")
             if not row["verdict_ok"]:
-                problems.append(f"verdict {a.verdict}, expected {'/'.join(q.verdict)}")
+                problems.append(f"verdict {a.verdict}, expected {'/'.join(q.verdict)}" +
+                                (" (UNSAFE)" if row["unsafe"] else ""))
+        if q.aspect and q.aspect != "out_of_scope":
+            row["aspect_ok"] = a.understood.get("aspect") == q.aspect
+            if not row["aspect_ok"]:
+                problems.append(f"understood {a.understood.get('aspect')}, asked {q.aspect}")
         if q.expected:
             row["hit1"] = _hit(q.expected, cited, 1)
             row["hit3"] = _hit(q.expected, cited, 3)
@@ -125,9 +137,16 @@ def _summary(rows: list[dict]) -> dict:
     flagged = [r for r in rows if r["flagged"]]
     oos = [r for r in rows if r["kind"] == "out_of_scope"]
     tp = sum(1 for r in flagged if r["kind"] == "out_of_scope")
+    english = [r for r in elig if r.get("lang") == "en"]
+    aspects = [r for r in rows if "aspect_ok" in r]
     return {
         "verdict_accuracy": _ratio(sum(r["verdict_ok"] for r in elig), len(elig)),
         "eligibility": len(elig),
+        "unsafe": sum(1 for r in elig if r.get("unsafe")),
+        "english_verdict_accuracy": _ratio(sum(r["verdict_ok"] for r in english), len(english)),
+        "english": len(english),
+        "aspect_accuracy": _ratio(sum(r["aspect_ok"] for r in aspects), len(aspects)),
+        "aspects": len(aspects),
         "hit1": _ratio(sum(r["hit1"] for r in cited), len(cited)),
         "hit3": _ratio(sum(r["hit3"] for r in cited), len(cited)),
         "cited_questions": len(cited),
@@ -150,7 +169,7 @@ def evaluate_retrieval(engine, questions: list[Question]) -> dict:
     n_cited = 0
     oos_rows = {"retrieval": [], "retrieval+rules": []}
     for q in questions:
-        facts = engine.reader.read(q.q)
+        facts = engine.read(q.q)
         found = engine.index.search(q.q, concepts=facts.concepts)
         if q.expected:
             n_cited += 1
@@ -186,7 +205,7 @@ def calibrate(engine, questions: list[Question], weights=(0.0, 0.002, 0.004, 0.0
     """
     pts = []
     for q in questions:
-        facts = engine.reader.read(q.q)
+        facts = engine.read(q.q)
         if engine.rules.evaluate(facts).firings:
             continue
         found = engine.index.search(q.q, concepts=facts.concepts)
@@ -218,3 +237,35 @@ def calibrate(engine, questions: list[Question], weights=(0.0, 0.002, 0.004, 0.0
         "in_scope_flagged": [p[3] for p, f in zip(pts, flag) if f and not p[0]],
         "out_of_scope_missed": [p[3] for p, f in zip(pts, flag) if not f and p[0]],
     }
+
+
+def cross_validate_readers(kb, embedder, folds: int = 5, seed: int = 0) -> dict:
+    """k-fold cross-validation of the frame's slot classifiers on policy/examples.yaml: for each fold, train on
+    the other folds (as `gpskb index build` does) and read the held-out examples. Per slot: mean and worst fold
+    accuracy, and recall per value. (The question files are never training data, so evaluating a question file
+    is already a leave-that-file-out measurement.)"""
+    from sklearn.model_selection import StratifiedKFold
+
+    from .learn import SlotReaders
+    from .text import normalise
+
+    out = {}
+    for slot, values in kb.examples.items():
+        texts = [t for v in values for t in values[v]]
+        labels = np.array([v for v in values for _ in values[v]])
+        k = max(2, min(folds, min(len(x) for x in values.values())))
+        accs, hits, totals = [], {v: 0 for v in values}, {v: len(values[v]) for v in values}
+        for train, test in StratifiedKFold(n_splits=k, shuffle=True, random_state=seed).split(texts, labels):
+            sub = {v: [texts[i] for i in train if labels[i] == v] for v in values}
+            readers = SlotReaders.train({slot: sub}, lambda ts: np.stack([embedder.query(normalise(t)) for t in ts]),
+                                        folds=3)
+            right = 0
+            for i in test:
+                norm = normalise(texts[i])
+                got = readers.predict(norm, embedder.query(norm))[slot].value
+                right += got == labels[i]
+                hits[labels[i]] += got == labels[i]
+            accs.append(right / len(test))
+        out[slot] = {"folds": k, "mean": round(float(np.mean(accs)), 4), "worst": round(float(np.min(accs)), 4),
+                     "recall": {v: round(hits[v] / totals[v], 3) for v in values}}
+    return out

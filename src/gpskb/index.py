@@ -26,11 +26,12 @@ import numpy as np
 
 from . import __version__, config
 from .errors import IndexMissing, IndexStale, PolicyError
-from .nlp import normalise
+from .learn import READERS_FILE, READERS_FORMAT, SlotReaders, examples_hash
+from .text import normalise
 from .policy import KnowledgeBase, display_path
 
 # Bump when chunk() or lexical_tokens() change: the manifest check then refuses indexes built the old way.
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 EMBEDDER_ENV = "GPSKB_EMBEDDER"
 _TOKEN_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaffa-z0-9]")
 _QUERY_CACHE = 4096
@@ -254,8 +255,10 @@ class SearchResult:
 class Index:
     """Dense (FAISS inner product over normalised vectors) + lexical passages of one knowledge base."""
 
-    def __init__(self, kb: KnowledgeBase, embedder, chunks: list[Chunk], vectors: np.ndarray, manifest: dict):
+    def __init__(self, kb: KnowledgeBase, embedder, chunks: list[Chunk], vectors: np.ndarray, manifest: dict,
+                 readers: SlotReaders | None = None):
         self.kb, self.embedder, self.chunks, self.manifest = kb, embedder, chunks, manifest
+        self.readers = readers  # the frame's trained slot classifiers (gpskb.learn), built and stored with the index
         self.faiss = faiss.IndexFlatIP(vectors.shape[1])
         self.faiss.add(np.ascontiguousarray(vectors, dtype=np.float32))
         self.lexical = LexicalRanker([c.embed_text for c in chunks])
@@ -284,6 +287,7 @@ class Index:
         t0 = time.perf_counter()
         chunks = chunk(kb)
         vectors = embedder.passages([c.embed_text for c in chunks])
+        readers = train_readers(kb, embedder)
         manifest = {
             "format_version": FORMAT_VERSION,
             "gpskb_version": __version__,
@@ -294,8 +298,10 @@ class Index:
             "clauses": len(kb.clauses),
             "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "build_seconds": round(time.perf_counter() - t0, 3),
+            "readers": {"format": READERS_FORMAT, "examples_hash": examples_hash(kb.examples),
+                        **(readers.report if readers else {})},
         }
-        return cls(kb, embedder, chunks, vectors, manifest)
+        return cls(kb, embedder, chunks, vectors, manifest, readers)
 
     def save(self, directory: Path) -> None:
         """Write index.faiss, chunks.json and manifest.json atomically (a reader never sees half an index)."""
@@ -308,6 +314,11 @@ class Index:
             "manifest.json": json.dumps(self.manifest, ensure_ascii=False, indent=2).encode() + b"\n",
         }
         assert vectors.shape[0] == len(self.chunks)
+        if self.readers is not None:
+            fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{READERS_FILE}.")
+            os.close(fd)
+            self.readers.save(Path(tmp))
+            os.replace(tmp, directory / READERS_FILE)
         for name, data in files.items():  # manifest last: it is what declares the index complete
             fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name}.")
             with os.fdopen(fd, "wb") as fh:
@@ -335,6 +346,9 @@ class Index:
         emb = manifest.get("embedder") or {}
         if emb.get("id") != embedder_id or emb.get("version") != embedder_version:
             return f"built with embedder {emb.get('id')} {emb.get('version')}, configured {embedder_id} {embedder_version}"
+        readers = manifest.get("readers") or {}
+        if readers.get("format") != READERS_FORMAT or readers.get("examples_hash") != examples_hash(kb.examples):
+            return "its readers were trained on other examples (policy/examples.yaml changed) or another format"
         return None
 
     @classmethod
@@ -356,7 +370,14 @@ class Index:
                 from None
         if fidx.ntotal != len(chunks) or len(chunks) != manifest.get("chunks") or fidx.d != embedder.dim:
             raise IndexStale(f"the index in {display_path(directory)}/ is inconsistent: run `gpskb index build`")
-        return cls(kb, embedder, chunks, fidx.reconstruct_n(0, fidx.ntotal), manifest)
+        readers = None
+        if kb.examples:
+            try:
+                readers = SlotReaders.load(directory / READERS_FILE)
+            except (OSError, ValueError, KeyError, EOFError, AttributeError, ImportError) as exc:
+                raise IndexStale(f"the readers in {display_path(directory)}/{READERS_FILE} cannot be loaded ({exc}): "
+                                 "run `gpskb index build`") from None
+        return cls(kb, embedder, chunks, fidx.reconstruct_n(0, fidx.ntotal), manifest, readers)
 
     # -- searching ----------------------------------------------------------------------------------------------
 
@@ -464,6 +485,13 @@ def _ranks(scores: np.ndarray) -> np.ndarray:
     ranks = np.empty(len(scores), dtype=np.int64)
     ranks[order] = np.arange(1, len(scores) + 1)
     return ranks
+
+
+def train_readers(kb: KnowledgeBase, embedder) -> SlotReaders | None:
+    """The frame's slot classifiers trained on policy/examples.yaml with this embedder's query vectors."""
+    if not kb.examples:
+        return None
+    return SlotReaders.train(kb.examples, lambda texts: np.stack([embedder.query(normalise(t)) for t in texts]))
 
 
 def open_index(kb: KnowledgeBase, directory: Path | None = None, embedder=None, rebuild: bool | None = None,

@@ -14,11 +14,11 @@ import threading
 import unicodedata
 from dataclasses import dataclass, field
 
-from opencc import OpenCC
 from pypinyin import Style, lazy_pinyin
 from pypinyin.pinyin_dict import pinyin_dict
 
 from .errors import InputError
+from .text import _CONTROL, _HAS_WORD, has_chinese, normalise  # noqa: F401  (has_chinese, normalise: re-exported)
 from .policy import KnowledgeBase, chinese_number
 
 
@@ -44,25 +44,6 @@ def _import_spacy():
 spacy = _import_spacy()
 from spacy.matcher import PhraseMatcher  # noqa: E402  (after the guarded import above)
 from spacy.util import filter_spans  # noqa: E402
-
-_T2S = OpenCC("t2s")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\ufeff]")
-_WS = re.compile(r"\s+")
-_HAS_WORD = re.compile(r"[\w]", re.UNICODE)
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-
-
-def normalise(text: str) -> str:
-    """The form every matcher and ranker sees: Simplified characters, NFKC-folded widths, lower case, one space.
-
-    Length is preserved character for character except where NFKC expands a compatibility character, so positions
-    reported on the normalised text point at the same words the user typed.
-    """
-    text = unicodedata.normalize("NFKC", text)
-    text = _CONTROL.sub(" ", text)
-    text = _WS.sub(" ", text).strip()
-    return _T2S.convert(text).lower()
-
 
 def clean_question(question, max_chars: int) -> str:
     """Check a raw question and return it ready to normalise, or raise InputError saying what is wrong with it."""
@@ -101,10 +82,6 @@ def _number(s: str) -> float | None:
         return 0.5
     n = chinese_number(s)
     return None if n is None else float(n)
-
-
-def has_chinese(text: str) -> bool:
-    return bool(_CJK.search(text))
 
 
 @dataclass(frozen=True)

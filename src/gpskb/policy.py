@@ -19,10 +19,13 @@ from typing import Any
 import yaml
 
 from . import config
+from .schema import Examples, FrameConfig, Parties, Wording, validated
 from .errors import PolicyError, UnknownClause
 
 OUTCOMES = ("prohibited", "conditional", "allowed")
-CONCEPT_KINDS = ("employment", "mode", "service", "auxiliary", "provider", "purchaser", "object", "contract")
+CONCEPT_KINDS = ("employment", "mode", "service", "auxiliary", "provider", "purchaser", "object", "contract", "frame")
+#: what a question can ask (policy/frame.yaml slot `aspect`); a rule answers one of them (default can_buy)
+ASPECTS = ("can_buy", "who_provides", "who_buys", "contract_term", "budget_catalogue", "how_to", "text_info")
 CLAUSE_KINDS = ("preamble", "part", "item", "closing", "chapter", "article", "article-item", "note")
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*(/[a-z0-9-]+)*$")
 
@@ -213,6 +216,7 @@ RULES_SCHEMA = {
         "overrides": F("strs", required=False, choices=OUTCOMES),
         "explanation": F("str"),
         "conclusion": F("str", required=False),
+        "aspect": F("str", required=False, choices=ASPECTS),
         "override_note": F("str", required=False),
         "checks": F("strs", required=False),
         "follow_ups": F("strs", required=False),
@@ -406,6 +410,7 @@ class Rule:
     follow_ups: tuple
     file: str
     conclusion: str | None = None  # the 结论 when the outcome's default wording does not fit (e.g. a contract term)
+    aspect: str = "can_buy"  # the aspect of a question this rule answers (policy/frame.yaml)
 
 
 @dataclass(frozen=True)
@@ -441,6 +446,10 @@ class KnowledgeBase:
     language: dict
     retrieval: dict
     training: list[dict] = field(default_factory=list)
+    frame: FrameConfig | None = None
+    examples: dict = field(default_factory=dict)  # slot → value → example questions (policy/examples.yaml)
+    parties: Parties | None = None
+    wording: Wording | None = None
 
     def clause(self, clause_id: str) -> Clause:
         """The clause with this id; UnknownClause (with near matches) otherwise."""
@@ -605,7 +614,7 @@ def load(policy: str | os.PathLike | None = None) -> KnowledgeBase:
                               _condition(r["when"], name, f"{where}.when", concepts), r["outcome"], r["priority"],
                               tuple(r.get("overrides") or ()), r["explanation"], r.get("override_note"),
                               tuple(r.get("checks") or ()), tuple(r.get("follow_ups") or ()), name,
-                              r.get("conclusion")))
+                              r.get("conclusion"), r.get("aspect") or "can_buy"))
         for i, n in enumerate(data.get("not_formalised") or ()):
             if n["clause"] not in clauses:
                 raise PolicyError(name, f"not_formalised[{i}].clause", f"unknown clause {n['clause']!r}")
@@ -630,5 +639,38 @@ def load(policy: str | os.PathLike | None = None) -> KnowledgeBase:
                     raise PolicyError(tname, f"scenarios[{i}].clauses[{j}]", f"unknown clause {cid!r}")
         training = tdata["scenarios"]
 
+    frame, examples, parties = _load_reading(root, concepts)
+    wording = validated(Wording, read_yaml(root / "wording.yaml"), display_path(root / "wording.yaml"))
     return KnowledgeBase(root, documents, clauses, rules, not_formalised, follow_ups, concepts, language,
-                         retrieval, training)
+                         retrieval, training, frame, examples, parties, wording)
+
+
+def _load_reading(root: Path, concepts: dict) -> tuple[FrameConfig, dict, Parties]:
+    """frame.yaml, examples.yaml and parties.yaml, validated against each other and the lexicon's concepts."""
+    fname = display_path(root / "frame.yaml")
+    frame = validated(FrameConfig, read_yaml(root / "frame.yaml"), fname)
+    for slot_id, slot in frame.slots.items():
+        for value_id, value in slot.values.items():
+            for key in ("concept", "possible"):
+                c = getattr(value, key)
+                if c and c not in concepts:
+                    raise PolicyError(fname, f"slots.{slot_id}.values.{value_id}.{key}", f"unknown concept {c!r}")
+            for j, c in enumerate(value.lexicon):
+                if c not in concepts:
+                    raise PolicyError(fname, f"slots.{slot_id}.values.{value_id}.lexicon[{j}]", f"unknown concept {c!r}")
+    if frame.general_test.concept not in concepts:
+        raise PolicyError(fname, "general_test.concept", f"unknown concept {frame.general_test.concept!r}")
+    ename = display_path(root / "examples.yaml")
+    examples = validated(Examples, read_yaml(root / "examples.yaml"), ename).slots
+    for slot_id, values in examples.items():
+        if slot_id not in frame.slots:
+            raise PolicyError(ename, f"slots.{slot_id}", "not a slot of frame.yaml")
+        unknown = set(values) - set(frame.slots[slot_id].values)
+        if unknown:
+            raise PolicyError(ename, f"slots.{slot_id}.{sorted(unknown)[0]}", "not a value of this slot in frame.yaml")
+    pname = display_path(root / "parties.yaml")
+    parties = validated(Parties, read_yaml(root / "parties.yaml"), pname)
+    for i, c in enumerate(parties.categories):
+        if c.concept not in concepts:
+            raise PolicyError(pname, f"categories.{i}.concept", f"unknown concept {c.concept!r}")
+    return frame, examples, parties

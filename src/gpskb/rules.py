@@ -28,6 +28,8 @@ from .policy import Condition, FollowUp, KnowledgeBase, Rule
 _ACTION_PREFIX = "fire:"
 _HANDLED = "handled"  # the catch-all rule and its action: every fact is handled (see the module docstring)
 _MARK = "_gpskb"
+#: aspects that ask how to do something or what the texts say: rules of other aspects do not answer them
+INFO_ASPECTS = ("how_to", "text_info")
 _host = None
 _host_lock = threading.Lock()
 _names = itertools.count()
@@ -169,37 +171,59 @@ class RuleEngine:
             raise EngineError(f"rule engine reported unknown rules: {unknown}")
         return list(dict.fromkeys(fired))
 
-    def evaluate(self, facts: Facts) -> Outcome:
-        """The verdict for these facts, the fired rules ordered by priority (decisive first), and open follow-ups."""
+    def evaluate(self, facts: Facts, aspect: str | None = None) -> Outcome:
+        """The verdict for these facts (a Frame or bare Facts), the fired rules in order of precedence (decisive
+        first) and open follow-ups.
+
+        Precedence (policy/frame.yaml): a prohibition decides whatever was asked; then the rules that answer the
+        aspect asked (合同期限 is answered by the contract-term rule, not by the service's review); then priority.
+        A verdict is never `allowed` while a fired rule of the question says `conditional`: the conditional rule
+        supports the answer with its checks. For a question about how to do something or about the texts, rules
+        of other aspects that do not prohibit are listed but do not decide (`not_asked`)."""
         concepts = facts.concepts
-        # highest priority first; among equals, the order of policy/rules/*.yaml (files by name): deterministic
-        fired = sorted((self.rules[r] for r in self.fire(concepts)), key=lambda r: (-r.priority, self.order[r.id]))
+        aspect = aspect or getattr(facts, "aspect", None) or "can_buy"
+        fired = sorted((self.rules[r] for r in self.fire(concepts)),
+                       key=lambda r: (r.outcome != "prohibited", r.aspect != aspect, -r.priority, self.order[r.id]))
+        if aspect in INFO_ASPECTS:  # the rules that may answer come first, so the decisive firing leads the trace
+            fired.sort(key=lambda r: not (r.outcome == "prohibited" or r.aspect == aspect))
         if not fired:
             return Outcome("no_rule")
-        top = fired[0]
+        deciding = [r for r in fired if r.outcome == "prohibited" or r.aspect == aspect or aspect not in INFO_ASPECTS]
+        top = deciding[0] if deciding else None
+        verdict = top.outcome if top else "no_rule"
+        if verdict == "allowed" and any(r.outcome == "conditional" for r in deciding):
+            verdict = "conditional"
         firings = []
         for rule in fired:
             matched = self._matched(rule, facts)
             if rule is top:
                 status, by = "decisive", None
-            elif rule.outcome == top.outcome:
+            elif top is None or rule not in deciding:
+                status, by = "not_asked", None
+            elif rule.outcome == verdict or rule.outcome == top.outcome:
                 status, by = "supporting", None
-            else:
+            elif verdict == "prohibited" or rule.outcome == "allowed":
                 status, by = "overridden", top.id
+            else:
+                status, by = "supporting", None
             firings.append(Firing(rule, matched, status, rule.explanation.format(matched="、".join(matched)), by))
         overridden = [f for f in firings if f.status == "overridden"]
-        if overridden and top.override_note:
+        if overridden and top is not None and top.override_note:
             words = list(dict.fromkeys(w for f in overridden for w in f.matched))
             items = list(dict.fromkeys(self.kb.clauses[c].ref for f in overridden for c in f.rule.clauses))
-            firings[0].explanation += top.override_note.format(overridden="、".join(words),
+            decisive = next(f for f in firings if f.status == "decisive")
+            decisive.explanation += top.override_note.format(overridden="、".join(words),
                                                                overridden_items="、".join(items))
         follow_ups = []
-        if top.outcome != "prohibited":
-            for fid in top.follow_ups:
-                fu = self.kb.follow_ups[fid]
-                if fu.ask_when.holds(concepts) and fu not in follow_ups:
-                    follow_ups.append(fu)
-        return Outcome(top.outcome, firings, follow_ups)
+        if verdict != "prohibited":
+            for f in firings:
+                if f.status not in ("decisive", "supporting"):
+                    continue
+                for fid in f.rule.follow_ups:
+                    fu = self.kb.follow_ups[fid]
+                    if fu.ask_when.holds(concepts) and fu not in follow_ups:
+                        follow_ups.append(fu)
+        return Outcome(verdict, firings, follow_ups)
 
     def _matched(self, rule: Rule, facts: Facts) -> list[str]:
         out = []

@@ -1,0 +1,255 @@
+"""The question frame: what a question asks, what is bought, in which area, who buys and who provides — each with
+the reader it came from and how sure that reader is — and the one stage that decides whether the knowledge base
+answers it at all.
+
+Readers, most certain first (policy/frame.yaml says which values each may set, and from which probability):
+- lexicon: a term or pattern of policy/lexicon.yaml (exact words, kept for precision; negation-aware);
+- gazetteer: policy/parties.yaml's organisation types, with the role the words around them give;
+- classifier: gpskb.learn's calibrated classifiers over character n-grams and the e5 vector.
+The frame asserts concepts for the rules: a lexicon concept as it is; a classifier value's concept from `decide_at`;
+its `possible` concept (which makes the rules ask instead of guessing) from `ask_at`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .learn import Prediction
+from .nlp import Facts
+from .parties import Party
+from .schema import FrameConfig
+
+#: reader names as the trace shows them to a person
+SOURCE_LABEL = {"lexicon": "词语", "gazetteer": "机构名称", "classifier": "语义判断", "given": "用户确认", "default": "默认"}
+
+
+@dataclass(frozen=True)
+class SlotFill:
+    """One slot's value, the reader that set it and how sure it is (1.0 for the lexicon, the gazetteer, a user)."""
+
+    slot: str
+    value: str
+    label: str
+    source: str  # lexicon | gazetteer | classifier | given | default
+    confidence: float
+    words: tuple = ()
+
+    def describe(self) -> str:
+        """「语义判断 0.91：人员（用工）」 — how the trace shows a fact."""
+        how = SOURCE_LABEL.get(self.source, self.source)
+        conf = f" {self.confidence:.2f}" if self.source == "classifier" else ""
+        said = f"（{'、'.join(self.words)}）" if self.words else ""
+        return f"{how}{conf}：{self.label}{said}"
+
+    def as_dict(self) -> dict:
+        return {"slot": self.slot, "value": self.value, "label": self.label, "source": self.source,
+                "confidence": self.confidence, "words": list(self.words), "shown": self.describe()}
+
+
+@dataclass
+class Frame:
+    """A question as read: the lexicon facts plus the slots, and the concepts the slots assert for the rules."""
+
+    facts: Facts
+    slots: dict[str, SlotFill] = field(default_factory=dict)
+    asserted: dict[str, SlotFill] = field(default_factory=dict)  # concept → the fill that asserted it
+    parties: list[Party] = field(default_factory=list)
+    predictions: dict[str, Prediction] = field(default_factory=dict)
+    english: bool = False
+
+    @property
+    def text(self) -> str:
+        return self.facts.text
+
+    @property
+    def concepts(self) -> set:
+        return self.facts.concepts | set(self.asserted)
+
+    @property
+    def negated(self) -> set:
+        return self.facts.negated - set(self.asserted)
+
+    @property
+    def given(self) -> set:
+        return self.facts.given
+
+    @property
+    def mentions(self):
+        return self.facts.mentions
+
+    @property
+    def aspect(self) -> str:
+        fill = self.slots.get("aspect")
+        return fill.value if fill else "can_buy"
+
+    def words(self, concept: str) -> list[str]:
+        """The words that asserted a concept: the question's own words, else the reader's description."""
+        words = self.facts.words(concept)
+        if words:
+            return words
+        fill = self.asserted.get(concept)
+        if fill is None:
+            return []
+        return list(fill.words) if fill.source == "gazetteer" and fill.words else [fill.describe()]
+
+    def as_dict(self) -> dict:
+        return {"slots": {k: v.as_dict() for k, v in self.slots.items()},
+                "asserted": {c: f.describe() for c, f in self.asserted.items()},
+                "parties": [{"text": p.text, "category": p.category, "role": p.role} for p in self.parties],
+                "probabilities": {s: p.probabilities for s, p in self.predictions.items()}}
+
+
+def compose(cfg: FrameConfig, facts: Facts, parties: list[Party], predictions: dict[str, Prediction],
+            concept_kinds: dict[str, str], english: bool = False) -> Frame:
+    """The frame of one question from its readers' outputs (see the module docstring for who decides what)."""
+    frame = Frame(facts, parties=parties, predictions=predictions, english=english)
+    present = facts.concepts
+    negated = facts.negated
+    _aspect(cfg, frame, present)
+    _bought(cfg, frame, present, negated)
+    _area(cfg, frame, present)
+    _parties(frame, parties)
+    general = cfg.general_test
+    kinds = set(general.decided_by_kinds)
+    if (frame.aspect in general.aspects and frame.slots["aspect"].source != "default"
+            and not any(concept_kinds.get(c) in kinds for c in frame.concepts)
+            and frame.slots.get("bought", None) is not None and frame.slots["bought"].value in ("service", "none")):
+        frame.asserted[general.concept] = SlotFill("area", "unnamed", "文件未点名的服务事项", "default", 1.0)
+    return frame
+
+
+def _fill(cfg: FrameConfig, slot: str, value: str, source: str, confidence: float, words=()) -> SlotFill:
+    return SlotFill(slot, value, cfg.slots[slot].values[value].label, source, round(confidence, 4), tuple(words))
+
+
+def _lexicon_value(cfg: FrameConfig, slot: str, present: set):
+    """The first value of a slot (in frame.yaml's order) one of whose lexicon concepts the question asserts."""
+    for value, spec in cfg.slots[slot].values.items():
+        hit = [c for c in spec.lexicon if c in present]
+        if hit:
+            return value, hit
+    return None, []
+
+
+def _aspect(cfg: FrameConfig, frame: Frame, present: set) -> None:
+    slot = cfg.slots["aspect"]
+    given = [v for v, spec in slot.values.items() if spec.concept and spec.concept in frame.given]
+    pred = frame.predictions.get("aspect")
+    if given:
+        fill = _fill(cfg, "aspect", given[0], "given", 1.0)
+    elif pred and pred.confidence >= slot.decide_at:
+        fill = _fill(cfg, "aspect", pred.value, "classifier", pred.confidence)
+    else:
+        value, hit = _lexicon_value(cfg, "aspect", present)
+        if value:
+            fill = _fill(cfg, "aspect", value, "lexicon", 1.0, [w for c in hit for w in frame.facts.words(c)])
+        else:  # nothing says otherwise: the product's question
+            fill = _fill(cfg, "aspect", "can_buy", "default", pred.p("can_buy") if pred else 0.0)
+    frame.slots["aspect"] = fill
+    concept = slot.values[fill.value].concept
+    if concept:
+        frame.asserted[concept] = fill
+
+
+def _bought(cfg: FrameConfig, frame: Frame, present: set, negated: set) -> None:
+    slot = cfg.slots["bought"]
+    value, hit = _lexicon_value(cfg, "bought", present)
+    pred = frame.predictions.get("bought")
+    if value:
+        frame.slots["bought"] = _fill(cfg, "bought", value, "lexicon", 1.0,
+                                      [w for c in hit for w in frame.facts.words(c)])
+    elif pred:
+        frame.slots["bought"] = _fill(cfg, "bought", pred.value, "classifier", pred.confidence)
+    if pred is None or frame.aspect == "out_of_scope":
+        return
+    for v, spec in slot.values.items():
+        if not spec.concept or any(c in present for c in spec.lexicon):
+            continue  # the lexicon already settled this value
+        if any(c in negated for c in spec.lexicon):
+            continue  # the question denies it in so many words (不涉及劳务派遣)
+        if v == "staff" and "by_results" in present:
+            continue  # paid by results, said in so many words: a semantic guess does not overrule it
+        p = pred.p(v)
+        if p >= slot.decide_at:
+            frame.asserted[spec.concept] = _fill(cfg, "bought", v, "classifier", p)
+        elif spec.possible and slot.ask_at is not None and p >= slot.ask_at:
+            frame.asserted[spec.possible] = _fill(cfg, "bought", v, "classifier", p)
+
+
+def _area(cfg: FrameConfig, frame: Frame, present: set) -> None:
+    slot = cfg.slots["area"]
+    value, hit = _lexicon_value(cfg, "area", present)
+    pred = frame.predictions.get("area")
+    if value:
+        frame.slots["area"] = _fill(cfg, "area", value, "lexicon", 1.0, [w for c in hit for w in frame.facts.words(c)])
+        return
+    if pred is None or frame.aspect == "out_of_scope":
+        return
+    bought = frame.slots.get("bought")
+    if bought and bought.value not in ("service", "none"):
+        return  # what is bought is not a service: the area of a service does not apply
+    spec = slot.values[pred.value]
+    if pred.confidence >= slot.decide_at and spec.concept:
+        fill = _fill(cfg, "area", pred.value, "classifier", pred.confidence)
+        frame.slots["area"] = fill
+        frame.asserted[spec.concept] = fill
+
+
+def _parties(frame: Frame, parties: list[Party]) -> None:
+    """Category concepts for the parties whose role is known, bound to that role: the purchaser asserts
+    purchaser_state_organ / purchaser_non_organ, a provider asserts its category with provider_role. Bodies that
+    may be neither (公益一类, funded 群团组织) are asserted whatever their role. A party whose role the words do not
+    give takes the role the question asks about."""
+    aspect = frame.aspect
+    roles = [p.role for p in parties]
+    for i, party in enumerate(parties):
+        role = party.role
+        if role is None:
+            if aspect == "who_buys":
+                role = "purchaser"
+            elif aspect == "who_provides" and party.category != "state_organ":
+                role = "provider"
+            elif "provider" in roles[i + 1:]:
+                role = "purchaser"  # 某某向某某购买: the one named before the provider buys
+        fill = SlotFill(role or "party", party.category, party.category, "gazetteer", 1.0, (party.text,))
+        if party.category in ("institution_class1",):
+            frame.asserted[party.concept] = fill
+        if role == "purchaser":
+            frame.slots.setdefault("purchaser", fill)
+            key = "purchaser_state_organ" if party.category == "state_organ" else "purchaser_non_organ"
+            frame.asserted[key] = fill
+            frame.asserted.setdefault("purchaser_role", fill)
+        elif role == "provider":
+            frame.slots.setdefault("provider", fill)
+            frame.asserted[party.concept] = fill
+            frame.asserted.setdefault("provider_role", fill)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whether the knowledge base answers the question, and why (the step of frame.yaml's `scope` that decided)."""
+
+    answered: bool
+    step: str
+    note: str | None = None
+
+
+def decide_scope(cfg: FrameConfig, frame: Frame, fired: bool, banned: bool, retrieval_in_scope: bool,
+                 ban_words: list[str]) -> Scope:
+    """The one scope stage, in the order policy/frame.yaml writes down."""
+    s = cfg.scope
+    pred = frame.predictions.get("aspect")
+    p_oos = pred.p("out_of_scope") if pred else 0.0
+    given = bool(frame.given)
+    if banned and (p_oos < s.refuse_over_ban_at or given):
+        return Scope(True, "prohibition")
+    if p_oos >= s.out_of_scope_at and not given:
+        note = None
+        if ban_words:
+            note = (f"问题中出现了「{'、'.join(ban_words)}」，但所问的不是能否通过政府购买服务购买；"
+                    "如果要问的是能否以政府购买服务的方式这样做，请直接这样提问。")
+        return Scope(False, "aspect_out_of_scope", note)
+    if fired or given:
+        return Scope(True, "rule")
+    if (pred and pred.value != "out_of_scope" and pred.confidence >= s.in_scope_at) or retrieval_in_scope:
+        return Scope(True, "aspect_or_retrieval")
+    return Scope(False, "nothing_relevant")

@@ -1,0 +1,123 @@
+"""Who the parties are: organisation names in a question, their legal category (policy/parties.yaml) and their role.
+
+A name is read from its type words (人民法院, 妇联, 村委会 …): matches separated only by name characters belong to one
+organisation, whose category is its last type word unless an explicit class (公益一类) is named in it. The role of a
+party comes from the words around it (向某某购买: provider; 某某作为购买主体: purchaser), else from the aspect asked.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .schema import Parties
+from .text import normalise
+
+#: characters that end an organisation name: punctuation, spaces, and the function words that join two parties
+_NAME_BREAK = re.compile(r"[，。；？！、,.;?!\s“”\"'和与及或向由把给从让请找对在是能可否要想拟准]")
+
+#: at most this many characters between two type words of one name (福建省泉州市丰泽区 between a class and a name)
+_MAX_NAME_GAP = 16
+
+
+@dataclass(frozen=True)
+class Party:
+    """One organisation (or person) named in a question."""
+
+    text: str  # the words of the question that name it (its type word and what joins it to other type words)
+    start: int
+    end: int
+    category: str
+    concept: str
+    type_id: str
+    role: str | None = None  # provider | purchaser | None (not said)
+
+
+class Gazetteer:
+    """Recognises organisation types in normalised text and assigns each name its category."""
+
+    def __init__(self, parties: Parties):
+        self.categories = {c.id: c for c in parties.categories}
+        self.precedence = dict(parties.precedence)
+        self.names: list[tuple[str, str]] = []  # (normalised name, type id), longest first
+        self.patterns: list[tuple[re.Pattern, str]] = []
+        self.english: list[tuple[re.Pattern, str]] = []
+        self.exceptions: dict[str, list[str]] = {}
+        self.types = {t.id: t for t in parties.types}
+        for t in parties.types:
+            self.names += [(normalise(n), t.id) for n in t.names]
+            self.patterns += [(re.compile(p), t.id) for p in t.patterns]
+            self.exceptions[t.id] = [normalise(x) for x in t.exceptions]
+            for e in t.english:
+                self.english.append((re.compile(r"(?<![a-z])" + re.escape(e.lower()) + r"(?![a-z])"), t.id))
+        self.names.sort(key=lambda x: -len(x[0]))
+        self.english.sort(key=lambda x: -len(x[0].pattern))
+        self.provider_before = [re.compile(p) for p in parties.roles.provider_before]
+        self.provider_after = [re.compile(p) for p in parties.roles.provider_after]
+        self.purchaser_after = [re.compile(p) for p in parties.roles.purchaser_after]
+
+    def _matches(self, text: str) -> list[tuple[int, int, str]]:
+        """(start, end, type id) of every type word, longest first where they overlap, exceptions removed."""
+        found: list[tuple[int, int, str]] = []
+        taken = [False] * len(text)
+        candidates = []
+        for name, tid in self.names:
+            for m in re.finditer(re.escape(name), text):
+                candidates.append((m.start(), m.end(), tid))
+        for rx, tid in self.patterns:
+            candidates += [(m.start(), m.end(), tid) for m in rx.finditer(text) if m.end() > m.start()]
+        for rx, tid in self.english:
+            candidates += [(m.start(), m.end(), tid) for m in rx.finditer(text)]
+        candidates.sort(key=lambda c: (-(c[1] - c[0]), c[0]))
+        for s, e, tid in candidates:
+            if any(taken[s:e]):
+                continue
+            if any(text.find(x, max(0, s - len(x)), e + len(x)) >= 0 and self._covers(text, x, s, e)
+                   for x in self.exceptions[tid]):
+                continue
+            for i in range(s, e):
+                taken[i] = True
+            found.append((s, e, tid))
+        return sorted(found)
+
+    @staticmethod
+    def _covers(text: str, word: str, s: int, e: int) -> bool:
+        """Whether an occurrence of `word` in text covers the span [s, e)."""
+        i = text.find(word, max(0, s - len(word)))
+        while 0 <= i <= s:
+            if i + len(word) >= e:
+                return True
+            i = text.find(word, i + 1)
+        return False
+
+    def read(self, text: str) -> list[Party]:
+        """The organisations named in a normalised question, one per name, with their role where the words say it."""
+        matches = self._matches(text)
+        groups: list[list[tuple[int, int, str]]] = []
+        for m in matches:
+            if groups and not _NAME_BREAK.search(text[groups[-1][-1][1]:m[0]]) and m[0] - groups[-1][-1][1] <= _MAX_NAME_GAP:
+                groups[-1].append(m)
+            else:
+                groups.append([m])
+        parties = []
+        for g in groups:
+            best = max(range(len(g)), key=lambda i: (self.precedence.get(self.types[g[i][2]].category, 0), i))
+            s, e, tid = g[best]
+            category = self.types[tid].category
+            start, end = g[0][0], g[-1][1]
+            parties.append(Party(text[start:end], start, end, category, self.categories[category].concept, tid,
+                                 self._role(text, start, end)))
+        return parties
+
+    def classify(self, name: str) -> str | None:
+        """The category of one organisation name (the last name in it when it names several), None if unknown."""
+        parties = self.read(normalise(name))
+        return parties[-1].category if parties else None
+
+    def _role(self, text: str, start: int, end: int) -> str | None:
+        before, after = text[max(0, start - 12):start], text[end:end + 24]
+        if any(rx.search(before) for rx in self.provider_before) or any(rx.search(after) for rx in
+                                                                        self.provider_after):
+            return "provider"
+        if any(rx.search(after) for rx in self.purchaser_after):
+            return "purchaser"
+        return None

@@ -1,0 +1,173 @@
+"""pydantic models of the policy files that describe reading: frame.yaml, examples.yaml and parties.yaml.
+
+Validation errors become PolicyError naming the file and the field (`policy/frame.yaml: slots.bought.ask_at: …`),
+like every other policy error.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import PolicyError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SlotValue(_Strict):
+    label: str
+    concept: str | None = None
+    possible: str | None = None
+    lexicon: tuple[str, ...] = ()
+
+
+class Slot(_Strict):
+    label: str
+    decide_at: float = Field(gt=0, le=1)
+    ask_at: float | None = Field(default=None, gt=0, le=1)
+    values: dict[str, SlotValue]
+
+    @model_validator(mode="after")
+    def _ask_below_decide(self):
+        if self.ask_at is not None and self.ask_at >= self.decide_at:
+            raise ValueError("ask_at must be below decide_at")
+        return self
+
+
+class GeneralTest(_Strict):
+    concept: str
+    aspects: tuple[str, ...]
+    decided_by_kinds: tuple[str, ...]
+
+
+class Scope(_Strict):
+    out_of_scope_at: float = Field(gt=0, le=1)
+    refuse_over_ban_at: float = Field(gt=0, le=1)
+    in_scope_at: float = Field(gt=0, le=1)
+
+
+class FrameConfig(_Strict):
+    slots: dict[str, Slot]
+    general_test: GeneralTest
+    scope: Scope
+
+    @field_validator("slots")
+    @classmethod
+    def _required_slots(cls, slots):
+        missing = {"aspect", "bought", "area"} - set(slots)
+        if missing:
+            raise ValueError(f"missing slots: {', '.join(sorted(missing))}")
+        return slots
+
+    def concepts(self) -> set[str]:
+        """Every concept the frame may assert or read."""
+        out = {self.general_test.concept}
+        for slot in self.slots.values():
+            for v in slot.values.values():
+                out |= {c for c in (v.concept, v.possible) if c} | set(v.lexicon)
+        return out
+
+
+class Examples(_Strict):
+    slots: dict[str, dict[str, list[str]]]
+
+    @field_validator("slots")
+    @classmethod
+    def _enough(cls, slots):
+        for slot, values in slots.items():
+            if len(values) < 2:
+                raise ValueError(f"{slot}: a slot needs at least two values")
+            for value, texts in values.items():
+                if len(texts) < 5:
+                    raise ValueError(f"{slot}.{value}: at least 5 examples per value ({len(texts)})")
+                seen = set()
+                for t in texts:
+                    if not t.strip():
+                        raise ValueError(f"{slot}.{value}: an empty example")
+                    if t in seen:
+                        raise ValueError(f"{slot}.{value}: duplicate example {t!r}")
+                    seen.add(t)
+        return slots
+
+
+class PartyType(_Strict):
+    id: str
+    label: str
+    category: str
+    names: tuple[str, ...] = ()  # suffixes or whole names: 人民法院, 妇联, 村民委员会
+    patterns: tuple[str, ...] = ()  # regular expressions for names that a suffix cannot catch
+    exceptions: tuple[str, ...] = ()  # longer words in which a name is not this type (法院路, 工会费)
+    english: tuple[str, ...] = ()
+
+    @field_validator("patterns")
+    @classmethod
+    def _compiles(cls, patterns):
+        for p in patterns:
+            try:
+                re.compile(p)
+            except re.error as exc:
+                raise ValueError(f"invalid regular expression {p!r}: {exc}") from None
+        return patterns
+
+
+class PartyCategory(_Strict):
+    id: str
+    label: str
+    concept: str
+    note: str | None = None
+
+
+class Roles(_Strict):
+    provider_before: tuple[str, ...]  # patterns on the words just before a party: it is the provider (向…)
+    provider_after: tuple[str, ...]  # on the words just after it (…来承接)
+    purchaser_after: tuple[str, ...]  # …作为购买主体
+
+
+class Parties(_Strict):
+    categories: list[PartyCategory]
+    precedence: dict[str, int] = {}
+    types: list[PartyType]
+    roles: Roles
+
+    @model_validator(mode="after")
+    def _known_categories(self):
+        ids = {c.id for c in self.categories}
+        for t in self.types:
+            if t.category not in ids:
+                raise ValueError(f"type {t.id!r}: unknown category {t.category!r}")
+        return self
+
+
+class VerdictWording(_Strict):
+    conclusion: str
+    badge: str
+    english: str
+    detail: str | None = None
+
+
+class Wording(_Strict):
+    verdicts: dict[str, VerdictWording]
+    rule_conclusion_replaces: tuple[str, ...]
+    understood: str
+    english_line: str
+
+    @field_validator("verdicts")
+    @classmethod
+    def _every_verdict(cls, verdicts):
+        missing = {"prohibited", "conditional", "allowed", "no_rule", "out_of_scope"} - set(verdicts)
+        if missing:
+            raise ValueError(f"missing verdicts: {', '.join(sorted(missing))}")
+        return verdicts
+
+
+def validated(model: type[BaseModel], data: Any, file: str):
+    """`data` as `model`, or PolicyError(file, the first bad field, what is wrong)."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        raise PolicyError(file, where, err["msg"]) from None
