@@ -143,7 +143,7 @@ def cmd_index_build(args) -> int:
         except GpskbError as exc:
             _log(f"{exc} — rebuilding")
     t0 = time.perf_counter()
-    index = Index.build(kb, embedder)
+    index = Index.build(kb, embedder, cache_dir=directory)
     index.save(directory)
     m = index.manifest
     print(f"built {directory}: {m['chunks']} passages over {m['clauses']} clauses, embedder {m['embedder']['id']} "

@@ -246,6 +246,7 @@ def cross_validate_readers(kb, embedder, folds: int = 5, seed: int = 0) -> dict:
     is already a leave-that-file-out measurement.)"""
     from sklearn.model_selection import StratifiedKFold
 
+    from .index import query_vectors
     from .learn import SlotReaders
     from .text import normalise
 
@@ -257,8 +258,7 @@ def cross_validate_readers(kb, embedder, folds: int = 5, seed: int = 0) -> dict:
         accs, hits, totals = [], {v: 0 for v in values}, {v: len(values[v]) for v in values}
         for train, test in StratifiedKFold(n_splits=k, shuffle=True, random_state=seed).split(texts, labels):
             sub = {v: [texts[i] for i in train if labels[i] == v] for v in values}
-            readers = SlotReaders.train({slot: sub}, lambda ts: np.stack([embedder.query(normalise(t)) for t in ts]),
-                                        folds=3)
+            readers = SlotReaders.train({slot: sub}, lambda ts: query_vectors(embedder, ts))
             right = 0
             for i in test:
                 norm = normalise(texts[i])

@@ -107,7 +107,7 @@ def compose(cfg: FrameConfig, facts: Facts, parties: list[Party], predictions: d
     _aspect(cfg, frame, present)
     _bought(cfg, frame, present, negated)
     _area(cfg, frame, present)
-    _parties(frame, parties)
+    _parties(cfg, frame, parties)
     general = cfg.general_test
     kinds = set(general.decided_by_kinds)
     if (frame.aspect in general.aspects and frame.slots["aspect"].source != "default"
@@ -159,13 +159,15 @@ def _bought(cfg: FrameConfig, frame: Frame, present: set, negated: set) -> None:
                                       [w for c in hit for w in frame.facts.words(c)])
     elif pred:
         frame.slots["bought"] = _fill(cfg, "bought", pred.value, "classifier", pred.confidence)
-    if pred is None or frame.aspect == "out_of_scope":
+    if pred is None or _reads_out_of_scope(frame):
         return
     for v, spec in slot.values.items():
         if not spec.concept or any(c in present for c in spec.lexicon):
             continue  # the lexicon already settled this value
         if any(c in negated for c in spec.lexicon):
             continue  # the question denies it in so many words (不涉及劳务派遣)
+        if any(c in frame.facts.excepted for c in spec.lexicon):
+            continue  # its words occur, but in a phrase the lexicon knows means something else (聘请律师事务所)
         if v == "staff" and "by_results" in present:
             continue  # paid by results, said in so many words: a semantic guess does not overrule it
         p = pred.p(v)
@@ -182,7 +184,7 @@ def _area(cfg: FrameConfig, frame: Frame, present: set) -> None:
     if value:
         frame.slots["area"] = _fill(cfg, "area", value, "lexicon", 1.0, [w for c in hit for w in frame.facts.words(c)])
         return
-    if pred is None or frame.aspect == "out_of_scope":
+    if pred is None or _reads_out_of_scope(frame):
         return
     bought = frame.slots.get("bought")
     if bought and bought.value not in ("service", "none"):
@@ -194,12 +196,20 @@ def _area(cfg: FrameConfig, frame: Frame, present: set) -> None:
         frame.asserted[spec.concept] = fill
 
 
-def _parties(frame: Frame, parties: list[Party]) -> None:
+def _reads_out_of_scope(frame: Frame) -> bool:
+    """Whether the aspect reader's best guess is that the knowledge base does not cover the question."""
+    pred = frame.predictions.get("aspect")
+    return frame.aspect == "out_of_scope" or bool(pred and pred.value == "out_of_scope")
+
+
+def _parties(cfg: FrameConfig, frame: Frame, parties: list[Party]) -> None:
     """Category concepts for the parties whose role is known, bound to that role: the purchaser asserts
     purchaser_state_organ / purchaser_non_organ, a provider asserts its category with provider_role. Bodies that
     may be neither (公益一类, funded 群团组织) are asserted whatever their role. A party whose role the words do not
     give takes the role the question asks about."""
-    aspect = frame.aspect
+    fill = frame.slots.get("aspect")
+    sure = fill is not None and (fill.source != "classifier" or fill.confidence >= cfg.roles_from_aspect_at)
+    aspect = frame.aspect if sure else None
     roles = [p.role for p in parties]
     for i, party in enumerate(parties):
         role = party.role

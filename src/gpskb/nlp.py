@@ -146,6 +146,7 @@ class Facts:
     text: str
     mentions: list[Mention] = field(default_factory=list)
     given: set = field(default_factory=set)  # concepts supplied directly (a form, a follow-up answer)
+    excepted: set = field(default_factory=set)  # concepts whose terms occur only inside their exceptions (聘请律师)
 
     @property
     def concepts(self) -> set:
@@ -254,9 +255,11 @@ class Reader:
             for rx in concept.exception_patterns:
                 excepted += [(concept.id, m.start(), m.end()) for m in rx.finditer(text)]
         mentions = []
+        excepted_concepts = set()
         for span in filter_spans(spans):  # longest wins where terms overlap
             s, e = span.start_char, span.end_char
             if any(c == span.label_ and xs <= s and e <= xe for c, xs, xe in excepted):
+                excepted_concepts.add(span.label_)
                 continue
             cue = self._negation(text, s) or self._negation_after(text, e)
             mentions.append(Mention(span.label_, span.text, s, e, cue is not None, cue, canonical.get((s, e))))
@@ -276,7 +279,7 @@ class Reader:
             if not any(x.concept == m.concept and x.start < m.end and m.start < x.end for x in mentions):
                 mentions.append(m)
         mentions.sort(key=lambda m: m.start)
-        return Facts(text, mentions, self.given(given))
+        return Facts(text, mentions, self.given(given), excepted_concepts - {m.concept for m in mentions})
 
     def given(self, concepts) -> set:
         """Concept ids supplied directly (a form, a follow-up choice), checked: an unknown id is an InputError."""
