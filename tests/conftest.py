@@ -19,24 +19,37 @@ POLICY = ROOT / "policy"
 
 @pytest.fixture(scope="session")
 def kb():
-    from gpskb import policy
+    return shared_engine()["kb"]
 
-    return policy.load(POLICY)
+
+_shared: dict = {}
+
+
+def shared_engine():
+    """One knowledge base, index and engine per test session, for fixtures and the YAML rule cases alike.
+
+    The index is built in memory from the policy texts, so tests never depend on (or write) the committed index/;
+    only the examples' vectors are read from index/reader-vectors.npz when it matches the embedder (a cache: a
+    missing or stale one is recomputed)."""
+    if not _shared:
+        from gpskb import policy
+        from gpskb.answer import Engine
+        from gpskb.index import Index
+
+        kb = policy.load(POLICY)
+        index = Index.build(kb, cache_dir=ROOT / "index")
+        _shared.update(kb=kb, index=index, engine=Engine(kb, index=index))
+    return _shared
 
 
 @pytest.fixture(scope="session")
 def index(kb):
-    """Built in memory from the policy texts, so tests never depend on (or write) the committed index/."""
-    from gpskb.index import Index
-
-    return Index.build(kb)
+    return shared_engine()["index"]
 
 
 @pytest.fixture(scope="session")
 def engine(kb, index):
-    from gpskb.answer import Engine
-
-    return Engine(kb, index=index)
+    return shared_engine()["engine"]
 
 
 def stop_process(proc, timeout: float = 20) -> None:
@@ -89,25 +102,18 @@ class RuleCase(pytest.Item):
         self.case = case
 
     def runtest(self):
+        from gpskb.frame import Frame
         from gpskb.nlp import Facts
 
-        engine = self.session._rule_engine_cache if hasattr(self.session, "_rule_engine_cache") else None
-        if engine is None:
-            from gpskb import policy
-            from gpskb.nlp import Reader
-            from gpskb.rules import RuleEngine
-
-            kb = policy.load(POLICY)
-            engine = (Reader(kb), RuleEngine(kb))
-            self.session._rule_engine_cache = engine
-        reader, rules = engine
+        engine = shared_engine()["engine"]
+        rules = engine.rules
         c = self.case
-        if "question" in c:
-            facts = reader.read(c["question"])
+        if "question" in c:  # read as the product reads it: lexicon, parties and the trained readers
+            facts = engine.read(c["question"])
         else:
             unknown = set(c["facts"]) - set(rules.kb.concepts)
             assert not unknown, f"unknown concepts in facts: {unknown}"
-            facts = Facts("", [], set(c["facts"]))
+            facts = Frame(Facts("", [], set(c["facts"])))
         outcome = rules.evaluate(facts)
         fired = [f.rule.id for f in outcome.firings]
         where = f"facts {sorted(facts.concepts)}, negated {sorted(facts.negated)}, fired {fired}"

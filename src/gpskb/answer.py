@@ -135,7 +135,8 @@ class Engine:
         predictions = {}
         if self.index.readers is not None:
             predictions = self.index.readers.predict(norm, self.index.embedder.query(norm))
-        return compose(self.kb.frame, facts, parties, predictions, self._kinds, english=not has_chinese(text))
+        return compose(self.kb.frame, facts, parties, predictions, self._kinds, english=not has_chinese(text),
+                       denied=lambda start, end: self.reader.denies(facts.text, start, end))
 
     def answer(self, question, facts=()) -> Answer:
         """Answer one question. `facts` adds concept ids the user gave directly (a form, a follow-up choice).

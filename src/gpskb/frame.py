@@ -76,6 +76,8 @@ class Frame:
     def mentions(self):
         return self.facts.mentions
 
+    rule_aspect: str = "can_buy"  # the aspect the rules answer (an unsure "how to" still gets the verdict)
+
     @property
     def aspect(self) -> str:
         fill = self.slots.get("aspect")
@@ -99,13 +101,15 @@ class Frame:
 
 
 def compose(cfg: FrameConfig, facts: Facts, parties: list[Party], predictions: dict[str, Prediction],
-            concept_kinds: dict[str, str], english: bool = False) -> Frame:
-    """The frame of one question from its readers' outputs (see the module docstring for who decides what)."""
+            concept_kinds: dict[str, str], english: bool = False, denied=lambda start, end: False) -> Frame:
+    """The frame of one question from its readers' outputs (see the module docstring for who decides what).
+    `denied(start, end)` says whether the lexicon reader's negation rules deny the words at that span (不是公益一类)."""
+    parties = [p for p in parties if not denied(p.start, p.end)]
     frame = Frame(facts, parties=parties, predictions=predictions, english=english)
     present = facts.concepts
     negated = facts.negated
     _aspect(cfg, frame, present)
-    _bought(cfg, frame, present, negated)
+    _bought(cfg, frame, present, negated, {c for c in present if concept_kinds.get(c) in ("service", "auxiliary")})
     _area(cfg, frame, present)
     _parties(cfg, frame, parties)
     general = cfg.general_test
@@ -145,12 +149,15 @@ def _aspect(cfg: FrameConfig, frame: Frame, present: set) -> None:
         else:  # nothing says otherwise: the product's question
             fill = _fill(cfg, "aspect", "can_buy", "default", pred.p("can_buy") if pred else 0.0)
     frame.slots["aspect"] = fill
+    frame.rule_aspect = fill.value
+    if fill.value in ("how_to", "text_info") and fill.source == "classifier" and fill.confidence < cfg.info_aspect_at:
+        frame.rule_aspect = "can_buy"  # not sure it only asks how: a rule that decides still gives its verdict
     concept = slot.values[fill.value].concept
     if concept:
         frame.asserted[concept] = fill
 
 
-def _bought(cfg: FrameConfig, frame: Frame, present: set, negated: set) -> None:
+def _bought(cfg: FrameConfig, frame: Frame, present: set, negated: set, named_services: set) -> None:
     slot = cfg.slots["bought"]
     value, hit = _lexicon_value(cfg, "bought", present)
     pred = frame.predictions.get("bought")
@@ -159,8 +166,8 @@ def _bought(cfg: FrameConfig, frame: Frame, present: set, negated: set) -> None:
                                       [w for c in hit for w in frame.facts.words(c)])
     elif pred:
         frame.slots["bought"] = _fill(cfg, "bought", pred.value, "classifier", pred.confidence)
-    if pred is None or _reads_out_of_scope(frame):
-        return
+    if pred is None or _reads_out_of_scope(frame) or frame.rule_aspect != "can_buy":
+        return  # what is bought is guessed only for a question about whether it can be bought
     for v, spec in slot.values.items():
         if not spec.concept or any(c in present for c in spec.lexicon):
             continue  # the lexicon already settled this value
@@ -170,10 +177,12 @@ def _bought(cfg: FrameConfig, frame: Frame, present: set, negated: set) -> None:
             continue  # its words occur, but in a phrase the lexicon knows means something else (聘请律师事务所)
         if v == "staff" and "by_results" in present:
             continue  # paid by results, said in so many words: a semantic guess does not overrule it
+        if v != "staff" and named_services:
+            continue  # the question names a service the lexicon knows: not goods, works or financing by a guess
         p = pred.p(v)
         if p >= slot.decide_at:
             frame.asserted[spec.concept] = _fill(cfg, "bought", v, "classifier", p)
-        elif spec.possible and slot.ask_at is not None and p >= slot.ask_at:
+        elif spec.possible and (spec.ask_at or slot.ask_at) is not None and p >= (spec.ask_at or slot.ask_at):
             frame.asserted[spec.possible] = _fill(cfg, "bought", v, "classifier", p)
 
 
@@ -206,7 +215,8 @@ def _parties(cfg: FrameConfig, frame: Frame, parties: list[Party]) -> None:
     """Category concepts for the parties whose role is known, bound to that role: the purchaser asserts
     purchaser_state_organ / purchaser_non_organ, a provider asserts its category with provider_role. Bodies that
     may be neither (公益一类, funded 群团组织) are asserted whatever their role. A party whose role the words do not
-    give takes the role the question asks about."""
+    give takes the role the question asks about (when the aspect reader is sure); a state organ named before the
+    provider is the purchaser. Nothing else is guessed: a non-organ buyer is a ban, so it needs the words."""
     fill = frame.slots.get("aspect")
     sure = fill is not None and (fill.source != "classifier" or fill.confidence >= cfg.roles_from_aspect_at)
     aspect = frame.aspect if sure else None
@@ -218,8 +228,8 @@ def _parties(cfg: FrameConfig, frame: Frame, parties: list[Party]) -> None:
                 role = "purchaser"
             elif aspect == "who_provides" and party.category != "state_organ":
                 role = "provider"
-            elif "provider" in roles[i + 1:]:
-                role = "purchaser"  # 某某向某某购买: the one named before the provider buys
+            elif party.category == "state_organ" and "provider" in roles[i + 1:]:
+                role = "purchaser"  # 民政局向某某购买: the state organ named before the provider buys
         fill = SlotFill(role or "party", party.category, party.category, "gazetteer", 1.0, (party.text,))
         if party.category in ("institution_class1",):
             frame.asserted[party.concept] = fill
@@ -249,17 +259,24 @@ def decide_scope(cfg: FrameConfig, frame: Frame, fired: bool, banned: bool, retr
     s = cfg.scope
     pred = frame.predictions.get("aspect")
     p_oos = pred.p("out_of_scope") if pred else 0.0
-    given = bool(frame.given)
-    if banned and (p_oos < s.refuse_over_ban_at or given):
-        return Scope(True, "prohibition")
-    if p_oos >= s.out_of_scope_at and not given:
-        note = None
-        if ban_words:
-            note = (f"问题中出现了「{'、'.join(ban_words)}」，但所问的不是能否通过政府购买服务购买；"
-                    "如果要问的是能否以政府购买服务的方式这样做，请直接这样提问。")
-        return Scope(False, "aspect_out_of_scope", note)
-    if fired or given:
+    reads_oos = _reads_out_of_scope(frame)
+    aspect_in_scope = bool(pred and pred.value != "out_of_scope" and pred.confidence >= s.in_scope_at)
+    if frame.given:
+        return Scope(True, "given")  # the user answered a follow-up or filled the form: the question is ours
+    if fired and (retrieval_in_scope or aspect_in_scope) and p_oos < s.refuse_over_ban_at:
         return Scope(True, "rule")
-    if (pred and pred.value != "out_of_scope" and pred.confidence >= s.in_scope_at) or retrieval_in_scope:
+    if banned and retrieval_in_scope:
+        return Scope(True, "prohibition")  # a prohibition the clause index also finds is never dropped
+    note = None
+    if ban_words:
+        note = (f"问题中出现了「{'、'.join(ban_words)}」，但所问的似乎不是能否通过政府购买服务购买；"
+                "如果要问的是能否以政府购买服务的方式这样做，请直接这样提问。")
+    if p_oos >= s.out_of_scope_at:
+        return Scope(False, "aspect_out_of_scope", note)
+    if fired and not reads_oos:
+        return Scope(True, "rule")
+    if fired:
+        return Scope(False, "rule_without_support", note)
+    if aspect_in_scope or retrieval_in_scope:
         return Scope(True, "aspect_or_retrieval")
     return Scope(False, "nothing_relevant")

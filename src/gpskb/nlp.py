@@ -312,6 +312,10 @@ class Reader:
                             break
         return out
 
+    def denies(self, text: str, start: int, end: int) -> bool:
+        """Whether a negation cue before or after the words at [start, end) of normalised text denies them."""
+        return bool(self._negation(text, start) or self._negation_after(text, end))
+
     def has_purchase_frame(self, facts: Facts) -> bool:
         """Whether the question is about buying something (language.yaml purchase_frame)."""
         return any(w in facts.text for w in self.frame)

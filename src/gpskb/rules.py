@@ -181,9 +181,11 @@ class RuleEngine:
         supports the answer with its checks. For a question about how to do something or about the texts, rules
         of other aspects that do not prohibit are listed but do not decide (`not_asked`)."""
         concepts = facts.concepts
-        aspect = aspect or getattr(facts, "aspect", None) or "can_buy"
+        aspect = aspect or getattr(facts, "rule_aspect", None) or "can_buy"
+        # among prohibitions the more specific (higher priority) decides; among the rest, the aspect asked first
         fired = sorted((self.rules[r] for r in self.fire(concepts)),
-                       key=lambda r: (r.outcome != "prohibited", r.aspect != aspect, -r.priority, self.order[r.id]))
+                       key=lambda r: (r.outcome != "prohibited", -r.priority if r.outcome == "prohibited" else 0,
+                                      r.aspect != aspect, -r.priority, self.order[r.id]))
         if aspect in INFO_ASPECTS:  # the rules that may answer come first, so the decisive firing leads the trace
             fired.sort(key=lambda r: not (r.outcome == "prohibited" or r.aspect == aspect))
         if not fired:

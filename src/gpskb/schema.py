@@ -21,6 +21,7 @@ class SlotValue(_Strict):
     label: str
     concept: str | None = None
     possible: str | None = None
+    ask_at: float | None = Field(default=None, gt=0, le=1)  # this value's own threshold for `possible`
     lexicon: tuple[str, ...] = ()
 
 
@@ -52,6 +53,7 @@ class Scope(_Strict):
 class FrameConfig(_Strict):
     slots: dict[str, Slot]
     roles_from_aspect_at: float = Field(gt=0, le=1)
+    info_aspect_at: float = Field(gt=0, le=1)
     general_test: GeneralTest
     scope: Scope
 
