@@ -60,8 +60,8 @@ def test_bad_questions_are_refused_with_a_clear_message(bad, message):
         clean_question(bad, 2000)
 
 
-def test_a_pattern_mention_does_not_hide_a_term_inside_it(reader):
-    f = reader.read("政府能否向公益二类事业单位购买服务？")
+def test_a_provider_named_after_a_purchase_pattern_keeps_its_category(engine):
+    f = engine.read("政府能否向公益二类事业单位购买服务？")
     assert {"provider_role", "public_welfare_2_institution"} <= f.concepts
 
 

@@ -21,7 +21,8 @@ import streamlit as st
 from gpskb.errors import GpskbError
 
 VERDICT_ICON = {"prohibited": "×", "conditional": "！", "allowed": "√", "no_rule": "？", "out_of_scope": "○"}
-STATUS_LABEL = {"decisive": "决定结论", "supporting": "同向支持", "overridden": "被优先规则覆盖"}
+STATUS_LABEL = {"decisive": "决定结论", "supporting": "同向支持", "overridden": "被优先规则覆盖",
+                "not_asked": "与所问方面无关，不决定结论"}
 REASON_LABEL = {"rule": "判定依据", "retrieval": "相关条款"}
 BROWSE_URL = "browse"  # url_path of the Browse page (app.py)
 
@@ -166,9 +167,8 @@ def dom_key(clause_id: str) -> str:
 
 
 def conclusion_of(answer) -> str:
-    """The 结论 of an answer as its text states it (a rule may word it more precisely than the default)."""
-    first = (answer.answer or "").splitlines()[0] if answer.answer else ""
-    return first.removeprefix("结论：").rstrip("。") if first.startswith("结论：") else ""
+    """The 结论 of an answer (a rule may word it more precisely than the default): the library's field."""
+    return answer.conclusion
 
 
 def verdict_html(verdict: str, question: str | None = None, conclusion: str | None = None) -> str:

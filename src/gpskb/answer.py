@@ -144,6 +144,8 @@ class Engine:
         t0 = time.perf_counter()
         original = question
         text = clean_question(question, self.max_chars)
+        self.index.embedder.query(normalise(text))  # once: the readers and retrieval reuse it from the cache
+        te = time.perf_counter()
         frame = self.read(text, given=facts)
         t1 = time.perf_counter()
         outcome = self.rules.evaluate(frame)
@@ -152,8 +154,8 @@ class Engine:
         t3 = time.perf_counter()
         ans = self._combine(original if isinstance(original, str) else text, text, frame, outcome, found)
         t4 = time.perf_counter()
-        ans.timings_ms = {"read": _ms(t1 - t0), "rules": _ms(t2 - t1), "retrieval": _ms(t3 - t2),
-                          "combine": _ms(t4 - t3), "total": _ms(t4 - t0)}
+        ans.timings_ms = {"embed": _ms(te - t0), "facts": _ms(t1 - te), "rules": _ms(t2 - t1),
+                          "retrieval": _ms(t3 - t2), "combine": _ms(t4 - t3), "total": _ms(t4 - t0)}
         return ans
 
     def check(self, concepts, description: str = "") -> Answer:
@@ -238,7 +240,7 @@ class Engine:
         if frame.english:
             english = self.wording.english_line.format(verdict=self.wording.verdicts[verdict].english)
             text_out = english + "\n" + text_out
-        trace = outcome.trace() if verdict != "out_of_scope" or outcome.verdict == "prohibited" else []
+        trace = outcome.trace() if verdict != "out_of_scope" else []  # a refused prohibition is named in the notes
         return Answer(question, verdict, text_out, citations, trace, follow_ups, fact_view, {}, notes, conclusion,
                       understood, english, self.wording.verdicts[verdict].badge)
 

@@ -271,7 +271,7 @@ def decide_scope(cfg: FrameConfig, frame: Frame, fired: bool, banned: bool, retr
     if ban_words:
         note = (f"问题中出现了「{'、'.join(ban_words)}」，但所问的似乎不是能否通过政府购买服务购买；"
                 "如果要问的是能否以政府购买服务的方式这样做，请直接这样提问。")
-    if p_oos >= s.out_of_scope_at:
+    if p_oos >= (s.out_of_scope_over_retrieval_at if retrieval_in_scope else s.out_of_scope_at):
         return Scope(False, "aspect_out_of_scope", note)
     if fired and not reads_oos:
         return Scope(True, "rule")

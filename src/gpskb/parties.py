@@ -15,6 +15,8 @@ from .text import normalise
 #: characters that end an organisation name: punctuation, spaces, and the function words that join two parties
 _NAME_BREAK = re.compile(r"[，。；？！、,.;?!\s“”\"'和与及或向由把给从让请找对在是能可否要想拟准]")
 
+#: words that say two names are one party: X是Y, X为Y, X属于Y (and the same with a clause break before them)
+_APPOSITION = re.compile(r"[，,\s]?(是|为|属于|系)(一[家个所])?")
 #: at most this many characters between two type words of one name (福建省泉州市丰泽区 between a class and a name)
 _MAX_NAME_GAP = 16
 
@@ -54,6 +56,7 @@ class Gazetteer:
         self.provider_before = [re.compile(p) for p in parties.roles.provider_before]
         self.provider_after = [re.compile(p) for p in parties.roles.provider_after]
         self.purchaser_after = [re.compile(p) for p in parties.roles.purchaser_after]
+        self.provider_pronoun = [re.compile(p) for p in parties.roles.provider_pronoun]
 
     def _matches(self, text: str) -> list[tuple[int, int, str]]:
         """(start, end, type id) of every type word, longest first where they overlap, exceptions removed."""
@@ -94,7 +97,12 @@ class Gazetteer:
         matches = self._matches(text)
         groups: list[list[tuple[int, int, str]]] = []
         for m in matches:
-            if groups and not _NAME_BREAK.search(text[groups[-1][-1][1]:m[0]]) and m[0] - groups[-1][-1][1] <= _MAX_NAME_GAP:
+            gap = text[groups[-1][-1][1]:m[0]] if groups else ""
+            joined = groups and (
+                (not _NAME_BREAK.search(gap) and len(gap) <= _MAX_NAME_GAP)
+                or _APPOSITION.fullmatch(gap)  # 检测中心是公益二类事业单位
+                or (gap[:1] in "（(" and not re.search(r"[）)]", gap)))  # 事业单位（比如设计院）
+            if joined:
                 groups[-1].append(m)
             else:
                 groups.append([m])
@@ -106,6 +114,12 @@ class Gazetteer:
             start, end = g[0][0], g[-1][1]
             parties.append(Party(text[start:end], start, end, category, self.categories[category].concept, tid,
                                  self._role(text, start, end)))
+        for rx in self.provider_pronoun:  # 向它购买: the party named last before the pronoun provides
+            for m in rx.finditer(text):
+                before = [i for i, p in enumerate(parties) if p.end <= m.start()]
+                if before and parties[before[-1]].role is None:
+                    p = parties[before[-1]]
+                    parties[before[-1]] = Party(p.text, p.start, p.end, p.category, p.concept, p.type_id, "provider")
         return parties
 
     def classify(self, name: str) -> str | None:

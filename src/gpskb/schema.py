@@ -46,6 +46,7 @@ class GeneralTest(_Strict):
 
 class Scope(_Strict):
     out_of_scope_at: float = Field(gt=0, le=1)
+    out_of_scope_over_retrieval_at: float = Field(gt=0, le=1)
     refuse_over_ban_at: float = Field(gt=0, le=1)
     in_scope_at: float = Field(gt=0, le=1)
 
@@ -127,6 +128,7 @@ class Roles(_Strict):
     provider_before: tuple[str, ...]  # patterns on the words just before a party: it is the provider (向…)
     provider_after: tuple[str, ...]  # on the words just after it (…来承接)
     purchaser_after: tuple[str, ...]  # …作为购买主体
+    provider_pronoun: tuple[str, ...] = ()  # 向它购买: the party named last before it is the provider
 
 
 class Parties(_Strict):
