@@ -209,8 +209,6 @@ def calibrate(engine, questions: list[Question], weights=(0.0, 0.002, 0.004, 0.0
         if engine.rules.evaluate(facts).firings:
             continue
         found = engine.index.search(q.q, concepts=facts.concepts)
-        if found.off_topic:
-            continue  # decided by the off-topic terms, not by the scores
         pts.append((q.kind == "out_of_scope", found.top_dense, found.top_lexical, q.id))
     if not pts:
         raise PolicyError("calibration", "", "no questions that no rule decides, to calibrate on")

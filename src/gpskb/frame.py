@@ -263,10 +263,10 @@ def decide_scope(cfg: FrameConfig, frame: Frame, fired: bool, banned: bool, retr
     aspect_in_scope = bool(pred and pred.value != "out_of_scope" and pred.confidence >= s.in_scope_at)
     if frame.given:
         return Scope(True, "given")  # the user answered a follow-up or filled the form: the question is ours
-    if fired and (retrieval_in_scope or aspect_in_scope) and p_oos < s.refuse_over_ban_at:
+    if fired and (retrieval_in_scope or aspect_in_scope) and p_oos < s.refuse_over_rule_at:
         return Scope(True, "rule")
-    if banned and retrieval_in_scope:
-        return Scope(True, "prohibition")  # a prohibition the clause index also finds is never dropped
+    if banned and retrieval_in_scope and p_oos < s.refuse_over_ban_at:
+        return Scope(True, "prohibition")  # a prohibition the clause index also finds needs a sure reader to drop
     note = None
     if ban_words:
         note = (f"问题中出现了「{'、'.join(ban_words)}」，但所问的似乎不是能否通过政府购买服务购买；"

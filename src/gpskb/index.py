@@ -248,7 +248,6 @@ class Hit:
 class SearchResult:
     hits: list[Hit]
     in_scope: bool
-    off_topic: list
     top_dense: float
     top_lexical: float
     scope_score: float
@@ -277,7 +276,6 @@ class Index:
         self._chunk_clause = np.array([self._pos[c.clause_id] for c in chunks])
         self.generic = {normalise(t) for t in kb.language["generic_terms"]}
         self._generic_longest_first = sorted(self.generic, key=len, reverse=True)
-        self.off_topic = [normalise(t) for t in kb.retrieval["out_of_scope"]["off_topic_terms"]]
         # the concept ranker: a lexicon concept points at the clauses of the rules that test it
         self._concept_clauses: dict[str, list[tuple[int, int]]] = {}  # concept → [(clause position, priority)]
         skip = set(kb.retrieval["fusion"]["concept_ranker_skips_kinds"])
@@ -429,9 +427,7 @@ class Index:
         order = np.lexsort((-dense, -fused))
         top_dense, top_lexical = float(dense.max()), float(lexical.max())
         qnorm = normalise(query)
-        off_topic = [t for t in self.off_topic if t in qnorm]
-        in_scope = (scope_score(top_dense, top_lexical, cfg["out_of_scope"]) >= cfg["out_of_scope"]["threshold"]
-                    and not off_topic)
+        in_scope = scope_score(top_dense, top_lexical, cfg["out_of_scope"]) >= cfg["out_of_scope"]["threshold"]
         hits = []
         for i in order[: (k or n)]:
             cid = self.clause_ids[i]
@@ -441,7 +437,7 @@ class Index:
                             int(c_rank[i]) if concept[i] > 0 else n + 1, sentence, span,
                             self.shared_terms(qnorm, sentence)))
         t3 = time.perf_counter()
-        return SearchResult(hits, in_scope, off_topic, top_dense, top_lexical,
+        return SearchResult(hits, in_scope, top_dense, top_lexical,
                             scope_score(top_dense, top_lexical, cfg["out_of_scope"]),
                             {"embed": t1 - t0, "rank": t2 - t1, "fuse": t3 - t2})
 

@@ -267,8 +267,7 @@ RETRIEVAL_SCHEMA = {
     "fusion": F("map", schema={"method": F("str", choices=("rrf",)), "k": F("int"),
                                "dense_weight": F("num"), "lexical_weight": F("num"), "concept_weight": F("num"),
                                "concept_ranker_skips_kinds": F("strs", choices=CONCEPT_KINDS)}),
-    "out_of_scope": F("map", schema={"lexical_weight": F("str"), "threshold": F("str"), "how_chosen": F("str"),
-                                     "off_topic_terms": F("strs"), "off_topic_note": F("str")}),
+    "out_of_scope": F("map", schema={"lexical_weight": F("str"), "threshold": F("str"), "how_chosen": F("str")}),
     "max_citations": F("int"),
 }
 

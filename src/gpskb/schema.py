@@ -47,6 +47,7 @@ class GeneralTest(_Strict):
 class Scope(_Strict):
     out_of_scope_at: float = Field(gt=0, le=1)
     out_of_scope_over_retrieval_at: float = Field(gt=0, le=1)
+    refuse_over_rule_at: float = Field(gt=0, le=1)
     refuse_over_ban_at: float = Field(gt=0, le=1)
     in_scope_at: float = Field(gt=0, le=1)
 
