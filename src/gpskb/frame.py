@@ -166,9 +166,11 @@ def _bought(cfg: FrameConfig, frame: Frame, present: set, negated: set, named_se
                                       [w for c in hit for w in frame.facts.words(c)])
     elif pred:
         frame.slots["bought"] = _fill(cfg, "bought", pred.value, "classifier", pred.confidence)
-    if pred is None or _reads_out_of_scope(frame) or frame.rule_aspect != "can_buy":
-        return  # what is bought is guessed only for a question about whether it can be bought
+    if pred is None or _reads_out_of_scope(frame) or frame.rule_aspect not in ("can_buy", "who_provides"):
+        return  # what is bought is guessed only for a question about buying something (or buying it from someone)
     for v, spec in slot.values.items():
+        if v != "staff" and frame.rule_aspect != "can_buy":
+            continue  # goods, works, financing and direct duties only for "can it be bought"
         if not spec.concept or any(c in present for c in spec.lexicon):
             continue  # the lexicon already settled this value
         if any(c in negated for c in spec.lexicon):

@@ -228,6 +228,11 @@ class Reader:
         self.breaks = [normalise(b) or b for b in lang["clause_breaks"]]
         # 是不是 / 有没有 / 能不能 contain a cue but ask a question: masked before looking for cues
         self.question_forms = sorted({normalise(q) for q in lang["question_forms"]}, key=len, reverse=True)
+        # English: each concept's words on word boundaries, longest first; a denial among the few words before them
+        self.english = [(c.id, re.compile(r"(?<![a-z])(" + "|".join(re.escape(t) for t in sorted(c.english, key=len,
+                                                                                                 reverse=True))
+                                          + r")(?![a-z])")) for c in kb.concepts.values() if c.english]
+        self.english_negation = re.compile(lang["english_negation"]) if lang.get("english_negation") else None
 
     def read(self, question: str, given=()) -> Facts:
         """Facts of a question (already checked by clean_question); `given` adds concepts from a form or follow-up."""
@@ -275,6 +280,12 @@ class Reader:
                         continue
                     cue = self._negation(text, s) or self._negation_after(text, e)
                     mentions.append(Mention(concept.id, m.group(0), s, e, cue is not None, cue))
+        for concept, rx in self.english:
+            for m in rx.finditer(text):
+                if any(x.concept == concept and x.start < m.end() and m.start() < x.end for x in mentions):
+                    continue
+                cue = self._english_negation(text, m.start())
+                mentions.append(Mention(concept, m.group(0), m.start(), m.end(), cue is not None, cue))
         for m in self._quantities(text):
             if not any(x.concept == m.concept and x.start < m.end and m.start < x.end for x in mentions):
                 mentions.append(m)
@@ -311,6 +322,15 @@ class Reader:
                             out.append(Mention(r["concept"], m.group(0), m.start(), m.end(), cue is not None, cue))
                             break
         return out
+
+    def _english_negation(self, text: str, start: int) -> str | None:
+        """An English denial ("not", "without", "no") in the same clause, a few words before a mention."""
+        if self.english_negation is None:
+            return None
+        clause_start = max([text.rfind(b, 0, start) + len(b) for b in self.breaks if text.rfind(b, 0, start) >= 0]
+                           + [0])
+        m = self.english_negation.search(text[max(clause_start, start - 40):start])
+        return m.group(0) if m else None
 
     def denies(self, text: str, start: int, end: int) -> bool:
         """Whether a negation cue before or after the words at [start, end) of normalised text denies them."""

@@ -15,8 +15,8 @@ from .text import normalise
 #: characters that end an organisation name: punctuation, spaces, and the function words that join two parties
 _NAME_BREAK = re.compile(r"[，。；？！、,.;?!\s“”\"'和与及或向由把给从让请找对在是能可否要想拟准]")
 
-#: words that say two names are one party: X是Y, X为Y, X属于Y (and the same with a clause break before them)
-_APPOSITION = re.compile(r"[，,\s]?(是|为|属于|系)(一[家个所])?")
+#: words that say two names are one party: X是Y, X为Y, X属于Y (right after the name: "X，是Y" starts a new clause)
+_APPOSITION = re.compile(r"(是|为|属于|系)(一[家个所])?")
 #: at most this many characters between two type words of one name (福建省泉州市丰泽区 between a class and a name)
 _MAX_NAME_GAP = 16
 

@@ -239,6 +239,7 @@ LEXICON_SCHEMA = {
         "exceptions": F("strs", required=False),
         "exception_patterns": F("strs", required=False),
         "patterns": F("strs", required=False),
+        "english": F("strs", required=False),
         "note": F("str", required=False),
     }),
 }
@@ -248,6 +249,7 @@ LANGUAGE_SCHEMA = {
     "negation_window": F("int"),
     "negation_after_cues": F("strs"),
     "negation_after_window": F("int"),
+    "english_negation": F("str", required=False),
     "question_forms": F("strs"),
     "quantities": F("list", required=False, schema={
         "id": F("str"), "patterns": F("strs"), "per_unit": F("map", schema=None),
@@ -429,6 +431,7 @@ class Concept:
     exceptions: tuple
     exception_patterns: tuple = ()  # compiled regular expressions
     patterns: tuple = ()  # compiled regular expressions that mention the concept (派几个人到…上班)
+    english: tuple = ()  # English words and phrases for the concept (lower case, matched on word boundaries)
 
 
 @dataclass
@@ -556,7 +559,7 @@ def load(policy: str | os.PathLike | None = None) -> KnowledgeBase:
                                       f"invalid regular expression: {exc}") from None
         concepts[c["id"]] = Concept(c["id"], c["label"], c["kind"], tuple(c["terms"]),
                                     tuple(c.get("exceptions") or ()), tuple(compiled["exception_patterns"]),
-                                    tuple(compiled["patterns"]))
+                                    tuple(compiled["patterns"]), tuple(t.lower() for t in c.get("english") or ()))
 
     language = _check(read_yaml(root / "language.yaml"), LANGUAGE_SCHEMA, "", display_path(root / "language.yaml"))
     lang_name = display_path(root / "language.yaml")
