@@ -17,18 +17,20 @@ def test_development_questions_floor(engine):
 
 def test_our_own_questions_stay_above_their_measured_level(engine):
     """eval/caizong-questions.yaml: written by us, harder (typos, traps, colloquial). A regression guard at the level
-    measured when the lexicon was last tuned; raise it as the product improves, never lower it to pass."""
+    measured when the question frame landed (2026-12-04); raise it as the product improves, never lower it to pass.
+    (Its out-of-scope recall was 1.0 with off-topic word lists fitted to these very questions; the one scope stage
+    that replaced them misses c222 and refuses c161.)"""
     res = evaluate_answers(engine, load_questions(ROOT / "eval" / "caizong-questions.yaml"))
-    assert res["verdict_accuracy"] >= 0.96
+    assert res["verdict_accuracy"] >= 0.97
     assert res["hit3"] >= 0.98
-    assert res["oos_recall"] == 1.0 and res["in_scope_flagged"] == 0
+    assert res["oos_recall"] >= 0.98 and res["in_scope_flagged"] <= 1 and res["unsafe"] == 0
 
 
 def test_order_102_questions_stay_above_their_measured_level(engine):
     """eval/order102-questions.yaml: the order's articles first, excerpt marked; guard at the measured level."""
     res = evaluate_answers(engine, load_questions(ROOT / "eval" / "order102-questions.yaml"))
     assert res["verdict_accuracy"] >= 0.97 and res["hit3"] >= 0.97
-    assert res["oos_recall"] == 1.0 and res["in_scope_flagged"] == 0
+    assert res["oos_recall"] >= 0.9 and res["in_scope_flagged"] == 0 and res["unsafe"] == 0
 
 
 @pytest.mark.parametrize("question, verdict, article", [
@@ -148,15 +150,23 @@ def test_a_domain_word_in_a_question_about_no_purchase_is_out_of_scope(engine, q
     assert a.verdict == "out_of_scope" and a.citations == [] and a.rules == []
 
 
-@pytest.mark.parametrize("name, first_measured", [
-    ("heldout-questions.yaml", "verdict 0.778, hit@3 0.883, out-of-scope recall 0.833"),
-    ("blind2-questions.yaml", "verdict 0.806, hit@3 0.914, out-of-scope recall 0.579"),
-    ("blind3-questions.yaml", "verdict 0.646, hit@3 0.906, out-of-scope recall 0.812"),
+@pytest.mark.parametrize("name, first_measured, floor", [
+    ("heldout-questions.yaml", "verdict 0.778, hit@3 0.883, out-of-scope recall 0.833",
+     {"verdict": 0.96, "hit3": 0.98, "oos_recall": 0.96, "in_scope_flagged": 2, "unsafe": 1}),
+    ("blind2-questions.yaml", "verdict 0.806, hit@3 0.914, out-of-scope recall 0.579",
+     {"verdict": 0.97, "hit3": 0.98, "oos_recall": 0.78, "in_scope_flagged": 0, "unsafe": 0}),
+    ("blind3-questions.yaml", "verdict 0.646, hit@3 0.906, out-of-scope recall 0.812",
+     {"verdict": 0.97, "hit3": 0.98, "oos_recall": 0.87, "in_scope_flagged": 0, "unsafe": 0}),
+    ("exam1-questions.yaml", "verdict 0.641, hit@3 0.900, out-of-scope recall 0.400, unsafe 11",
+     {"verdict": 0.88, "hit3": 0.92, "oos_recall": 0.8, "in_scope_flagged": 0, "unsafe": 2}),
 ])
-def test_blind_question_sets_stay_above_their_measured_level(engine, name, first_measured):
-    """Sets written without seeing the lexicon or rules, first measured at `first_measured`; the lexicon was then
-    extended on their failures, so they are no longer blind (the next unseen set is the real measure). Guard at the
-    level now measured."""
+def test_blind_question_sets_stay_above_their_measured_level(engine, name, first_measured, floor):
+    """Sets written without seeing the lexicon or rules, first measured at `first_measured` (eval/LEDGER.md); their
+    failures were then read, so they are development sets now (the next unseen set is the real measure). Guard at
+    the level measured when the question frame landed (2026-12-04). heldout, blind2 and blind3 had been tuned to
+    ≥0.95 out-of-scope recall with off-topic word lists fitted to their own questions; those lists were removed for
+    one scope stage that generalises, and these floors are what it reaches on them."""
     res = evaluate_answers(engine, load_questions(ROOT / "eval" / name))
-    assert res["verdict_accuracy"] >= 0.97 and res["hit3"] >= 0.98
-    assert res["oos_recall"] >= 0.95 and res["in_scope_flagged"] == 0
+    assert res["verdict_accuracy"] >= floor["verdict"] and res["hit3"] >= floor["hit3"]
+    assert res["oos_recall"] >= floor["oos_recall"] and res["in_scope_flagged"] <= floor["in_scope_flagged"]
+    assert res["unsafe"] <= floor["unsafe"]

@@ -125,6 +125,7 @@ class Engine:
         self.max_chars = self.kb.language["max_question_chars"]
         self.wording = self.kb.wording
         self._kinds = {c.id: c.kind for c in self.kb.concepts.values()}
+        self._aliases = [a for c in self.kb.clauses.values() for a in c.aliases]
 
     def read(self, text: str, given=()) -> Frame:
         """The frame of a checked question: lexicon facts, parties, and the slot classifiers' readings (over the
@@ -183,7 +184,17 @@ class Engine:
         missing = self._missing_articles(text)
         if missing and not banned:
             return Scope(False, "missing_article", "\n".join(missing))
-        return decide_scope(self.kb.frame, frame, bool(outcome.firings), banned, found.in_scope, ban_words)
+        return decide_scope(self.kb.frame, frame, bool(outcome.firings), banned, found.in_scope, ban_words,
+                            names_clause=self._names_clause(text))
+
+    def _names_clause(self, text: str) -> bool:
+        """Whether the question names a clause the knowledge base holds: an alias (负面清单) or 第N条 of a document
+        that has that article."""
+        norm = normalise(text)
+        if any(normalise(a) in norm for a in self._aliases):
+            return True
+        numbers = {f"第{n}条" for n in policy_mod.ARTICLE_RE.findall(text)}
+        return any(c.number in numbers for c in self.kb.clauses.values() if c.kind == "article")
 
     def _combine(self, question: str, text: str, frame: Frame, outcome: Outcome, found: SearchResult,
                  structured: bool = False) -> Answer:
@@ -232,6 +243,8 @@ class Engine:
         aspect = frame.slots.get("aspect")
         understood = {"aspect": frame.aspect, "label": aspect.label if aspect else "",
                       "shown": aspect.describe() if aspect else ""}
+        if frame.aspect == "out_of_scope" and verdict != "out_of_scope":
+            understood["label"] = ""  # the scope stage answered it after all: do not say it was not understood
         conclusion = self._conclusion(verdict, outcome)
         text_out = self._memo(verdict, conclusion, outcome, citations, follow_ups, understood)
         if notes:

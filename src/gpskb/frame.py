@@ -256,8 +256,9 @@ class Scope:
 
 
 def decide_scope(cfg: FrameConfig, frame: Frame, fired: bool, banned: bool, retrieval_in_scope: bool,
-                 ban_words: list[str]) -> Scope:
-    """The one scope stage, in the order policy/frame.yaml writes down."""
+                 ban_words: list[str], names_clause: bool = False) -> Scope:
+    """The one scope stage, in the order policy/frame.yaml writes down. `names_clause`: the question names a clause
+    of the knowledge base (by an alias such as 负面清单, or by an article number the documents hold)."""
     s = cfg.scope
     pred = frame.predictions.get("aspect")
     p_oos = pred.p("out_of_scope") if pred else 0.0
@@ -265,6 +266,8 @@ def decide_scope(cfg: FrameConfig, frame: Frame, fired: bool, banned: bool, retr
     aspect_in_scope = bool(pred and pred.value != "out_of_scope" and pred.confidence >= s.in_scope_at)
     if frame.given:
         return Scope(True, "given")  # the user answered a follow-up or filled the form: the question is ours
+    if names_clause:
+        return Scope(True, "names_clause")
     if fired and (retrieval_in_scope or aspect_in_scope) and p_oos < s.refuse_over_rule_at:
         return Scope(True, "rule")
     if banned and retrieval_in_scope and p_oos < s.refuse_over_ban_at:

@@ -72,14 +72,19 @@ def clean_question(question, max_chars: int) -> str:
     return stripped
 
 
+_ENGLISH_NUMBERS = {w: i for i, w in enumerate("zero one two three four five six seven eight nine ten".split())}
+
+
 def _number(s: str) -> float | None:
     """12, 1.5, 五, 十二, 二十四, 半 → a number (None when it is not one)."""
     try:
         return float(s)
     except ValueError:
         pass
-    if s == "半":
+    if s in ("半", "half"):
         return 0.5
+    if s in _ENGLISH_NUMBERS:
+        return float(_ENGLISH_NUMBERS[s])
     n = chinese_number(s)
     return None if n is None else float(n)
 

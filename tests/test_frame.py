@@ -1,0 +1,191 @@
+"""The question frame: the aspect asked, what is bought, parties and roles, the general test, asking instead of
+guessing, English questions, the one scope stage, and the trained readers stored with the index."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from gpskb import policy
+from gpskb.errors import IndexStale, PolicyError
+from gpskb.index import Index
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# -- parties ------------------------------------------------------------------------------------------------------
+
+def _names():
+    return yaml.safe_load((ROOT / "tests" / "data" / "party-names.yaml").read_text(encoding="utf-8"))
+
+
+def test_the_gazetteer_table_is_large_and_every_category_is_covered():
+    rows = _names()
+    assert len(rows) >= 150
+    assert {r["category"] for r in rows} >= {"state_organ", "institution_class1", "institution_class2",
+                                             "institution_business", "institution_unclassified", "group_org",
+                                             "social_org", "enterprise", "rural_collective", "grassroots_autonomy",
+                                             "individual"}
+
+
+@pytest.mark.parametrize("row", _names(), ids=lambda r: r["name"])
+def test_every_organisation_name_gets_its_legal_category(engine, row):
+    """tests/data/party-names.yaml: real-style names (courts, bureaus, universities, hospitals, unions, federations,
+    associations, committees), written from the categories of 102号令 第五、六、八条 by someone who never saw
+    policy/parties.yaml."""
+    assert engine.gazetteer.classify(row["name"]) == row["category"]
+
+
+@pytest.mark.parametrize("question, concept", [
+    ("县人民法院可以作为政府购买服务的购买主体吗？", "purchaser_state_organ"),
+    ("某大学附属医院工会能否作为购买主体？", "purchaser_non_organ"),
+    ("民政局向社工服务中心购买养老服务可以吗", "social_org"),
+    ("交给村里的股份经济合作社来做，可以吗", "rural_collective"),
+])
+def test_parties_are_bound_to_their_role(engine, question, concept):
+    assert concept in engine.read(question).concepts
+
+
+def test_a_denied_party_is_not_asserted(engine):
+    frame = engine.read("不是公益一类事业单位，是公益二类，可以承接吗？")
+    assert "public_welfare_1" not in frame.concepts and "public_welfare_2_institution" in frame.concepts
+
+
+@pytest.mark.parametrize("question, verdict", [
+    ("县人民法院可以作为政府购买服务的购买主体吗？", "allowed"),
+    ("村民委员会可以作为政府购买服务的购买主体吗？", "prohibited"),
+    ("市属国有企业能否作为购买主体购买服务？", "prohibited"),
+    ("社区居委会能承接街道的社区服务项目吗？", "allowed"),
+    ("公益一类事业单位能否承接政府购买服务？", "prohibited"),
+])
+def test_who_may_buy_and_who_may_provide(engine, question, verdict):
+    assert engine.answer(question).verdict == verdict
+
+
+# -- aspect, general test, asking -----------------------------------------------------------------------------------
+
+def test_the_aspect_asked_decides_and_is_said_first(engine):
+    a = engine.answer("物业管理服务合同能签三年吗？")
+    assert a.understood["aspect"] == "contract_term"
+    assert a.answer.startswith("您问的是：合同期限")
+    assert a.rules[0]["rule_id"] == "o102-contract-term-up-to-3-years" and a.verdict == "conditional"
+
+
+def test_a_term_beyond_the_limit_is_a_condition_on_the_contract_not_a_scope_ban(engine):
+    a = engine.answer("养老服务项目的合同可以一次签五年吗？")
+    assert a.verdict == "prohibited" and a.conclusion == "政府购买服务合同履行期限不得超过3年"
+    assert "不得纳入政府购买服务范围" not in a.answer.splitlines()[1]
+
+
+def test_a_service_no_text_names_is_judged_by_the_general_test(engine):
+    a = engine.answer("社区想请专业机构给居民开展垃圾分类宣传指导，能走政府购买服务吗？")
+    assert a.verdict == "conditional"
+    assert a.rules[0]["rule_id"] == "o102-general-test"
+    assert {c.clause_id for c in a.citations[:4]} >= {"mof-order-102/9", "mof-order-102/10"}
+    assert any("指导性目录" in c for c in a.rules[0]["checks"])
+
+
+def test_a_prohibited_reading_with_real_probability_asks_instead_of_allowing(engine):
+    """No ban word: the staffing classifier's reading makes the rules ask which it is, never answer allowed."""
+    a = engine.answer("想找家公司出两个人，常驻我们科室帮忙处理日常事务，费用走购买服务，可以吗？")
+    assert a.verdict in ("conditional", "prohibited")
+    if a.verdict == "conditional":
+        assert a.follow_ups and a.follow_ups[0].id == "delivery-mode"
+
+
+def test_the_follow_up_answer_settles_the_question(engine):
+    q = "想找家公司出两个人，常驻我们科室帮忙处理日常事务，费用走购买服务，可以吗？"
+    assert engine.answer(q, facts=["per_head_staffing"]).verdict == "prohibited"
+
+
+def test_a_ban_word_in_a_question_that_buys_no_staff_does_not_ban(engine):
+    a = engine.answer("请专业机构承办事业单位公开招聘考试的考务组织工作，能走政府购买服务吗？")
+    assert a.verdict != "prohibited"
+
+
+def test_government_functions_are_not_bought_even_in_an_encouraged_area(engine):
+    a = engine.answer("养老机构的设立许可审批能交给社会组织来做吗？")
+    assert a.verdict == "prohibited" and a.citations[0].clause_id == "mof-order-102/10/2"
+
+
+# -- English ------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("question, verdict", [
+    ("Can a county bureau use labour dispatch workers and pay them through government purchase of services?",
+     "prohibited"),
+    ("Can the civil affairs bureau buy home-based elderly care services from a social work agency?", "allowed"),
+    ("Can we sign a five-year contract for property management services?", "prohibited"),
+])
+def test_english_questions_are_answered_with_an_english_verdict_line(engine, question, verdict):
+    a = engine.answer(question)
+    assert a.verdict == verdict and a.english and a.answer.startswith("In English — ")
+    assert a.citations and "结论：" in a.answer  # the answer itself stays Chinese, quoting the texts
+
+
+# -- scope ----------------------------------------------------------------------------------------------------------
+
+def test_a_procedure_question_that_uses_a_ban_word_is_out_of_scope_and_says_so(engine):
+    a = engine.answer("劳务派遣公司的经营许可证怎么申请，需要多少注册资本？")
+    assert a.verdict == "out_of_scope" and a.citations == []
+
+
+def test_the_frame_and_the_scope_step_are_in_the_json(engine):
+    d = engine.answer("能否以劳务派遣方式通过政府购买服务用工？").to_dict()
+    assert d["facts"]["scope"] and d["facts"]["frame"]["slots"]["aspect"]["source"] in ("classifier", "lexicon",
+                                                                                         "default")
+    assert d["understood"]["aspect"] == "can_buy" and d["conclusion"]
+    shown = d["facts"]["frame"]["slots"]["aspect"]["shown"]
+    assert shown.startswith(("语义判断", "词语", "默认"))
+
+
+# -- the readers ----------------------------------------------------------------------------------------------------
+
+def test_the_readers_are_in_the_manifest_and_changed_examples_make_the_index_stale(policy_copy, index, tmp_path):
+    index.save(tmp_path)
+    m = json.loads((tmp_path / "manifest.json").read_text())
+    assert m["readers"]["examples_hash"] and set(m["readers"]["slots"]) == {"aspect", "bought", "area"}
+    assert (tmp_path / "readers.joblib").exists()
+    ex = policy_copy / "examples.yaml"
+    ex.write_text(ex.read_text(encoding="utf-8").replace("    can_buy:\n", "    can_buy:\n      - \"新的例句：买这个行吗\"\n",
+                                                          1), encoding="utf-8")
+    with pytest.raises(IndexStale, match="examples"):
+        Index.load(policy.load(policy_copy), tmp_path, index.embedder)
+
+
+def test_broken_examples_name_the_file_and_the_field(policy_copy):
+    ex = policy_copy / "examples.yaml"
+    ex.write_text(ex.read_text(encoding="utf-8").replace("    can_buy:", "    can_bye:", 1), encoding="utf-8")
+    with pytest.raises(PolicyError, match=r"examples\.yaml: slots\.aspect\.can_bye"):
+        policy.load(policy_copy)
+
+
+def test_a_frame_threshold_out_of_range_names_the_file_and_the_field(policy_copy):
+    f = policy_copy / "frame.yaml"
+    f.write_text(f.read_text(encoding="utf-8").replace("roles_from_aspect_at: 0.65", "roles_from_aspect_at: 1.5"),
+                 encoding="utf-8")
+    with pytest.raises(PolicyError, match=r"frame\.yaml: roles_from_aspect_at"):
+        policy.load(policy_copy)
+
+
+def test_cross_validation_of_the_readers_reports_mean_and_worst_fold(kb, index):
+    from gpskb.evaluation import cross_validate_readers
+
+    small = dataclasses.replace(kb, examples={"aspect": {v: t[:10] for v, t in kb.examples["aspect"].items()}})
+    res = cross_validate_readers(small, index.embedder, folds=2)
+    assert set(res) == {"aspect"} and 0 < res["aspect"]["worst"] <= res["aspect"]["mean"] <= 1
+
+
+def test_the_embedder_runs_single_threaded_unless_configured():
+    """OpenMP reads its thread count once: gpskb sets it before the embedder and FAISS load, for every entry point."""
+    code = ("import gpskb, os; from gpskb.index import make_embedder; make_embedder().query('劳务派遣');"
+            "from threadpoolctl import threadpool_info;"
+            "print(max(i['num_threads'] for i in threadpool_info() if i['internal_api'] == 'openmp'))")
+    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert out.stdout.strip() == "1"
