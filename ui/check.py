@@ -12,6 +12,7 @@ PURPOSE = {"public": "面向社会公众提供的公共服务", "own": "本单�
 OTHER_PROVIDER = "未明确 / 其他"
 MODE_OPEN = "未明确 / 不确定"
 FORM_KINDS = ("service", "auxiliary", "provider", "mode", "employment")  # the kinds with their own question above
+# ("frame" concepts — the aspect asked, possible readings — are set by reading a question, never chosen in the form)
 #: how the remaining kinds of the lexicon are asked ("other circumstances"); a new kind appears under its id
 KIND_QUESTION = {"object": "购买内容的性质", "purchaser": "本单位在项目中的角色", "contract": "目录、预算和合同"}
 
@@ -50,7 +51,7 @@ def main() -> None:
                         format_func=lambda cid: _mode_label(kb, kb.concepts[cid]) if cid else MODE_OPEN)
         st.html('<p style="font-size:.875rem;margin:0">5. 是否涉及以下用工安排（可多选）</p>')
         employed = [c.id for c in employment if st.checkbox(c.label, key=f"chk_emp_{c.id}")]
-        others = [k for k in dict.fromkeys(c.kind for c in concepts) if k not in FORM_KINDS]
+        others = [k for k in dict.fromkeys(c.kind for c in concepts) if k not in FORM_KINDS + ("frame",)]
         extra = []
         if others:
             st.html('<p style="font-size:.875rem;margin:0">6. 其他情况（如有，可多选）</p>')

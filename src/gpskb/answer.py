@@ -163,7 +163,10 @@ class Engine:
         """The guided eligibility check: structured facts (concept ids) → the rules → the same kind of Answer.
         `description` (the service in words, optional) only feeds retrieval for further relevant clauses."""
         t0 = time.perf_counter()
-        frame = Frame(Facts(description, [], self.reader.given(concepts)))
+        concepts = set(self.reader.given(concepts))
+        if {"state_organ", "purchaser_role"} <= concepts:  # the form's "本单位作为购买主体" with a state organ
+            concepts.add("purchaser_state_organ")
+        frame = Frame(Facts(description, [], concepts))
         outcome = self.rules.evaluate(frame)
         labels = "、".join(self.kb.concepts[c].label for c in sorted(concepts))
         query = description.strip() or labels or "政府购买服务"

@@ -3,6 +3,7 @@ one. Targets are printed beside each figure; the command never fails a build (ti
 from __future__ import annotations
 
 import gc
+import os
 import resource
 import statistics
 import subprocess
@@ -19,7 +20,8 @@ TARGETS = {
     "warm_p95_ms": 30.0,
     "cold_ask_s": 2.0,
     "peak_rss_mb": 400.0,
-    "index_build_s": 3.0,
+    "index_build_s": 30.0,    # passages + training the frame's readers from scratch (no cached vectors)
+    "answer_over_embed": 1.5,  # a warm answer's cost as a multiple of the embedder's own time for the question
     "query_p50_ms": 15.0,
 }
 
@@ -56,6 +58,11 @@ def run_bench(args) -> int:
         questions += [q.q for q in load_questions(f)]
     questions = list(dict.fromkeys(questions))
     print(f"gpskb bench: {len(questions)} distinct questions from {', '.join(files)}")
+    from threadpoolctl import threadpool_info
+
+    omp = sorted({i["num_threads"] for i in threadpool_info() if i["internal_api"] == "openmp"})
+    print(f"OpenMP threads (embedder, FAISS): {omp or 'not loaded yet'}; OMP_NUM_THREADS="
+          f"{os.environ.get('OMP_NUM_THREADS')!r} (gpskb sets 1 unless the operator sets it)")
 
     # 1. cold start: a fresh process answering one question, wall clock (imports, KB, rules, index, embedder)
     cmd = [sys.executable, "-m", "gpskb.cli"]
@@ -78,10 +85,15 @@ def run_bench(args) -> int:
     t0 = time.perf_counter()
     kb = load(args.policy_dir)
     index = open_index(kb, args.index_dir)
+    from . import index as index_mod
+
+    index_mod._trained.clear()  # train from scratch: no readers from this process, no cached example vectors
     t_build = time.perf_counter()
-    Index.build(kb, index.embedder)
+    built = Index.build(kb, index.embedder)
     build_s = time.perf_counter() - t_build
-    print(f"index build (embed {len(index.chunks)} passages): {build_s:.2f} s   {_mark(build_s, TARGETS['index_build_s'])}")
+    n_ex = sum(r["examples"] for r in built.manifest["readers"].get("slots", {}).values())
+    print(f"index build (embed {len(index.chunks)} passages, embed {n_ex} examples and train the readers): "
+          f"{build_s:.2f} s   {_mark(build_s, TARGETS['index_build_s'])}")
     index.embedder.query.cache_clear()
     qtimes = []
     for q in questions:
@@ -95,7 +107,7 @@ def run_bench(args) -> int:
     engine = Engine(kb, index=index)
     engine.answer("养老服务能通过政府购买服务提供吗？")
     index.embedder.query.cache_clear()
-    times, stage = [], {"facts": [], "rules": [], "retrieval": []}
+    times, stage = [], {"embed": [], "facts": [], "rules": [], "retrieval": []}
     for q in questions:
         t = time.perf_counter()
         a = engine.answer(q)
@@ -107,23 +119,27 @@ def run_bench(args) -> int:
     print(f"                          p95 {p95:.1f} ms   {_mark(p95, TARGETS['warm_p95_ms'])}")
     print(f"                          max {max(times):.1f} ms")
     print("  stages p50: " + ", ".join(f"{k} {statistics.median(v):.2f} ms" for k, v in stage.items()))
+    ratio = statistics.median(t / e for t, e in zip(times, stage["embed"]) if e > 0)
+    print(f"  answer / embedder time per question: median ×{ratio:.2f}   "
+          f"{_mark(ratio, TARGETS['answer_over_embed'])} (the readers reuse the vector retrieval computes)")
     t = time.perf_counter()
     for q in questions:
         engine.answer(q)
     cached = (time.perf_counter() - t) * 1000 / len(questions)
     print(f"repeated questions (query embedding cached): mean {cached:.1f} ms")
 
-    # 4. rules alone: fact extraction + rule evaluation, and 10,000 evaluations with flat memory, no engine error
+    # 4. reading + rules (query vectors cached, so this is the frame and the rules, not the embedder), and 10,000
+    #    rule evaluations with flat memory, no engine error
     rtimes = []
     for q in questions:
         t = time.perf_counter()
-        engine.rules.evaluate(engine.reader.read(q))
+        engine.rules.evaluate(engine.read(q))
         rtimes.append((time.perf_counter() - t) * 1000)
     r50 = statistics.median(rtimes)
-    print(f"facts + rules per question: p50 {r50 * 1000:.0f} µs, p95 {percentile(rtimes, 95) * 1000:.0f} µs   "
-          f"{_mark(r50, TARGETS['rules_p50_ms'])} ms")
+    print(f"frame (lexicon, parties, readers) + rules per question: p50 {r50 * 1000:.0f} µs, "
+          f"p95 {percentile(rtimes, 95) * 1000:.0f} µs   {_mark(r50, TARGETS['rules_p50_ms'])} ms")
     proc = psutil.Process()
-    facts = [engine.reader.read(q) for q in questions]
+    facts = [engine.read(q) for q in questions]
     for f in facts[:200]:
         engine.rules.evaluate(f)
     gc.collect()
