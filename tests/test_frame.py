@@ -150,7 +150,7 @@ def test_the_readers_are_in_the_manifest_and_changed_examples_make_the_index_sta
     index.save(tmp_path)
     m = json.loads((tmp_path / "manifest.json").read_text())
     assert m["readers"]["examples_hash"] and set(m["readers"]["slots"]) == {"aspect", "bought", "area"}
-    assert (tmp_path / "readers.joblib").exists()
+    assert (tmp_path / "readers.npz").exists()
     ex = policy_copy / "examples.yaml"
     ex.write_text(ex.read_text(encoding="utf-8").replace("    can_buy:\n", "    can_buy:\n      - \"新的例句：买这个行吗\"\n",
                                                           1), encoding="utf-8")
@@ -189,3 +189,25 @@ def test_the_embedder_runs_single_threaded_unless_configured():
     env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     assert out.stdout.strip() == "1"
+
+
+def test_the_stored_readers_give_scikit_learns_own_probabilities(index):
+    """The readers keep the arrays scikit-learn fitted and compute with them (no scikit-learn import when serving):
+    they must give exactly what the fitted objects give."""
+    import numpy as np
+    from scipy import sparse
+
+    from gpskb.text import normalise
+
+    readers = index.readers
+    assert readers.fitted, "a freshly built index keeps the fitted objects"
+    texts = ["能否以劳务派遣方式通过政府购买服务用工？", "Can we buy elderly care services?", "合同最长签几年",
+             "红烧肉怎么做", "社区   垃圾分类  宣传", "a"]
+    for t in texts:
+        n = normalise(t)
+        v = index.embedder.query(n)
+        ours = readers.probabilities(n, v)
+        for slot, (vectorizer, model) in readers.fitted.items():
+            X = sparse.hstack([vectorizer.transform([n]), sparse.csr_matrix(v.reshape(1, -1))], format="csr")
+            assert np.allclose(ours[slot], model.predict_proba(X)[0], atol=1e-9), (t, slot)
+            assert list(model.classes_) == readers.slots[slot]["classes"]

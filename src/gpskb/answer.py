@@ -36,9 +36,14 @@ class _Words(dict):
         super().__init__()
         self.field_name = field_name
 
+    def fill(self, wording) -> None:
+        """Take the words from a loaded knowledge base (an Engine does, so nothing is loaded twice)."""
+        if not self:
+            self.update({v: getattr(w, self.field_name) for v, w in wording.verdicts.items()
+                         if getattr(w, self.field_name) is not None})
+
     def __missing__(self, verdict):
-        self.update({v: getattr(w, self.field_name) for v, w in _wording().verdicts.items()
-                     if getattr(w, self.field_name) is not None})
+        self.fill(_wording())
         if verdict not in self:
             raise KeyError(verdict)
         return dict.__getitem__(self, verdict)
@@ -124,6 +129,8 @@ class Engine:
         self.index = index or open_index(self.kb, index_dir, log=log)
         self.max_chars = self.kb.language["max_question_chars"]
         self.wording = self.kb.wording
+        for words in (CONCLUSION, DETAIL, BADGE):
+            words.fill(self.wording)
         self._kinds = {c.id: c.kind for c in self.kb.concepts.values()}
         self._aliases = [a for c in self.kb.clauses.values() for a in c.aliases]
 

@@ -386,7 +386,7 @@ class Index:
         if kb.examples:
             try:
                 readers = SlotReaders.load(directory / READERS_FILE)
-            except (OSError, ValueError, KeyError, EOFError, AttributeError, ImportError) as exc:
+            except (OSError, ValueError, KeyError, EOFError) as exc:
                 raise IndexStale(f"the readers in {display_path(directory)}/{READERS_FILE} cannot be loaded ({exc}): "
                                  "run `gpskb index build`") from None
         return cls(kb, embedder, chunks, fidx.reconstruct_n(0, fidx.ntotal), manifest, readers)

@@ -64,8 +64,10 @@ class Gazetteer:
         taken = [False] * len(text)
         candidates = []
         for name, tid in self.names:
-            for m in re.finditer(re.escape(name), text):
-                candidates.append((m.start(), m.end(), tid))
+            i = text.find(name)
+            while i >= 0:
+                candidates.append((i, i + len(name), tid))
+                i = text.find(name, i + 1)
         for rx, tid in self.patterns:
             candidates += [(m.start(), m.end(), tid) for m in rx.finditer(text) if m.end() > m.start()]
         for rx, tid in self.english:

@@ -34,8 +34,8 @@ ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*(/[a-z0-9-]+)*$")
 # Strict YAML
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that rejects duplicate keys (PyYAML silently keeps the last one) and keeps everything a string."""
+class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml's parser: ~10× faster start-up
+    """SafeLoader that rejects duplicate keys (PyYAML silently keeps the last one) and keeps dates as strings."""
 
 
 def _construct_mapping(loader, node, deep=False):
