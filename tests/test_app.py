@@ -229,7 +229,10 @@ def test_check_form_choices_come_from_the_lexicon(kb):
              c.label) for c in kb.concepts.values() if c.kind == "mode"]
     assert [c.label for c in at.checkbox] == [c.label for c in kb.concepts.values() if c.kind == "employment"]
     asked = {"service", "auxiliary", "provider", "mode", "employment"}
-    for kind in {c.kind for c in kb.concepts.values()} - asked:  # every other kind of fact can be given too
+    # every other kind of fact can be given too, except the frame's (the aspect asked, possible readings), which
+    # reading a question sets and a form never does
+    assert not [k for k in at.multiselect if k.key == "chk_kind_frame"]
+    for kind in {c.kind for c in kb.concepts.values()} - asked - {"frame"}:
         assert at.multiselect(key=f"chk_kind_{kind}").options == \
             [c.label for c in kb.concepts.values() if c.kind == kind]
 

@@ -523,7 +523,8 @@ def train_readers(kb: KnowledgeBase, embedder, cache_dir: Path | None = None) ->
 
         with threadpool_limits(limits=os.cpu_count() or 1, user_api="openmp"):
             cached.update(zip(todo, query_vectors(embedder, todo)))
-    vectors = {t: cached[t] for t in texts}
+    # float16 precision, as the vector cache keeps them: a build from the cache and a fresh one train identical readers
+    vectors = {t: np.asarray(cached[t], dtype=np.float16).astype(np.float32) for t in texts}
     readers = SlotReaders.train(kb.examples, lambda ts: np.stack([vectors[t] for t in ts]))
     readers.vectors = vectors
     with _trained_lock:
