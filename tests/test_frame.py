@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # -- parties ------------------------------------------------------------------------------------------------------
 
 def _names():
-    return yaml.safe_load((ROOT / "tests" / "data" / "party-names.yaml").read_text(encoding="utf-8"))
+    return yaml.safe_load((ROOT / "tests" / "fixtures" / "party-names.yaml").read_text(encoding="utf-8"))
 
 
 def test_the_gazetteer_table_is_large_and_every_category_is_covered():
@@ -36,7 +36,7 @@ def test_the_gazetteer_table_is_large_and_every_category_is_covered():
 
 @pytest.mark.parametrize("row", _names(), ids=lambda r: r["name"])
 def test_every_organisation_name_gets_its_legal_category(engine, row):
-    """tests/data/party-names.yaml: real-style names (courts, bureaus, universities, hospitals, unions, federations,
+    """tests/fixtures/party-names.yaml: real-style names (courts, bureaus, universities, hospitals, unions, federations,
     associations, committees), written from the categories of 102号令 第五、六、八条 by someone who never saw
     policy/parties.yaml."""
     assert engine.gazetteer.classify(row["name"]) == row["category"]
