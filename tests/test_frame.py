@@ -121,6 +121,7 @@ def test_government_functions_are_not_bought_even_in_an_encouraged_area(engine):
      "prohibited"),
     ("Can the civil affairs bureau buy home-based elderly care services from a social work agency?", "allowed"),
     ("Can we sign a five-year contract for property management services?", "prohibited"),
+    ("Can we hire temporary staff through a labour dispatch company?", "prohibited"),
 ])
 def test_english_questions_are_answered_with_an_english_verdict_line(engine, question, verdict):
     a = engine.answer(question)

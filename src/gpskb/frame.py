@@ -278,8 +278,8 @@ def decide_scope(cfg: FrameConfig, frame: Frame, fired: bool, banned: bool, retr
                 "如果要问的是能否以政府购买服务的方式这样做，请直接这样提问。")
     if p_oos >= (s.out_of_scope_over_retrieval_at if retrieval_in_scope else s.out_of_scope_at):
         return Scope(False, "aspect_out_of_scope", note)
-    if fired and not reads_oos:
-        return Scope(True, "rule")
+    if fired and (banned or not reads_oos):
+        return Scope(True, "rule")  # a prohibition in the question's own words is answered unless the reader is sure
     if fired:
         return Scope(False, "rule_without_support", note)
     if aspect_in_scope or retrieval_in_scope:
