@@ -150,7 +150,7 @@ def _aspect(cfg: FrameConfig, frame: Frame, present: set) -> None:
             fill = _fill(cfg, "aspect", "can_buy", "default", pred.p("can_buy") if pred else 0.0)
     frame.slots["aspect"] = fill
     frame.rule_aspect = fill.value
-    if fill.value in ("how_to", "text_info") and fill.source == "classifier" and fill.confidence < cfg.info_aspect_at:
+    if fill.value in cfg.info_aspects and fill.source == "classifier" and fill.confidence < cfg.info_aspect_at:
         frame.rule_aspect = "can_buy"  # not sure it only asks how: a rule that decides still gives its verdict
     concept = slot.values[fill.value].concept
     if concept:

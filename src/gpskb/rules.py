@@ -28,8 +28,6 @@ from .policy import Condition, FollowUp, KnowledgeBase, Rule
 _ACTION_PREFIX = "fire:"
 _HANDLED = "handled"  # the catch-all rule and its action: every fact is handled (see the module docstring)
 _MARK = "_gpskb"
-#: aspects that ask how to do something or what the texts say: rules of other aspects do not answer them
-INFO_ASPECTS = ("how_to", "text_info")
 _host = None
 _host_lock = threading.Lock()
 _names = itertools.count()
@@ -138,6 +136,9 @@ class RuleEngine:
         self.kb = kb
         self.concepts = sorted(kb.concepts)
         self.rules = {r.id: r for r in kb.rules}
+        # aspects that ask how to do something or what the texts say (policy/frame.yaml): other aspects' rules that
+        # do not prohibit are listed but do not answer them
+        self.info_aspects = tuple(kb.frame.info_aspects) if kb.frame else ()
         self.order = {r.id: i for i, r in enumerate(kb.rules)}
         # A fresh name per engine: re-creating an engine (a Streamlit rerun, a reload, a second test module) never
         # collides with a ruleset already registered in this process.
@@ -186,11 +187,12 @@ class RuleEngine:
         fired = sorted((self.rules[r] for r in self.fire(concepts)),
                        key=lambda r: (r.outcome != "prohibited", -r.priority if r.outcome == "prohibited" else 0,
                                       r.aspect != aspect, -r.priority, self.order[r.id]))
-        if aspect in INFO_ASPECTS:  # the rules that may answer come first, so the decisive firing leads the trace
+        info = self.info_aspects
+        if aspect in info:  # the rules that may answer come first, so the decisive firing leads the trace
             fired.sort(key=lambda r: not (r.outcome == "prohibited" or r.aspect == aspect))
         if not fired:
             return Outcome("no_rule")
-        deciding = [r for r in fired if r.outcome == "prohibited" or r.aspect == aspect or aspect not in INFO_ASPECTS]
+        deciding = [r for r in fired if r.outcome == "prohibited" or r.aspect == aspect or aspect not in info]
         top = deciding[0] if deciding else None
         verdict = top.outcome if top else "no_rule"
         if verdict == "allowed" and any(r.outcome == "conditional" for r in deciding):

@@ -55,6 +55,7 @@ class Scope(_Strict):
 class FrameConfig(_Strict):
     slots: dict[str, Slot]
     roles_from_aspect_at: float = Field(gt=0, le=1)
+    info_aspects: tuple[str, ...]
     info_aspect_at: float = Field(gt=0, le=1)
     general_test: GeneralTest
     scope: Scope
