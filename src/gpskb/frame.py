@@ -108,6 +108,10 @@ def compose(cfg: FrameConfig, facts: Facts, parties: list[Party], predictions: d
     frame = Frame(facts, parties=parties, predictions=predictions, english=english)
     present = facts.concepts
     negated = facts.negated
+    for denied, implied in cfg.denials.items():
+        if denied in negated and implied not in present:
+            frame.asserted[implied] = SlotFill("facts", implied, implied, "lexicon", 1.0,
+                                               tuple(m.term for m in facts.mentions if m.concept == denied))
     _aspect(cfg, frame, present)
     _bought(cfg, frame, present, negated, {c for c in present if concept_kinds.get(c) in ("service", "auxiliary")})
     _area(cfg, frame, present)

@@ -660,6 +660,10 @@ def _load_reading(root: Path, concepts: dict) -> tuple[FrameConfig, dict, Partie
             for j, c in enumerate(value.lexicon):
                 if c not in concepts:
                     raise PolicyError(fname, f"slots.{slot_id}.values.{value_id}.lexicon[{j}]", f"unknown concept {c!r}")
+    for key, value in frame.denials.items():
+        for c in (key, value):
+            if c not in concepts:
+                raise PolicyError(fname, f"denials.{key}", f"unknown concept {c!r}")
     if frame.general_test.concept not in concepts:
         raise PolicyError(fname, "general_test.concept", f"unknown concept {frame.general_test.concept!r}")
     ename = display_path(root / "examples.yaml")

@@ -57,6 +57,7 @@ class FrameConfig(_Strict):
     roles_from_aspect_at: float = Field(gt=0, le=1)
     info_aspects: tuple[str, ...]
     info_aspect_at: float = Field(gt=0, le=1)
+    denials: dict[str, str] = {}  # a denied concept asserts another (无需编入预算: has_budget denied → no_budget)
     general_test: GeneralTest
     scope: Scope
 
@@ -70,7 +71,7 @@ class FrameConfig(_Strict):
 
     def concepts(self) -> set[str]:
         """Every concept the frame may assert or read."""
-        out = {self.general_test.concept}
+        out = {self.general_test.concept} | set(self.denials) | set(self.denials.values())
         for slot in self.slots.values():
             for v in slot.values.values():
                 out |= {c for c in (v.concept, v.possible) if c} | set(v.lexicon)
