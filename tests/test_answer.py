@@ -158,7 +158,7 @@ def test_a_domain_word_in_a_question_about_no_purchase_is_out_of_scope(engine, q
     ("blind3-questions.yaml", "verdict 0.646, hit@3 0.906, out-of-scope recall 0.812",
      {"verdict": 0.95, "hit3": 0.98, "oos_recall": 0.87, "in_scope_flagged": 0, "unsafe": 0}),
     ("blind4-questions.yaml", "verdict 0.667, hit@3 0.818, out-of-scope recall 0.333, unsafe 8",
-     {"verdict": 0.82, "hit3": 0.94, "oos_recall": 0.83, "in_scope_flagged": 0, "unsafe": 2}),
+     {"verdict": 0.9, "hit3": 0.95, "oos_recall": 0.83, "in_scope_flagged": 0, "unsafe": 0}),
     ("blind5-questions.yaml", "verdict 0.377, hit@3 0.413, out-of-scope recall 0.467, unsafe 24",
      {"verdict": 0.75, "hit3": 0.84, "oos_recall": 0.6, "in_scope_flagged": 2, "unsafe": 2}),
     ("exam1-questions.yaml", "verdict 0.641, hit@3 0.900, out-of-scope recall 0.400, unsafe 11",
