@@ -24,7 +24,7 @@ def main() -> None:
     ui.style()
     st.title("管理 / 缺口")
     st.caption("需要补充规则或文件的地方：知识库未涉及或未作规定的问题，以及被评为“没帮助”的答复（最新的在前）。")
-    from gpskb.answer import BADGE  # noqa: PLC0415 (heavy module: imported when the page runs, not at import)
+    badges = {v: w.badge for v, w in ui.engine().wording.verdicts.items()}
 
     try:
         store = ui.store()
@@ -44,7 +44,7 @@ def main() -> None:
         st.info("暂无记录。用户提出知识库未涉及的问题，或认为答复没帮助，都会出现在这里。")
     else:
         rows = [{"时间": when(g["created_at"]), "类型": KIND.get(g["kind"], g["kind"]),
-                 "结论": BADGE.get(g["verdict"], g["verdict"]), "问题": g["question"], "说明": g["comment"],
+                 "结论": badges.get(g["verdict"], g["verdict"]), "问题": g["question"], "说明": g["comment"],
                  "引用条款": "、".join(g["citations"]), "来源": SOURCE.get(g["source"], g["source"])} for g in gaps]
         st.dataframe(rows, hide_index=True, width="stretch", key="gaps_table")
         out = io.StringIO()
@@ -57,7 +57,7 @@ def main() -> None:
     with st.expander(f"全部反馈（{len(feedback)}）"):
         if feedback:
             st.dataframe([{"时间": when(f["created_at"]), "评价": "有帮助" if f["rating"] > 0 else "没帮助",
-                           "结论": BADGE.get(f["verdict"], f["verdict"]), "问题": f["question"],
+                           "结论": badges.get(f["verdict"], f["verdict"]), "问题": f["question"],
                            "说明": f["comment"], "引用条款": "、".join(f["citations"]),
                            "来源": SOURCE.get(f["source"], f["source"])} for f in feedback],
                          hide_index=True, width="stretch")

@@ -173,14 +173,12 @@ def conclusion_of(answer) -> str:
 
 def verdict_html(verdict: str, question: str | None = None, conclusion: str | None = None) -> str:
     """The coloured verdict badge (words, not colour alone) with the 结论 beside it."""
-    from gpskb import answer as answer_mod
-
+    words = engine().wording.verdicts[verdict]
     if not conclusion:
-        detail = getattr(answer_mod, "DETAIL", {}).get(verdict)
-        conclusion = answer_mod.CONCLUSION[verdict] + (f"（{detail}）" if detail else "")
+        conclusion = words.conclusion + (f"（{words.detail}）" if words.detail else "")
     q = f'<p class="gp-question">问：{esc(question)}</p>' if question else ""
     return (f'<div class="gp-verdict gp-v-{esc(verdict)}" data-verdict="{esc(verdict)}" role="status">'
-            f'<span class="gp-badge">{VERDICT_ICON.get(verdict, "")} {esc(answer_mod.BADGE[verdict])}</span>'
+            f'<span class="gp-badge">{VERDICT_ICON.get(verdict, "")} {esc(words.badge)}</span>'
             f'<span class="gp-conclusion">{esc(conclusion)}</span></div>{q}')
 
 
@@ -276,9 +274,8 @@ def document_head_html(doc) -> str:
 
 def rule_html(r: dict, kb) -> str:
     """One entry of Answer.rules: outcome, status, matched words, explanation, the quoted clause, checks."""
-    from gpskb.answer import BADGE
-
     outcome, status = r.get("outcome", ""), r.get("status", "")
+    badge = kb.wording.verdicts[outcome].badge if outcome in kb.wording.verdicts else outcome
     refs = []
     for cid in r.get("clause_ids", []):
         if cid in kb.clauses:
@@ -286,7 +283,7 @@ def rule_html(r: dict, kb) -> str:
             refs.append(f'<a href="{esc(clause_url(cid))}" target="_blank" rel="noopener">'
                         f'{esc(kb.document_of(clause).number)} {esc(clause.ref)}</a>')
     parts = [f'<div class="gp-rule gp-rule-{esc(status)}" data-rule="{esc(r.get("rule_id", ""))}"><p>'
-             f'<span class="gp-chip gp-c-{esc(outcome)}">{esc(BADGE.get(outcome, outcome))}</span>'
+             f'<span class="gp-chip gp-c-{esc(outcome)}">{esc(badge)}</span>'
              f'<span class="gp-chip gp-c-status">{esc(STATUS_LABEL.get(status, status))}</span>'
              f'<b>{esc(r.get("title", ""))}</b> <span class="gp-muted">规则 {esc(r.get("rule_id", ""))}'
              f'，优先级 {esc(r.get("priority", ""))}</span></p>']

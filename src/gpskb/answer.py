@@ -24,41 +24,6 @@ from .rules import Outcome, RuleEngine
 VERDICTS = ("prohibited", "conditional", "allowed", "no_rule", "out_of_scope")
 
 
-def _wording():
-    """The default policy folder's wording (policy/wording.yaml), for callers that name a verdict without an engine."""
-    return policy_mod.load().wording
-
-
-class _Words(dict):
-    """verdict → one wording field, read from policy/wording.yaml on first use (kept for the app's imports)."""
-
-    def __init__(self, field_name: str):
-        super().__init__()
-        self.field_name = field_name
-
-    def fill(self, wording) -> None:
-        """Take the words from a loaded knowledge base (an Engine does, so nothing is loaded twice)."""
-        if not self:
-            self.update({v: getattr(w, self.field_name) for v, w in wording.verdicts.items()
-                         if getattr(w, self.field_name) is not None})
-
-    def __missing__(self, verdict):
-        self.fill(_wording())
-        if verdict not in self:
-            raise KeyError(verdict)
-        return dict.__getitem__(self, verdict)
-
-    def get(self, verdict, default=None):
-        try:
-            return self[verdict]
-        except KeyError:
-            return default
-
-
-#: 结论 as a purchasing officer pastes it into a memo, its default detail and the short badge the app shows
-CONCLUSION, DETAIL, BADGE = _Words("conclusion"), _Words("detail"), _Words("badge")
-
-
 @dataclass
 class Citation:
     """A cited clause: who issued it, its label, its verbatim text, why it is cited, what matched in it."""
@@ -100,11 +65,7 @@ class Answer:
     conclusion: str = ""  # the 结论 line's text, as the memo states it
     understood: dict = field(default_factory=dict)  # the aspect asked, as read: {"aspect", "label", "shown"}
     english: str | None = None  # the one-line English verdict, for a question asked in English
-    badge_text: str = ""
-
-    @property
-    def badge(self) -> str:
-        return self.badge_text or BADGE[self.verdict]
+    badge: str = ""  # the short verdict the app shows (policy/wording.yaml)
 
     def to_dict(self) -> dict:
         """The JSON contract of `gpskb ask --json` and the HTTP API (fixed fields first, extras after)."""
@@ -129,8 +90,6 @@ class Engine:
         self.index = index or open_index(self.kb, index_dir, log=log)
         self.max_chars = self.kb.language["max_question_chars"]
         self.wording = self.kb.wording
-        for words in (CONCLUSION, DETAIL, BADGE):
-            words.fill(self.wording)
         self._kinds = {c.id: c.kind for c in self.kb.concepts.values()}
         self._aliases = [a for c in self.kb.clauses.values() for a in c.aliases]
 
@@ -144,7 +103,8 @@ class Engine:
         if self.index.readers is not None:
             predictions = self.index.readers.predict(norm, self.index.embedder.query(norm))
         return compose(self.kb.frame, facts, parties, predictions, self._kinds, english=not has_chinese(text),
-                       denied=lambda start, end: self.reader.denies(facts.text, start, end))
+                       denied=lambda start, end: self.reader.denies(facts.text, start, end),
+                       roles=self.kb.parties.roles)
 
     def answer(self, question, facts=()) -> Answer:
         """Answer one question. `facts` adds concept ids the user gave directly (a form, a follow-up choice).
@@ -170,10 +130,7 @@ class Engine:
         """The guided eligibility check: structured facts (concept ids) → the rules → the same kind of Answer.
         `description` (the service in words, optional) only feeds retrieval for further relevant clauses."""
         t0 = time.perf_counter()
-        concepts = set(self.reader.given(concepts))
-        if {"state_organ", "purchaser_role"} <= concepts:  # the form's "本单位作为购买主体" with a state organ
-            concepts.add("purchaser_state_organ")
-        frame = Frame(Facts(description, [], concepts))
+        frame = Frame(Facts(description, [], self.reader.given(concepts)))
         outcome = self.rules.evaluate(frame)
         labels = "、".join(self.kb.concepts[c].label for c in sorted(concepts))
         query = description.strip() or labels or "政府购买服务"
@@ -248,7 +205,7 @@ class Engine:
             outcomes = {d: f.rule.outcome for d, f in docs.items()}
             if len(set(outcomes.values())) > 1:
                 notes.append("注意：两份文件的规则结论不同（" + "；".join(
-                    f"{kb.documents[d].number}：{BADGE[o]}" for d, o in outcomes.items()) +
+                    f"{kb.documents[d].number}：{self.wording.verdicts[o].badge}" for d, o in outcomes.items()) +
                     "），按优先级采用较严格的结论，详见规则轨迹。")
         aspect = frame.slots.get("aspect")
         understood = {"aspect": frame.aspect, "label": aspect.label if aspect else "",

@@ -715,11 +715,9 @@ def _configure_logging() -> None:
 
 def serve(args) -> int:
     """`gpskb serve`: build the engine once, answer one question to warm it, run uvicorn until interrupted."""
-    # One OpenMP thread for the embedder (and FAISS); must be set before their OpenMP runtimes load. Measured on the
-    # 2-core target with one core busy elsewhere: two OpenMP threads spin-wait for each other and a query embedding
-    # took 24-100 ms at p50 and 1.6-2.5 s at p95; one thread, 20 ms and 29 ms. (Idle, two threads do 12 ms, but a
-    # server is never idle: its own request threads compete for the cores.) An explicit OMP_NUM_THREADS wins.
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    # One OpenMP thread for the embedder: set by the gpskb package for every entry point (gpskb/__init__.py). Measured
+    # on the 2-core target with one core busy elsewhere: two threads spin-wait for each other and a query embedding
+    # took 24-100 ms at p50 and 1.6-2.5 s at p95; one thread, 20 ms and 29 ms.
     import uvicorn
 
     _configure_logging()

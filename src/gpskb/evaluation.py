@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import PolicyError
-from .policy import ASPECTS, F, _check, display_path, read_yaml
+from .policy import F, _check, display_path, read_yaml
 
 KINDS = ("eligibility", "info", "out_of_scope")
 QUESTION_SCHEMA = {
@@ -18,7 +18,7 @@ QUESTION_SCHEMA = {
     "q": F("str"),
     "verdict": F("strs", required=False, choices=("prohibited", "allowed", "conditional", "no_rule")),
     "cite": F("list", required=False, schema={}),  # checked below: numbers, 'meta', part ids or clause ids
-    "aspect": F("str", required=False, choices=ASPECTS + ("out_of_scope",)),  # what the question asks
+    "aspect": F("str", required=False),  # what the question asks: an aspect of policy/frame.yaml (checked when scored)
     "lang": F("str", required=False, choices=("zh", "en")),
 }
 DEFAULT_DOCUMENT = "caizong-2023-12"
@@ -99,7 +99,10 @@ def _rank(expected: list[str], got: list[str]) -> int | None:
 def evaluate_answers(engine, questions: list[Question]) -> dict:
     """Answer every question; verdict accuracy, citation hit@1/hit@3, out-of-scope precision/recall, failures."""
     rows, failures = [], []
+    aspects = set(engine.kb.frame.slots["aspect"].values) if engine.kb.frame else set()
     for q in questions:
+        if q.aspect and aspects and q.aspect not in aspects:
+            raise PolicyError(q.file, f"{q.id}.aspect", f"unknown aspect {q.aspect!r} (policy/frame.yaml slots.aspect)")
         a = engine.answer(q.q)
         cited = [c.clause_id for c in a.citations]
         row = {"id": q.id, "kind": q.kind, "verdict": a.verdict, "cited": cited, "lang": q.lang}

@@ -101,9 +101,11 @@ class Frame:
 
 
 def compose(cfg: FrameConfig, facts: Facts, parties: list[Party], predictions: dict[str, Prediction],
-            concept_kinds: dict[str, str], english: bool = False, denied=lambda start, end: False) -> Frame:
+            concept_kinds: dict[str, str], english: bool = False, denied=lambda start, end: False,
+            roles=None) -> Frame:
     """The frame of one question from its readers' outputs (see the module docstring for who decides what).
-    `denied(start, end)` says whether the lexicon reader's negation rules deny the words at that span (不是公益一类)."""
+    `denied(start, end)` says whether the lexicon reader's negation rules deny the words at that span (不是公益一类);
+    `roles` (policy/parties.yaml `roles`) names the role concepts the parties assert."""
     parties = [p for p in parties if not denied(p.start, p.end)]
     frame = Frame(facts, parties=parties, predictions=predictions, english=english)
     present = facts.concepts
@@ -113,14 +115,15 @@ def compose(cfg: FrameConfig, facts: Facts, parties: list[Party], predictions: d
             frame.asserted[implied] = SlotFill("facts", implied, implied, "lexicon", 1.0,
                                                tuple(m.term for m in facts.mentions if m.concept == denied))
     _aspect(cfg, frame, present)
-    _bought(cfg, frame, present, negated, {c for c in present if concept_kinds.get(c) in ("service", "auxiliary")})
+    _bought(cfg, frame, present, negated, concept_kinds)
     _area(cfg, frame, present)
-    _parties(cfg, frame, parties)
+    if roles is not None:
+        _parties(cfg, frame, parties, roles)
     general = cfg.general_test
     kinds = set(general.decided_by_kinds)
     if (frame.aspect in general.aspects and frame.slots["aspect"].source != "default"
             and not any(concept_kinds.get(c) in kinds for c in frame.concepts)
-            and frame.slots.get("bought", None) is not None and frame.slots["bought"].value in ("service", "none")):
+            and "bought" in frame.slots and cfg.slots["bought"].values[frame.slots["bought"].value].service):
         frame.asserted[general.concept] = SlotFill("area", "unnamed", "文件未点名的服务事项", "default", 1.0)
     return frame
 
@@ -161,7 +164,7 @@ def _aspect(cfg: FrameConfig, frame: Frame, present: set) -> None:
         frame.asserted[concept] = fill
 
 
-def _bought(cfg: FrameConfig, frame: Frame, present: set, negated: set, named_services: set) -> None:
+def _bought(cfg: FrameConfig, frame: Frame, present: set, negated: set, concept_kinds: dict) -> None:
     slot = cfg.slots["bought"]
     value, hit = _lexicon_value(cfg, "bought", present)
     pred = frame.predictions.get("bought")
@@ -170,20 +173,20 @@ def _bought(cfg: FrameConfig, frame: Frame, present: set, negated: set, named_se
                                       [w for c in hit for w in frame.facts.words(c)])
     elif pred:
         frame.slots["bought"] = _fill(cfg, "bought", pred.value, "classifier", pred.confidence)
-    if pred is None or _reads_out_of_scope(frame) or frame.rule_aspect not in ("can_buy", "who_provides"):
-        return  # what is bought is guessed only for a question about buying something (or buying it from someone)
+    if pred is None or _reads_out_of_scope(frame):
+        return
     for v, spec in slot.values.items():
-        if v != "staff" and frame.rule_aspect != "can_buy":
-            continue  # goods, works, financing and direct duties only for "can it be bought"
+        if frame.rule_aspect not in spec.guess_for:
+            continue  # a guess at what is bought counts only for the aspects frame.yaml names for the value
         if not spec.concept or any(c in present for c in spec.lexicon):
             continue  # the lexicon already settled this value
         if any(c in negated for c in spec.lexicon):
             continue  # the question denies it in so many words (不涉及劳务派遣)
         if any(c in frame.facts.excepted for c in spec.lexicon):
             continue  # its words occur, but in a phrase the lexicon knows means something else (聘请律师事务所)
-        if v == "staff" and "by_results" in present:
-            continue  # paid by results, said in so many words: a semantic guess does not overrule it
-        if v != "staff" and named_services:
+        if any(c in present for c in spec.unless):
+            continue  # overruled in so many words (按服务成果付费 overrules a guess at staff)
+        if any(concept_kinds.get(c) in spec.unless_kinds for c in present):
             continue  # the question names a service the lexicon knows: not goods, works or financing by a guess
         p = pred.p(v)
         if p >= slot.decide_at:
@@ -202,7 +205,7 @@ def _area(cfg: FrameConfig, frame: Frame, present: set) -> None:
     if pred is None or _reads_out_of_scope(frame):
         return
     bought = frame.slots.get("bought")
-    if bought and bought.value not in ("service", "none"):
+    if bought and not cfg.slots["bought"].values[bought.value].service:
         return  # what is bought is not a service: the area of a service does not apply
     spec = slot.values[pred.value]
     if pred.confidence >= slot.decide_at and spec.concept:
@@ -217,12 +220,12 @@ def _reads_out_of_scope(frame: Frame) -> bool:
     return frame.aspect == "out_of_scope" or bool(pred and pred.value == "out_of_scope")
 
 
-def _parties(cfg: FrameConfig, frame: Frame, parties: list[Party]) -> None:
-    """Category concepts for the parties whose role is known, bound to that role: the purchaser asserts
-    purchaser_state_organ / purchaser_non_organ, a provider asserts its category with provider_role. Bodies that
-    may be neither (公益一类, funded 群团组织) are asserted whatever their role. A party whose role the words do not
-    give takes the role the question asks about (when the aspect reader is sure); a state organ named before the
-    provider is the purchaser. Nothing else is guessed: a non-organ buyer is a ban, so it needs the words."""
+def _parties(cfg: FrameConfig, frame: Frame, parties: list[Party], roles_cfg) -> None:
+    """Category concepts for the parties whose role is known, bound to that role (policy/parties.yaml): the
+    purchaser asserts its category's `as_purchaser` concept, a provider its category's concept with the provider
+    role. Categories barred in both roles (公益一类) are asserted whatever the role. A party whose role the words do
+    not give takes the role the question asks about (when the aspect reader is sure); a party that may buy, named
+    before the provider, is the purchaser. Nothing else is guessed: a non-organ buyer is a ban, so it needs the words."""
     fill = frame.slots.get("aspect")
     sure = fill is not None and (fill.source != "classifier" or fill.confidence >= cfg.roles_from_aspect_at)
     aspect = frame.aspect if sure else None
@@ -232,22 +235,21 @@ def _parties(cfg: FrameConfig, frame: Frame, parties: list[Party]) -> None:
         if role is None:
             if aspect == "who_buys":
                 role = "purchaser"
-            elif aspect == "who_provides" and party.category != "state_organ":
+            elif aspect == "who_provides" and not party.may_buy:
                 role = "provider"
-            elif party.category == "state_organ" and "provider" in roles[i + 1:]:
+            elif party.may_buy and "provider" in roles[i + 1:]:
                 role = "purchaser"  # 民政局向某某购买: the state organ named before the provider buys
         fill = SlotFill(role or "party", party.category, party.category, "gazetteer", 1.0, (party.text,))
-        if party.category in ("institution_class1",):
+        if party.either_role:
             frame.asserted[party.concept] = fill
         if role == "purchaser":
             frame.slots.setdefault("purchaser", fill)
-            key = "purchaser_state_organ" if party.category == "state_organ" else "purchaser_non_organ"
-            frame.asserted[key] = fill
-            frame.asserted.setdefault("purchaser_role", fill)
+            frame.asserted[party.as_purchaser] = fill
+            frame.asserted.setdefault(roles_cfg.purchaser_concept, fill)
         elif role == "provider":
             frame.slots.setdefault("provider", fill)
             frame.asserted[party.concept] = fill
-            frame.asserted.setdefault("provider_role", fill)
+            frame.asserted.setdefault(roles_cfg.provider_concept, fill)
 
 
 @dataclass(frozen=True)

@@ -229,7 +229,6 @@ class Reader:
         self.after_window = lang["negation_after_window"]
         self.patterned = [c for c in kb.concepts.values() if c.exception_patterns]
         self.pattern_terms = [c for c in kb.concepts.values() if c.patterns]
-        self.frame = [normalise(w) for w in lang["purchase_frame"]]
         self.breaks = [normalise(b) or b for b in lang["clause_breaks"]]
         # 是不是 / 有没有 / 能不能 contain a cue but ask a question: masked before looking for cues
         self.question_forms = sorted({normalise(q) for q in lang["question_forms"]}, key=len, reverse=True)
@@ -340,10 +339,6 @@ class Reader:
     def denies(self, text: str, start: int, end: int) -> bool:
         """Whether a negation cue before or after the words at [start, end) of normalised text denies them."""
         return bool(self._negation(text, start) or self._negation_after(text, end))
-
-    def has_purchase_frame(self, facts: Facts) -> bool:
-        """Whether the question is about buying something (language.yaml purchase_frame)."""
-        return any(w in facts.text for w in self.frame)
 
     def _clause_end(self, text: str, end: int) -> int:
         stop = len(text)

@@ -6,6 +6,7 @@ party comes from the words around it (向某某购买: provider; 某某作为购
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 
@@ -32,6 +33,9 @@ class Party:
     concept: str
     type_id: str
     role: str | None = None  # provider | purchaser | None (not said)
+    as_purchaser: str = ""  # its category's concept when it is the purchaser
+    may_buy: bool = False  # its category may be a purchaser (第五条)
+    either_role: bool = False  # its category is barred in both roles (第八条)
 
 
 class Gazetteer:
@@ -76,8 +80,7 @@ class Gazetteer:
         for s, e, tid in candidates:
             if any(taken[s:e]):
                 continue
-            if any(text.find(x, max(0, s - len(x)), e + len(x)) >= 0 and self._covers(text, x, s, e)
-                   for x in self.exceptions[tid]):
+            if any(self._covers(text, x, s, e) for x in self.exceptions[tid]):
                 continue
             for i in range(s, e):
                 taken[i] = True
@@ -114,14 +117,15 @@ class Gazetteer:
             s, e, tid = g[best]
             category = self.types[tid].category
             start, end = g[0][0], g[-1][1]
-            parties.append(Party(text[start:end], start, end, category, self.categories[category].concept, tid,
-                                 self._role(text, start, end)))
+            cat = self.categories[category]
+            parties.append(Party(text[start:end], start, end, category, cat.concept, tid, self._role(text, start, end),
+                                 cat.as_purchaser, cat.may_buy, cat.either_role))
         for rx in self.provider_pronoun:  # 向它购买: the party named last before the pronoun provides
             for m in rx.finditer(text):
                 before = [i for i, p in enumerate(parties) if p.end <= m.start()]
                 if before and parties[before[-1]].role is None:
                     p = parties[before[-1]]
-                    parties[before[-1]] = Party(p.text, p.start, p.end, p.category, p.concept, p.type_id, "provider")
+                    parties[before[-1]] = dataclasses.replace(p, role="provider")
         return parties
 
     def classify(self, name: str) -> str | None:

@@ -24,8 +24,6 @@ from .errors import PolicyError, UnknownClause
 
 OUTCOMES = ("prohibited", "conditional", "allowed")
 CONCEPT_KINDS = ("employment", "mode", "service", "auxiliary", "provider", "purchaser", "object", "contract", "frame")
-#: what a question can ask (policy/frame.yaml slot `aspect`); a rule answers one of them (default can_buy)
-ASPECTS = ("can_buy", "who_provides", "who_buys", "contract_term", "budget_catalogue", "how_to", "text_info")
 CLAUSE_KINDS = ("preamble", "part", "item", "closing", "chapter", "article", "article-item", "note")
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*(/[a-z0-9-]+)*$")
 
@@ -216,7 +214,7 @@ RULES_SCHEMA = {
         "overrides": F("strs", required=False, choices=OUTCOMES),
         "explanation": F("str"),
         "conclusion": F("str", required=False),
-        "aspect": F("str", required=False, choices=ASPECTS),
+        "aspect": F("str", required=False),  # one of policy/frame.yaml's aspects (checked after it is loaded)
         "override_note": F("str", required=False),
         "checks": F("strs", required=False),
         "follow_ups": F("strs", required=False),
@@ -260,7 +258,6 @@ LANGUAGE_SCHEMA = {
     "clause_breaks": F("strs"),
     "generic_terms": F("strs"),
     "max_question_chars": F("int"),
-    "purchase_frame": F("strs"),
 }
 
 RETRIEVAL_SCHEMA = {
@@ -642,6 +639,10 @@ def load(policy: str | os.PathLike | None = None) -> KnowledgeBase:
         training = tdata["scenarios"]
 
     frame, examples, parties = _load_reading(root, concepts)
+    for r in rules:  # the aspect a rule answers is one the frame can read
+        if r.aspect not in frame.slots["aspect"].values:
+            raise PolicyError(r.file, f"rules[{r.id}].aspect", f"unknown aspect {r.aspect!r} (policy/frame.yaml "
+                                                               f"slots.aspect.values)")
     wording = validated(Wording, read_yaml(root / "wording.yaml"), display_path(root / "wording.yaml"))
     return KnowledgeBase(root, documents, clauses, rules, not_formalised, follow_ups, concepts, language,
                          retrieval, training, frame, examples, parties, wording)
@@ -657,9 +658,14 @@ def _load_reading(root: Path, concepts: dict) -> tuple[FrameConfig, dict, Partie
                 c = getattr(value, key)
                 if c and c not in concepts:
                     raise PolicyError(fname, f"slots.{slot_id}.values.{value_id}.{key}", f"unknown concept {c!r}")
-            for j, c in enumerate(value.lexicon):
-                if c not in concepts:
-                    raise PolicyError(fname, f"slots.{slot_id}.values.{value_id}.lexicon[{j}]", f"unknown concept {c!r}")
+            for key in ("lexicon", "unless"):
+                for j, c in enumerate(getattr(value, key)):
+                    if c not in concepts:
+                        raise PolicyError(fname, f"slots.{slot_id}.values.{value_id}.{key}[{j}]",
+                                          f"unknown concept {c!r}")
+            for j, a in enumerate(value.guess_for):
+                if a not in frame.slots["aspect"].values:
+                    raise PolicyError(fname, f"slots.{slot_id}.values.{value_id}.guess_for[{j}]", f"unknown aspect {a!r}")
     for key, value in frame.denials.items():
         for c in (key, value):
             if c not in concepts:
@@ -677,6 +683,10 @@ def _load_reading(root: Path, concepts: dict) -> tuple[FrameConfig, dict, Partie
     pname = display_path(root / "parties.yaml")
     parties = validated(Parties, read_yaml(root / "parties.yaml"), pname)
     for i, c in enumerate(parties.categories):
-        if c.concept not in concepts:
-            raise PolicyError(pname, f"categories.{i}.concept", f"unknown concept {c.concept!r}")
+        for key in ("concept", "as_purchaser"):
+            if getattr(c, key) not in concepts:
+                raise PolicyError(pname, f"categories.{i}.{key}", f"unknown concept {getattr(c, key)!r}")
+    for key in ("purchaser_concept", "provider_concept"):
+        if getattr(parties.roles, key) not in concepts:
+            raise PolicyError(pname, f"roles.{key}", f"unknown concept {getattr(parties.roles, key)!r}")
     return frame, examples, parties

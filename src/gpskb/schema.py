@@ -13,6 +13,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .errors import PolicyError
 
 
+def _regexes(patterns):
+    """The patterns, each checked to compile (a broken one names itself)."""
+    for p in patterns:
+        try:
+            re.compile(p)
+        except re.error as exc:
+            raise ValueError(f"invalid regular expression {p!r}: {exc}") from None
+    return patterns
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -22,6 +32,10 @@ class SlotValue(_Strict):
     concept: str | None = None
     possible: str | None = None
     ask_at: float | None = Field(default=None, gt=0, le=1)  # this value's own threshold for `possible`
+    guess_for: tuple[str, ...] = ("can_buy",)  # the aspects asked for which a classifier reading of it counts
+    unless: tuple[str, ...] = ()  # concepts said in so many words that overrule a classifier reading of it
+    unless_kinds: tuple[str, ...] = ()  # concept kinds (a named service) that overrule a classifier reading of it
+    service: bool = False  # a value of `bought` that is a service (or nothing in particular): the area applies
     lexicon: tuple[str, ...] = ()
 
 
@@ -69,14 +83,6 @@ class FrameConfig(_Strict):
             raise ValueError(f"missing slots: {', '.join(sorted(missing))}")
         return slots
 
-    def concepts(self) -> set[str]:
-        """Every concept the frame may assert or read."""
-        out = {self.general_test.concept} | set(self.denials) | set(self.denials.values())
-        for slot in self.slots.values():
-            for v in slot.values.values():
-                out |= {c for c in (v.concept, v.possible) if c} | set(v.lexicon)
-        return out
-
 
 class Examples(_Strict):
     slots: dict[str, dict[str, list[str]]]
@@ -109,21 +115,16 @@ class PartyType(_Strict):
     exceptions: tuple[str, ...] = ()  # longer words in which a name is not this type (法院路, 工会费)
     english: tuple[str, ...] = ()
 
-    @field_validator("patterns")
-    @classmethod
-    def _compiles(cls, patterns):
-        for p in patterns:
-            try:
-                re.compile(p)
-            except re.error as exc:
-                raise ValueError(f"invalid regular expression {p!r}: {exc}") from None
-        return patterns
+    _compiles = field_validator("patterns")(classmethod(lambda cls, patterns: _regexes(patterns)))
 
 
 class PartyCategory(_Strict):
     id: str
     label: str
     concept: str
+    as_purchaser: str  # the concept a party of this category asserts when it is the purchaser (第五条)
+    may_buy: bool = False  # a purchaser under 第五条: named before the provider, it is the one who buys
+    either_role: bool = False  # barred as purchaser and as provider (第八条): its concept holds whatever the role
     note: str | None = None
 
 
@@ -132,6 +133,11 @@ class Roles(_Strict):
     provider_after: tuple[str, ...]  # on the words just after it (…来承接)
     purchaser_after: tuple[str, ...]  # …作为购买主体
     provider_pronoun: tuple[str, ...] = ()  # 向它购买: the party named last before it is the provider
+    purchaser_concept: str  # the concept a party in the purchaser's role asserts (作为购买主体)
+    provider_concept: str  # the concept a party in the provider's role asserts (作为承接主体)
+
+    _compiles = field_validator("provider_before", "provider_after", "purchaser_after", "provider_pronoun")(
+        classmethod(lambda cls, patterns: _regexes(patterns)))
 
 
 class Parties(_Strict):
