@@ -173,6 +173,13 @@ def _bought(cfg: FrameConfig, frame: Frame, present: set, negated: set, concept_
                                       [w for c in hit for w in frame.facts.words(c)])
     elif pred:
         frame.slots["bought"] = _fill(cfg, "bought", pred.value, "classifier", pred.confidence)
+    questioned = frame.facts.questioned
+    for v, spec in slot.values.items():
+        # the question asks whether a ban's words apply (这样就不算变相用工了吧？) without saying so: ask, do not decide
+        hit = [c for c in spec.lexicon if c in questioned]
+        if spec.possible and hit and not any(c in present for c in spec.lexicon):
+            frame.asserted[spec.possible] = _fill(cfg, "bought", v, "lexicon", 1.0,
+                                                  [m.term for m in frame.facts.mentions if m.concept in hit])
     if pred is None or _reads_out_of_scope(frame):
         return
     for v, spec in slot.values.items():
@@ -276,7 +283,7 @@ def decide_scope(cfg: FrameConfig, frame: Frame, fired: bool, banned: bool, retr
         return Scope(True, "names_clause")
     if fired and (retrieval_in_scope or aspect_in_scope) and p_oos < s.refuse_over_rule_at:
         return Scope(True, "rule")
-    if banned and retrieval_in_scope and p_oos < s.refuse_over_ban_at:
+    if banned and p_oos < s.refuse_over_ban_at:
         return Scope(True, "prohibition")  # a prohibition the clause index also finds needs a sure reader to drop
     note = None
     if ban_words:

@@ -32,9 +32,9 @@ from .text import normalise
 _WHITESPACE = re.compile(r"\s\s+")  # TfidfVectorizer's character analyser folds runs of white space
 READERS_FILE = "readers.npz"
 #: Bump when features or training change: indexes with other readers are then rebuilt.
-READERS_FORMAT = 6
+READERS_FORMAT = 7
 #: How much the e5 vector weighs against the TF-IDF block (both are L2-normalised per question).
-VECTOR_WEIGHT = 1.0
+VECTOR_WEIGHT = 4.0
 
 
 @dataclass(frozen=True)

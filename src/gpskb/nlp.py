@@ -6,6 +6,7 @@ occur; the longest match wins where matches overlap.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 import re
@@ -101,6 +102,7 @@ class Mention:
     negated: bool = False
     cue: str | None = None
     canonical: str | None = None
+    questioned: bool = False  # the question asks whether the word applies, or quotes it (会不会被当成变相用工？)
 
 
 def _reading(ch: str) -> str:
@@ -156,11 +158,16 @@ class Facts:
     @property
     def concepts(self) -> set:
         """Concepts asserted by the question or given directly (negated mentions do not count)."""
-        return {m.concept for m in self.mentions if not m.negated} | set(self.given)
+        return {m.concept for m in self.mentions if not m.negated and not m.questioned} | set(self.given)
 
     @property
     def negated(self) -> set:
         return {m.concept for m in self.mentions if m.negated} - self.concepts
+
+    @property
+    def questioned(self) -> set:
+        """Concepts the question only asks about or quotes (这样就不算变相用工了吧？): neither asserted nor denied."""
+        return {m.concept for m in self.mentions if m.questioned and not m.negated} - self.concepts
 
     def words(self, concept: str) -> list[str]:
         """The words of the question that asserted a concept (in order, without repeats)."""
@@ -282,7 +289,10 @@ class Reader:
                         continue
                     if any(c == concept.id and xs <= s and e <= xe for c, xs, xe in excepted):
                         continue
-                    cue = self._negation(text, s) or self._negation_after(text, e)
+                    if has_chinese(m.group(0)):
+                        cue = self._negation(text, s) or self._negation_after(text, e)
+                    else:  # an English pattern (the firm supplies 15 clerks): English denials
+                        cue = self._english_negation(text, s)
                     mentions.append(Mention(concept.id, m.group(0), s, e, cue is not None, cue))
         for concept, rx in self.english:
             for m in rx.finditer(text):
@@ -293,8 +303,33 @@ class Reader:
         for m in self._quantities(text):
             if not any(x.concept == m.concept and x.start < m.end and m.start < x.end for x in mentions):
                 mentions.append(m)
+        mentions, topical = self._talked_about(text, mentions)
         mentions.sort(key=lambda m: m.start)
+        excepted_concepts |= topical
         return Facts(text, mentions, self.given(given), excepted_concepts - {m.concept for m in mentions})
+
+    def _talked_about(self, text: str, mentions: list[Mention]) -> tuple[list[Mention], set]:
+        """language.yaml `mentions`: words of the listed kinds that are the topic of something else (涉及劳务派遣的
+        调解服务) are dropped — their concepts count as excepted — and words the question asks about or quotes (会不会
+        被当成变相用工？) are marked `questioned`."""
+        cfg = self.kb.language.get("mentions")
+        if not cfg:
+            return mentions, set()
+        kinds = set(cfg["kinds"])
+        spans = {key: [(m.start(), m.end()) for rx in cfg["compiled_" + key] for m in rx.finditer(text)]
+                 for key in ("topic_patterns", "concern_patterns")}
+        inside = lambda m, key: any(s <= m.start and m.end <= e for s, e in spans[key])  # noqa: E731
+        kept, topical = [], set()
+        for m in mentions:
+            if self.kb.concepts[m.concept].kind not in kinds:
+                kept.append(m)
+            elif inside(m, "topic_patterns"):
+                topical.add(m.concept)
+            elif inside(m, "concern_patterns"):
+                kept.append(dataclasses.replace(m, questioned=True))
+            else:
+                kept.append(m)
+        return kept, topical
 
     def given(self, concepts) -> set:
         """Concept ids supplied directly (a form, a follow-up choice), checked: an unknown id is an InputError."""
@@ -304,10 +339,13 @@ class Reader:
         return set(concepts)
 
     def _quantities(self, text: str) -> list[Mention]:
-        """Concepts set by numbers in the question (签五年 → contract_term_over_3y), per language.yaml quantities."""
+        """Concepts set by numbers in the question (签五年 → contract_term_over_3y), per language.yaml quantities.
+        A quantity with `renewals` also reads how many times it is renewed (一年一签、最多续4次): the first value
+        times one plus the renewals is the whole term."""
         out = []
         for q in self.kb.language.get("quantities") or ():
             seen = set()
+            first = None
             for rx in q["compiled"]:
                 for m in rx.finditer(text):
                     value = _number(m.group("n"))
@@ -316,6 +354,8 @@ class Reader:
                         continue
                     seen.add((m.start(), m.end()))
                     years = value * float(unit)
+                    if first is None or m.start() < first[0]:
+                        first = (m.start(), years)
                     if "more" in m.re.groupindex and m.group("more"):
                         years += 0.01  # 三年以上: more than three years
                     for r in q["ranges"]:
@@ -324,6 +364,18 @@ class Reader:
                             inner = self._mask(text)[m.start():m.start("n")]
                             cue = self._negation(text, m.start()) or next((c for c in self.cues if c in inner), None)
                             out.append(Mention(r["concept"], m.group(0), m.start(), m.end(), cue is not None, cue))
+                            break
+            if first is None:
+                continue
+            for rx in q["compiled_renewals"]:
+                for m in rx.finditer(text):
+                    k = _number(m.group("k"))
+                    if not k or self._negation(text, m.start()):
+                        continue
+                    total = first[1] * (1 + k)
+                    for r in q["ranges"]:
+                        if r["above"] < total <= r["upto"]:
+                            out.append(Mention(r["concept"], m.group(0), m.start(), m.end()))
                             break
         return out
 

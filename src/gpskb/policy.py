@@ -252,6 +252,10 @@ LANGUAGE_SCHEMA = {
     "quantities": F("list", required=False, schema={
         "id": F("str"), "patterns": F("strs"), "per_unit": F("map", schema=None),
         "ranges": F("list", schema={"above": F("num"), "upto": F("num"), "concept": F("str")}),
+        "renewals": F("strs", required=False),
+    }),
+    "mentions": F("map", required=False, schema={
+        "kinds": F("strs"), "topic_patterns": F("strs"), "concern_patterns": F("strs"),
     }),
     "gap_tolerance": F("map", schema={"min_term_chars": F("int"), "max_inserted": F("int")}),
     "typo_tolerance": F("map", schema={"min_term_chars": F("int"), "max_substitutions": F("int")}),
@@ -571,9 +575,32 @@ def load(policy: str | os.PathLike | None = None) -> KnowledgeBase:
             if "n" not in compiled[-1].groupindex or "unit" not in compiled[-1].groupindex:
                 raise PolicyError(lang_name, f"quantities[{i}].patterns[{j}]", "must capture (?P<n>…) and (?P<unit>…)")
         q["compiled"] = compiled
+        q["compiled_renewals"] = []
+        for j, rx in enumerate(q.get("renewals") or ()):
+            try:
+                q["compiled_renewals"].append(re.compile(rx))
+            except re.error as exc:
+                raise PolicyError(lang_name, f"quantities[{i}].renewals[{j}]", f"invalid regular expression: {exc}") \
+                    from None
+            if "k" not in q["compiled_renewals"][-1].groupindex:
+                raise PolicyError(lang_name, f"quantities[{i}].renewals[{j}]", "must capture (?P<k>…), the renewals")
         for j, r in enumerate(q["ranges"]):
             if r["concept"] not in concepts:
                 raise PolicyError(lang_name, f"quantities[{i}].ranges[{j}].concept", f"unknown concept {r['concept']!r}")
+    mentions = language.get("mentions")
+    if mentions:
+        for key in ("topic_patterns", "concern_patterns"):
+            compiled = []
+            for j, rx in enumerate(mentions[key]):
+                try:
+                    compiled.append(re.compile(rx))
+                except re.error as exc:
+                    raise PolicyError(lang_name, f"mentions.{key}[{j}]", f"invalid regular expression: {exc}") from None
+            mentions["compiled_" + key] = compiled
+        kinds = {c.kind for c in concepts.values()}
+        for j, kind in enumerate(mentions["kinds"]):
+            if kind not in kinds:
+                raise PolicyError(lang_name, f"mentions.kinds[{j}]", f"no concept of policy/lexicon.yaml has kind {kind!r}")
     retrieval = _check(read_yaml(root / "retrieval.yaml"), RETRIEVAL_SCHEMA, "", display_path(root / "retrieval.yaml"))
     for key in ("lexical_weight", "threshold"):
         try:
