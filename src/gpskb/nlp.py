@@ -315,13 +315,16 @@ class Reader:
         cfg = self.kb.language.get("mentions")
         if not cfg:
             return mentions, set()
-        kinds = set(cfg["kinds"])
+        kinds, unsure_kinds = set(cfg["kinds"]), set(cfg.get("uncertain_kinds") or ())
         spans = {key: [(m.start(), m.end()) for rx in cfg["compiled_" + key] for m in rx.finditer(text)]
-                 for key in ("topic_patterns", "concern_patterns")}
+                 for key in ("topic_patterns", "concern_patterns", "uncertain_patterns")}
         inside = lambda m, key: any(s <= m.start and m.end <= e for s, e in spans[key])  # noqa: E731
         kept, topical = [], set()
         for m in mentions:
-            if self.kb.concepts[m.concept].kind not in kinds:
+            kind = self.kb.concepts[m.concept].kind
+            if kind in unsure_kinds and inside(m, "uncertain_patterns"):
+                kept.append(dataclasses.replace(m, questioned=True))
+            elif kind not in kinds:
                 kept.append(m)
             elif inside(m, "topic_patterns"):
                 topical.add(m.concept)

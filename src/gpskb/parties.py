@@ -61,6 +61,12 @@ class Gazetteer:
         self.provider_after = [re.compile(p) for p in parties.roles.provider_after]
         self.purchaser_after = [re.compile(p) for p in parties.roles.purchaser_after]
         self.provider_pronoun = [re.compile(p) for p in parties.roles.provider_pronoun]
+        self.self_before = [re.compile(p) for p in parties.roles.self_before]
+        self.self_purchaser = [re.compile(p) for p in parties.roles.self_purchaser]
+        self.self_provider = [re.compile(p) for p in parties.roles.self_provider]
+        self.type_names = {n for n, _ in self.names}
+        self.uncertain = [re.compile(p) for p in parties.roles.uncertain]
+        self.uncertain_category = parties.roles.uncertain_category
 
     def _matches(self, text: str) -> list[tuple[int, int, str]]:
         """(start, end, type id) of every type word, longest first where they overlap, exceptions removed."""
@@ -111,6 +117,17 @@ class Gazetteer:
                 groups[-1].append(m)
             else:
                 groups.append([m])
+        # 某某医院，公益二类事业单位: a bare category word right after a name, set off by a comma, names its class
+        merged: list[list[tuple[int, int, str]]] = []
+        for g in groups:
+            if (merged and text[merged[-1][-1][1]:g[0][0]] in ("，", ",") and len(g) == 1
+                    and text[g[0][0]:g[0][1]] in self.type_names
+                    and self.precedence.get(self.types[g[0][2]].category, 0)
+                    > self.precedence.get(self.types[merged[-1][-1][2]].category, 0)):
+                merged[-1].append(g[0])
+            else:
+                merged.append(g)
+        groups = merged
         parties = []
         for g in groups:
             best = max(range(len(g)), key=lambda i: (self.precedence.get(self.types[g[i][2]].category, 0), i))
@@ -120,6 +137,32 @@ class Gazetteer:
             cat = self.categories[category]
             parties.append(Party(text[start:end], start, end, category, cat.concept, tid, self._role(text, start, end),
                                  cat.as_purchaser, cat.may_buy, cat.either_role))
+        # 医院想…由医院作为购买主体: a bare type word names the party named before with that type word (its class)
+        for i, p in enumerate(parties):
+            if p.text in self.type_names:
+                earlier = [q for q in parties[:i] if p.text in q.text and q.text != p.text]
+                if earlier:
+                    q = earlier[-1]
+                    parties[i] = dataclasses.replace(p, category=q.category, concept=q.concept, as_purchaser=q.as_purchaser,
+                                                     may_buy=q.may_buy, either_role=q.either_role)
+        # 说不清是公益一类还是二类: a class the asker is unsure of is not asserted; the party is of `uncertain_category`
+        unsure = [(m.start(), m.end()) for rx in self.uncertain for m in rx.finditer(text)]
+        if unsure and self.uncertain_category:
+            cat = self.categories[self.uncertain_category]
+            for i, p in enumerate(parties):
+                if any(s <= p.start and p.end <= e for s, e in unsure):
+                    parties[i] = dataclasses.replace(p, category=cat.id, concept=cat.concept,
+                                                     as_purchaser=cat.as_purchaser, may_buy=cat.may_buy,
+                                                     either_role=cat.either_role)
+        # 我们是一家慈善基金会…自己当购买主体: the party the asker says it is takes the asker's role
+        selves = [i for i, p in enumerate(parties)
+                  if any(rx.search(text[max(0, p.start - 24):p.start]) for rx in self.self_before)]
+        if selves:
+            role = ("purchaser" if any(rx.search(text) for rx in self.self_purchaser)
+                    else "provider" if any(rx.search(text) for rx in self.self_provider) else None)
+            for i in selves:
+                if role and parties[i].role is None:
+                    parties[i] = dataclasses.replace(parties[i], role=role)
         for rx in self.provider_pronoun:  # 向它购买: the party named last before the pronoun provides
             for m in rx.finditer(text):
                 before = [i for i, p in enumerate(parties) if p.end <= m.start()]
@@ -135,6 +178,8 @@ class Gazetteer:
 
     def _role(self, text: str, start: int, end: int) -> str | None:
         before, after = text[max(0, start - 12):start], text[end:end + 24]
+        if self.purchaser_after and self.purchaser_after[0].search(after):
+            return "purchaser"  # 由医院作为购买主体: the role said outright wins over the 由 before the name
         if any(rx.search(before) for rx in self.provider_before) or any(rx.search(after) for rx in
                                                                         self.provider_after):
             return "provider"

@@ -256,6 +256,7 @@ LANGUAGE_SCHEMA = {
     }),
     "mentions": F("map", required=False, schema={
         "kinds": F("strs"), "topic_patterns": F("strs"), "concern_patterns": F("strs"),
+        "uncertain_kinds": F("strs", required=False), "uncertain_patterns": F("strs", required=False),
     }),
     "gap_tolerance": F("map", schema={"min_term_chars": F("int"), "max_inserted": F("int")}),
     "typo_tolerance": F("map", schema={"min_term_chars": F("int"), "max_substitutions": F("int")}),
@@ -589,18 +590,20 @@ def load(policy: str | os.PathLike | None = None) -> KnowledgeBase:
                 raise PolicyError(lang_name, f"quantities[{i}].ranges[{j}].concept", f"unknown concept {r['concept']!r}")
     mentions = language.get("mentions")
     if mentions:
-        for key in ("topic_patterns", "concern_patterns"):
+        for key in ("topic_patterns", "concern_patterns", "uncertain_patterns"):
             compiled = []
-            for j, rx in enumerate(mentions[key]):
+            for j, rx in enumerate(mentions.get(key) or ()):
                 try:
                     compiled.append(re.compile(rx))
                 except re.error as exc:
                     raise PolicyError(lang_name, f"mentions.{key}[{j}]", f"invalid regular expression: {exc}") from None
             mentions["compiled_" + key] = compiled
         kinds = {c.kind for c in concepts.values()}
-        for j, kind in enumerate(mentions["kinds"]):
-            if kind not in kinds:
-                raise PolicyError(lang_name, f"mentions.kinds[{j}]", f"no concept of policy/lexicon.yaml has kind {kind!r}")
+        for key in ("kinds", "uncertain_kinds"):
+            for j, kind in enumerate(mentions.get(key) or ()):
+                if kind not in kinds:
+                    raise PolicyError(lang_name, f"mentions.{key}[{j}]",
+                                      f"no concept of policy/lexicon.yaml has kind {kind!r}")
     retrieval = _check(read_yaml(root / "retrieval.yaml"), RETRIEVAL_SCHEMA, "", display_path(root / "retrieval.yaml"))
     for key in ("lexical_weight", "threshold"):
         try:

@@ -133,10 +133,16 @@ class Roles(_Strict):
     provider_after: tuple[str, ...]  # on the words just after it (…来承接)
     purchaser_after: tuple[str, ...]  # …作为购买主体
     provider_pronoun: tuple[str, ...] = ()  # 向它购买: the party named last before it is the provider
+    self_before: tuple[str, ...] = ()  # 我们是（一家）…: the words before a party that say it is the one asking
+    self_purchaser: tuple[str, ...] = ()  # 我们…自己当购买主体: the asker buys
+    self_provider: tuple[str, ...] = ()  # 我们能接这个项目吗 / 向我们购买: the asker provides
+    uncertain: tuple[str, ...] = ()  # 说不清是公益一类还是二类: the classes inside a match are not asserted
+    uncertain_category: str | None = None  # …and the party is of this category instead
     purchaser_concept: str  # the concept a party in the purchaser's role asserts (作为购买主体)
     provider_concept: str  # the concept a party in the provider's role asserts (作为承接主体)
 
-    _compiles = field_validator("provider_before", "provider_after", "purchaser_after", "provider_pronoun")(
+    _compiles = field_validator("provider_before", "provider_after", "purchaser_after", "provider_pronoun",
+                                "self_before", "self_purchaser", "self_provider", "uncertain")(
         classmethod(lambda cls, patterns: _regexes(patterns)))
 
 
