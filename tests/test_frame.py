@@ -198,6 +198,7 @@ def test_the_stored_readers_give_scikit_learns_own_probabilities(index):
     import numpy as np
     from scipy import sparse
 
+    from gpskb.learn import VECTOR_WEIGHT, VECTOR_WEIGHTS
     from gpskb.text import normalise
 
     readers = index.readers
@@ -209,6 +210,7 @@ def test_the_stored_readers_give_scikit_learns_own_probabilities(index):
         v = index.embedder.query(n)
         ours = readers.probabilities(n, v)
         for slot, (vectorizer, model) in readers.fitted.items():
-            X = sparse.hstack([vectorizer.transform([n]), sparse.csr_matrix(v.reshape(1, -1))], format="csr")
+            w = VECTOR_WEIGHTS.get(slot, VECTOR_WEIGHT)
+            X = sparse.hstack([vectorizer.transform([n]), sparse.csr_matrix(v.reshape(1, -1) * w)], format="csr")
             assert np.allclose(ours[slot], model.predict_proba(X)[0], atol=1e-9), (t, slot)
             assert list(model.classes_) == readers.slots[slot]["classes"]

@@ -11,6 +11,7 @@ its `possible` concept (which makes the rules ask instead of guessing) from `ask
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from .learn import Prediction
@@ -209,8 +210,8 @@ def _area(cfg: FrameConfig, frame: Frame, present: set) -> None:
     if value:
         frame.slots["area"] = _fill(cfg, "area", value, "lexicon", 1.0, [w for c in hit for w in frame.facts.words(c)])
         return
-    if pred is None or _reads_out_of_scope(frame):
-        return
+    if pred is None or _reads_out_of_scope(frame) or frame.rule_aspect != "can_buy":
+        return  # the area is guessed only for "can it be bought": it decides nothing about who or how
     bought = frame.slots.get("bought")
     if bought and not cfg.slots["bought"].values[bought.value].service:
         return  # what is bought is not a service: the area of a service does not apply
@@ -283,7 +284,9 @@ def decide_scope(cfg: FrameConfig, frame: Frame, fired: bool, banned: bool, retr
         return Scope(True, "names_clause")
     if fired and (retrieval_in_scope or aspect_in_scope) and p_oos < s.refuse_over_rule_at:
         return Scope(True, "rule")
-    if banned and p_oos < s.refuse_over_ban_at:
+    procedural = (any(re.search(rx, frame.text) for rx in s.procedure_forms)
+                  and not any(re.search(rx, frame.text) for rx in s.eligibility_forms))
+    if banned and p_oos < s.refuse_over_ban_at and not procedural:
         return Scope(True, "prohibition")  # a prohibition the clause index also finds needs a sure reader to drop
     note = None
     if ban_words:

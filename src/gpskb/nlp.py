@@ -267,11 +267,14 @@ class Reader:
                 canonical[(s, e)] = term
                 spans.append(span)
         excepted = [(x.label_[len("except:"):], x.start_char, x.end_char) for x in exceptions]
+        excepted_concepts = set()
         for concept in self.patterned:
             for rx in concept.exception_patterns:
-                excepted += [(concept.id, m.start(), m.end()) for m in rx.finditer(text)]
+                found = [(concept.id, m.start(), m.end()) for m in rx.finditer(text)]
+                excepted += found
+                if found:  # a structure that says the concept does not hold (处罚决定仍由消防部门作出)
+                    excepted_concepts.add(concept.id)
         mentions = []
-        excepted_concepts = set()
         for span in filter_spans(spans):  # longest wins where terms overlap
             s, e = span.start_char, span.end_char
             if any(c == span.label_ and xs <= s and e <= xe for c, xs, xe in excepted):

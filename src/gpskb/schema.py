@@ -63,6 +63,10 @@ class Scope(_Strict):
     out_of_scope_over_retrieval_at: float = Field(gt=0, le=1)
     refuse_over_rule_at: float = Field(gt=0, le=1)
     refuse_over_ban_at: float = Field(gt=0, le=1)
+    # a question that asks how / what / how much and never whether (劳务派遣公司的经营许可证怎么申请？) does not keep a
+    # prohibition its words set off against the out-of-scope reader (step 3)
+    procedure_forms: tuple[str, ...] = ()
+    eligibility_forms: tuple[str, ...] = ()
     in_scope_at: float = Field(gt=0, le=1)
 
 
