@@ -122,11 +122,25 @@ def compose(cfg: FrameConfig, facts: Facts, parties: list[Party], predictions: d
         _parties(cfg, frame, parties, roles)
     general = cfg.general_test
     kinds = set(general.decided_by_kinds)
+    bought = frame.slots.get("bought")
+    # what is bought is a service, or no reader is sure it is anything else (a weak guess at staff or works makes the
+    # rules ask through its `possible` concept; it does not take the general test away)
+    service_or_unsure = bought is not None and (
+        cfg.slots["bought"].values[bought.value].service
+        or (bought.source == "classifier" and bought.confidence < cfg.slots["bought"].decide_at))
     if (frame.aspect in general.aspects and frame.slots["aspect"].source != "default"
-            and not any(concept_kinds.get(c) in kinds for c in frame.concepts)
-            and "bought" in frame.slots and cfg.slots["bought"].values[frame.slots["bought"].value].service):
+            and not any(concept_kinds.get(c) in kinds for c in frame.concepts) and service_or_unsure
+            and not procedural(cfg, frame.text)):
         frame.asserted[general.concept] = SlotFill("area", "unnamed", "文件未点名的服务事项", "default", 1.0)
     return frame
+
+
+def procedural(cfg: FrameConfig, text: str) -> bool:
+    """Whether a question only asks how, what or how much, never whether (frame.yaml scope `procedure_forms`,
+    `eligibility_forms`): 宣传政府购买服务可以用哪些平台？"""
+    s = cfg.scope
+    return (any(re.search(rx, text) for rx in s.procedure_forms)
+            and not any(re.search(rx, text) for rx in s.eligibility_forms))
 
 
 def _fill(cfg: FrameConfig, slot: str, value: str, source: str, confidence: float, words=()) -> SlotFill:
@@ -284,9 +298,7 @@ def decide_scope(cfg: FrameConfig, frame: Frame, fired: bool, banned: bool, retr
         return Scope(True, "names_clause")
     if fired and (retrieval_in_scope or aspect_in_scope) and p_oos < s.refuse_over_rule_at:
         return Scope(True, "rule")
-    procedural = (any(re.search(rx, frame.text) for rx in s.procedure_forms)
-                  and not any(re.search(rx, frame.text) for rx in s.eligibility_forms))
-    if banned and p_oos < s.refuse_over_ban_at and not procedural:
+    if banned and p_oos < s.refuse_over_ban_at and not procedural(cfg, frame.text):
         return Scope(True, "prohibition")  # a prohibition the clause index also finds needs a sure reader to drop
     note = None
     if ban_words:

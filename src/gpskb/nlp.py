@@ -323,7 +323,12 @@ class Reader:
                  for key in ("topic_patterns", "concern_patterns", "uncertain_patterns")}
         inside = lambda m, key: any(s <= m.start and m.end <= e for s, e in spans[key])  # noqa: E731
         kept, topical = [], set()
+        countered = cfg.get("countered") or {}
+        counter = {x.concept for x in mentions if not x.negated and x.concept in set(countered.get("by") or ())}
         for m in mentions:
+            if counter and m.concept in set(countered.get("concepts") or ()) and not m.negated:
+                kept.append(dataclasses.replace(m, questioned=True))
+                continue
             kind = self.kb.concepts[m.concept].kind
             if kind in unsure_kinds and inside(m, "uncertain_patterns"):
                 kept.append(dataclasses.replace(m, questioned=True))
@@ -359,6 +364,9 @@ class Reader:
                     if value is None or unit is None or (m.start(), m.end()) in seen:
                         continue
                     seen.add((m.start(), m.end()))
+                    if any(x.start() <= m.start("n") < x.end() for rx2 in q["compiled_exceptions"]
+                           for x in rx2.finditer(text)):
+                        continue  # history, not a term (已经连着签了四年)
                     years = value * float(unit)
                     if first is None or m.start() < first[0]:
                         first = (m.start(), years)
@@ -378,7 +386,10 @@ class Reader:
                     k = _number(m.group("k"))
                     if not k or self._negation(text, m.start()):
                         continue
-                    total = first[1] * (1 + k)
+                    if "add" in m.re.groupindex and m.group("add"):
+                        total = first[1] + k  # 三年，期满续期两年: five years
+                    else:
+                        total = first[1] * (1 + k)  # 一年一签，最多续4次: five years
                     for r in q["ranges"]:
                         if r["above"] < total <= r["upto"]:
                             out.append(Mention(r["concept"], m.group(0), m.start(), m.end()))

@@ -215,6 +215,7 @@ RULES_SCHEMA = {
         "explanation": F("str"),
         "conclusion": F("str", required=False),
         "aspect": F("str", required=False),  # one of policy/frame.yaml's aspects (checked after it is loaded)
+        "fallback": F("bool", required=False),  # decides only when no other rule that does not prohibit fired
         "override_note": F("str", required=False),
         "checks": F("strs", required=False),
         "follow_ups": F("strs", required=False),
@@ -253,10 +254,12 @@ LANGUAGE_SCHEMA = {
         "id": F("str"), "patterns": F("strs"), "per_unit": F("map", schema=None),
         "ranges": F("list", schema={"above": F("num"), "upto": F("num"), "concept": F("str")}),
         "renewals": F("strs", required=False),
+        "exceptions": F("strs", required=False),
     }),
     "mentions": F("map", required=False, schema={
         "kinds": F("strs"), "topic_patterns": F("strs"), "concern_patterns": F("strs"),
         "uncertain_kinds": F("strs", required=False), "uncertain_patterns": F("strs", required=False),
+        "countered": F("map", required=False, schema={"by": F("strs"), "concepts": F("strs")}),
     }),
     "gap_tolerance": F("map", schema={"min_term_chars": F("int"), "max_inserted": F("int")}),
     "typo_tolerance": F("map", schema={"min_term_chars": F("int"), "max_substitutions": F("int")}),
@@ -414,6 +417,7 @@ class Rule:
     file: str
     conclusion: str | None = None  # the 结论 when the outcome's default wording does not fit (e.g. a contract term)
     aspect: str = "can_buy"  # the aspect of a question this rule answers (policy/frame.yaml)
+    fallback: bool = False  # a general test: any other rule that does not prohibit decides before it
 
 
 @dataclass(frozen=True)
@@ -576,6 +580,13 @@ def load(policy: str | os.PathLike | None = None) -> KnowledgeBase:
             if "n" not in compiled[-1].groupindex or "unit" not in compiled[-1].groupindex:
                 raise PolicyError(lang_name, f"quantities[{i}].patterns[{j}]", "must capture (?P<n>…) and (?P<unit>…)")
         q["compiled"] = compiled
+        q["compiled_exceptions"] = []
+        for j, rx in enumerate(q.get("exceptions") or ()):
+            try:
+                q["compiled_exceptions"].append(re.compile(rx))
+            except re.error as exc:
+                raise PolicyError(lang_name, f"quantities[{i}].exceptions[{j}]", f"invalid regular expression: {exc}") \
+                    from None
         q["compiled_renewals"] = []
         for j, rx in enumerate(q.get("renewals") or ()):
             try:
@@ -599,6 +610,10 @@ def load(policy: str | os.PathLike | None = None) -> KnowledgeBase:
                     raise PolicyError(lang_name, f"mentions.{key}[{j}]", f"invalid regular expression: {exc}") from None
             mentions["compiled_" + key] = compiled
         kinds = {c.kind for c in concepts.values()}
+        for key in ("by", "concepts"):
+            for j, cid in enumerate((mentions.get("countered") or {}).get(key) or ()):
+                if cid not in concepts:
+                    raise PolicyError(lang_name, f"mentions.countered.{key}[{j}]", f"unknown concept {cid!r}")
         for key in ("kinds", "uncertain_kinds"):
             for j, kind in enumerate(mentions.get(key) or ()):
                 if kind not in kinds:
@@ -643,7 +658,7 @@ def load(policy: str | os.PathLike | None = None) -> KnowledgeBase:
                               _condition(r["when"], name, f"{where}.when", concepts), r["outcome"], r["priority"],
                               tuple(r.get("overrides") or ()), r["explanation"], r.get("override_note"),
                               tuple(r.get("checks") or ()), tuple(r.get("follow_ups") or ()), name,
-                              r.get("conclusion"), r.get("aspect") or "can_buy"))
+                              r.get("conclusion"), r.get("aspect") or "can_buy", bool(r.get("fallback"))))
         for i, n in enumerate(data.get("not_formalised") or ()):
             if n["clause"] not in clauses:
                 raise PolicyError(name, f"not_formalised[{i}].clause", f"unknown clause {n['clause']!r}")

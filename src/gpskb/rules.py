@@ -186,7 +186,7 @@ class RuleEngine:
         # among prohibitions the more specific (higher priority) decides; among the rest, the aspect asked first
         fired = sorted((self.rules[r] for r in self.fire(concepts)),
                        key=lambda r: (r.outcome != "prohibited", -r.priority if r.outcome == "prohibited" else 0,
-                                      r.aspect != aspect, -r.priority, self.order[r.id]))
+                                      r.fallback, r.aspect != aspect, -r.priority, self.order[r.id]))
         info = self.info_aspects
         if aspect in info:  # the rules that may answer come first, so the decisive firing leads the trace
             fired.sort(key=lambda r: not (r.outcome == "prohibited" or r.aspect == aspect))
