@@ -502,6 +502,21 @@ def _condition(data: dict, file: str, where: str, concepts: dict, positive: bool
     return cond
 
 
+def _regexes(patterns, file: str, field: str, groups: tuple = ()) -> list:
+    """Compile a list of regular expressions of a policy file; the error names the file and the field (and the
+    named groups each pattern must capture)."""
+    out = []
+    for j, rx in enumerate(patterns):
+        try:
+            out.append(re.compile(rx))
+        except re.error as exc:
+            raise PolicyError(file, f"{field}[{j}]", f"invalid regular expression: {exc}") from None
+        missing = [g for g in groups if g not in out[-1].groupindex]
+        if missing:
+            raise PolicyError(file, f"{field}[{j}]", "must capture " + " and ".join(f"(?P<{g}>…)" for g in groups))
+    return out
+
+
 def load(policy: str | os.PathLike | None = None) -> KnowledgeBase:
     """Load and validate a policy folder (default: config.policy_dir()). Raises PolicyError on the first problem."""
     root = config.policy_dir(policy)
@@ -570,45 +585,16 @@ def load(policy: str | os.PathLike | None = None) -> KnowledgeBase:
     language = _check(read_yaml(root / "language.yaml"), LANGUAGE_SCHEMA, "", display_path(root / "language.yaml"))
     lang_name = display_path(root / "language.yaml")
     for i, q in enumerate(language.get("quantities") or ()):
-        compiled = []
-        for j, rx in enumerate(q["patterns"]):
-            try:
-                compiled.append(re.compile(rx))
-            except re.error as exc:
-                raise PolicyError(lang_name, f"quantities[{i}].patterns[{j}]", f"invalid regular expression: {exc}") \
-                    from None
-            if "n" not in compiled[-1].groupindex or "unit" not in compiled[-1].groupindex:
-                raise PolicyError(lang_name, f"quantities[{i}].patterns[{j}]", "must capture (?P<n>…) and (?P<unit>…)")
-        q["compiled"] = compiled
-        q["compiled_exceptions"] = []
-        for j, rx in enumerate(q.get("exceptions") or ()):
-            try:
-                q["compiled_exceptions"].append(re.compile(rx))
-            except re.error as exc:
-                raise PolicyError(lang_name, f"quantities[{i}].exceptions[{j}]", f"invalid regular expression: {exc}") \
-                    from None
-        q["compiled_renewals"] = []
-        for j, rx in enumerate(q.get("renewals") or ()):
-            try:
-                q["compiled_renewals"].append(re.compile(rx))
-            except re.error as exc:
-                raise PolicyError(lang_name, f"quantities[{i}].renewals[{j}]", f"invalid regular expression: {exc}") \
-                    from None
-            if "k" not in q["compiled_renewals"][-1].groupindex:
-                raise PolicyError(lang_name, f"quantities[{i}].renewals[{j}]", "must capture (?P<k>…), the renewals")
+        q["compiled"] = _regexes(q["patterns"], lang_name, f"quantities[{i}].patterns", ("n", "unit"))
+        q["compiled_exceptions"] = _regexes(q.get("exceptions") or (), lang_name, f"quantities[{i}].exceptions")
+        q["compiled_renewals"] = _regexes(q.get("renewals") or (), lang_name, f"quantities[{i}].renewals", ("k",))
         for j, r in enumerate(q["ranges"]):
             if r["concept"] not in concepts:
                 raise PolicyError(lang_name, f"quantities[{i}].ranges[{j}].concept", f"unknown concept {r['concept']!r}")
     mentions = language.get("mentions")
     if mentions:
         for key in ("topic_patterns", "concern_patterns", "uncertain_patterns"):
-            compiled = []
-            for j, rx in enumerate(mentions.get(key) or ()):
-                try:
-                    compiled.append(re.compile(rx))
-                except re.error as exc:
-                    raise PolicyError(lang_name, f"mentions.{key}[{j}]", f"invalid regular expression: {exc}") from None
-            mentions["compiled_" + key] = compiled
+            mentions["compiled_" + key] = _regexes(mentions.get(key) or (), lang_name, f"mentions.{key}")
         kinds = {c.kind for c in concepts.values()}
         for key in ("by", "concepts"):
             for j, cid in enumerate((mentions.get("countered") or {}).get(key) or ()):
