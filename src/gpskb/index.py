@@ -393,6 +393,14 @@ class Index:
 
     # -- searching ----------------------------------------------------------------------------------------------
 
+    def lexical_query(self, query: str) -> str:
+        """The text the character BM25 ranker sees: the question, plus — for English words the texts' glossary
+        knows (policy/retrieval.yaml `english_glossary`: performance management → 绩效管理) — the texts' own Chinese
+        terms, so an English question is ranked by the clauses' words and not by the dense ranker alone."""
+        qnorm = normalise(query)
+        extra = [zh for rx, zh in self.kb.retrieval.get("compiled_glossary") or () if rx.search(qnorm)]
+        return query + (" " + " ".join(extra) if extra else "")
+
     def search(self, query: str, k: int | None = None, concepts=()) -> SearchResult:
         """Every clause ranked for the query by the fusion, with per-ranker scores; `in_scope` from the calibrated
         thresholds of policy/retrieval.yaml. `concepts` (lexicon concepts the question mentions) feed the third
@@ -404,7 +412,7 @@ class Index:
         dense_chunk, idx = self.faiss.search(qv.reshape(1, -1), len(self.chunks))
         dense_by_chunk = np.empty(len(self.chunks), dtype=np.float32)
         dense_by_chunk[idx[0]] = dense_chunk[0]
-        lex_by_chunk = self.lexical.scores(query)
+        lex_by_chunk = self.lexical.scores(self.lexical_query(query))
         t2 = time.perf_counter()
 
         n = len(self.clause_ids)

@@ -276,6 +276,7 @@ RETRIEVAL_SCHEMA = {
                                "concept_ranker_skips_kinds": F("strs", choices=CONCEPT_KINDS)}),
     "out_of_scope": F("map", schema={"lexical_weight": F("str"), "threshold": F("str"), "how_chosen": F("str")}),
     "max_citations": F("int"),
+    "english_glossary": F("list", required=False, schema={"en": F("str"), "zh": F("str")}),
 }
 
 TRAINING_SCHEMA = {
@@ -606,6 +607,10 @@ def load(policy: str | os.PathLike | None = None) -> KnowledgeBase:
                     raise PolicyError(lang_name, f"mentions.{key}[{j}]",
                                       f"no concept of policy/lexicon.yaml has kind {kind!r}")
     retrieval = _check(read_yaml(root / "retrieval.yaml"), RETRIEVAL_SCHEMA, "", display_path(root / "retrieval.yaml"))
+    retrieval["compiled_glossary"] = list(zip(
+        _regexes([g["en"] for g in retrieval.get("english_glossary") or ()], display_path(root / "retrieval.yaml"),
+                 "english_glossary.en"),
+        [g["zh"] for g in retrieval.get("english_glossary") or ()]))
     for key in ("lexical_weight", "threshold"):
         try:
             retrieval["out_of_scope"][key] = float(retrieval["out_of_scope"][key])
