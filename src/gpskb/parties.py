@@ -177,7 +177,7 @@ class Gazetteer:
         return parties[-1].category if parties else None
 
     def _role(self, text: str, start: int, end: int) -> str | None:
-        before, after = text[max(0, start - 12):start], text[end:end + 24]
+        before, after = text[max(0, start - 12):start], text[end:end + 40]
         if self.purchaser_after and self.purchaser_after[0].search(after):
             return "purchaser"  # 由医院作为购买主体: the role said outright wins over the 由 before the name
         if any(rx.search(before) for rx in self.provider_before) or any(rx.search(after) for rx in
