@@ -184,3 +184,21 @@ def test_blind_question_sets_stay_above_their_measured_level(engine, name, first
     assert res["verdict_accuracy"] >= floor["verdict"] and res["hit3"] >= floor["hit3"]
     assert res["oos_recall"] >= floor["oos_recall"] and res["in_scope_flagged"] <= floor["in_scope_flagged"]
     assert res["unsafe"] <= floor["unsafe"]
+
+
+@pytest.mark.parametrize("question", [
+    "中标的社工机构想把一半的服务内容分给另一家机构来做，这样行吗？",
+    "服务商可以拿跟区民政局签的购买服务合同去银行申请贷款吗？",
+    "政府购买服务项目的资料归档以后要留存多少年？",
+    "Can the winning NGO pledge its service contract with the district to get a bank loan?",
+])
+def test_a_topic_the_excerpt_does_not_hold_is_no_rule_with_a_note_saying_so(engine, question):
+    """policy/documents/mof-order-102.yaml `missing_topics`: never a neighbouring clause's verdict (issue 16)."""
+    a = engine.answer(question)
+    assert a.verdict == "no_rule"
+    assert any("节选没有" in n for n in a.notes), a.notes
+
+
+def test_a_prohibition_in_the_questions_own_words_stands_beside_a_missing_topic(engine):
+    a = engine.answer("单位违规把修路工程包装成购买服务，会被怎么问责？")
+    assert a.verdict == "prohibited" and a.citations[0].clause_id == "mof-order-102/10/3"

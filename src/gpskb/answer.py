@@ -151,6 +151,8 @@ class Engine:
         missing = self._missing_articles(text)
         if missing and not banned:
             return Scope(False, "missing_article", "\n".join(missing))
+        if self._missing_topics(text) and not banned:
+            return Scope(True, "missing_topic")  # the order governs it, the excerpt lacks it: said in the notes
         return decide_scope(self.kb.frame, frame, bool(outcome.firings), banned, found.in_scope, ban_words,
                             names_clause=self._names_clause(text))
 
@@ -175,6 +177,12 @@ class Engine:
             verdict = "out_of_scope"
         else:
             verdict = outcome.verdict if outcome.firings else "no_rule"
+            gaps = [] if structured else self._missing_topics(text)
+            if gaps and verdict != "prohibited":
+                # the question turns on a topic the excerpt does not govern: say so, never a neighbouring clause's
+                # verdict (a prohibition the question's own words set off still stands)
+                verdict = "no_rule"
+                notes += gaps
 
         citations: list[Citation] = []
         if verdict != "out_of_scope":
@@ -234,6 +242,21 @@ class Engine:
             return rule.conclusion
         detail = rule.conclusion if rule and rule.conclusion and rule.outcome == verdict else w.detail
         return w.conclusion + (f"（{detail}）" if detail else "")
+
+    def _missing_topics(self, text: str) -> list[str]:
+        """Notes for topics an excerpted document does not govern (document `missing_topics`: 转包, 履约保证金 …):
+        the knowledge base lacks the articles that would decide them."""
+        norm = normalise(text)
+        notes = []
+        for doc in self.kb.documents.values():
+            if not doc.excerpt:
+                continue
+            gaps = "；".join(m["articles"] for m in doc.meta.get("missing") or ())
+            for t in doc.missing_topics(norm):
+                notes.append(f"所问事项（{t['label']}）由{doc.number}的哪一条规定，本知识库收录的节选没有（节选缺{gaps}），"
+                             f"不能据邻近条文作出判断，请查阅官方全文。/ The excerpt of {doc.number} held here does not "
+                             f"contain the provision on this topic.")
+        return notes
 
     def _missing_articles(self, text: str) -> list[str]:
         """Notes for articles the question names (第二十条) that an excerpted document does not hold: the honest

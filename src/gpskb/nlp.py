@@ -301,6 +301,9 @@ class Reader:
             for m in rx.finditer(text):
                 if any(x.concept == concept and x.start < m.end() and m.start() < x.end for x in mentions):
                     continue
+                if any(c == concept and xs <= m.start() and m.end() <= xe for c, xs, xe in excepted):
+                    excepted_concepts.add(concept)
+                    continue
                 cue = self._english_negation(text, m.start())
                 mentions.append(Mention(concept, m.group(0), m.start(), m.end(), cue is not None, cue))
         for m in self._quantities(text):

@@ -186,6 +186,8 @@ DOCUMENT_SCHEMA = {
         "excerpt_note": F("str", required=False),
         "provenance": F("list", required=False, schema={"tag": F("str"), "description": F("str")}),
         "missing": F("list", required=False, schema={"articles": F("str"), "note": F("str")}),
+        "missing_topics": F("list", required=False, schema={"id": F("str"), "label": F("str"),
+                                                             "patterns": F("strs")}),
     }),
     "clauses": F("list", schema={
         "id": F("str", pattern=ID_RE),
@@ -325,6 +327,10 @@ class Document:
     excerpt_note: str | None
     meta: dict
     file: str
+
+    def missing_topics(self, text: str) -> list[dict]:
+        """The topics an excerpt does not govern (document `missing_topics`) that a normalised question raises."""
+        return [t for t in self.meta.get("missing_topics") or () if any(rx.search(text) for rx in t["compiled"])]
 
     def missing_article(self, n: int) -> str | None:
         """The `missing` entry (its articles text) that covers article n of an excerpt, if any."""
@@ -538,6 +544,8 @@ def load(policy: str | os.PathLike | None = None) -> KnowledgeBase:
                                                    f"(also in {documents[meta['id']].file})")
         if meta["excerpt"] and not meta.get("excerpt_note"):
             raise PolicyError(name, "document.excerpt_note", "field required when excerpt is true")
+        for i, t in enumerate(meta.get("missing_topics") or ()):
+            t["compiled"] = _regexes(t["patterns"], name, f"document.missing_topics[{i}].patterns")
         if not (path.parent.parent / meta["source"]).is_file():
             raise PolicyError(name, "document.source", f"source file {meta['source']!r} not found in the policy folder")
         documents[meta["id"]] = Document(meta["id"], meta["number"], meta["title"], meta["issuer"], meta["excerpt"],
