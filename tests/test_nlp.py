@@ -83,3 +83,15 @@ def test_a_term_written_with_inserted_characters_still_matches(reader):
     assert "public_welfare_post" in reader.read("公益性的工作岗位能不能买").concepts
     # not across a clause break, and not with too many characters in between
     assert "vocational_training" not in reader.read("岗前，给他们培训").concepts
+
+
+def test_policy_patterns_see_the_folded_punctuation_of_normalised_text():
+    """normalise() folds ，；？（） to ASCII: a policy class such as [^，。；？] must stop there too, or a gap crosses
+    the comma into the next clause (我们是一家社工机构，民政局… read as one organisation)."""
+    from gpskb.text import compile_pattern, fold_pattern, normalise
+
+    assert fold_pattern("[^，。；？]{0,4}") == "[^，,。；;？?]{0,4}"
+    assert fold_pattern("(吗|么)？") == r"(吗|么)\?"
+    assert fold_pattern("[^]，]") == "[^]，,]"
+    rx = compile_pattern("社工机构[^，。；？]{0,6}局")
+    assert rx.search(normalise("社工机构民政局")) and not rx.search(normalise("社工机构，民政局"))

@@ -11,13 +11,14 @@ its `possible` concept (which makes the rules ask instead of guessing) from `ask
 """
 from __future__ import annotations
 
-import re
+import functools
 from dataclasses import dataclass, field
 
 from .learn import Prediction
 from .nlp import Facts
 from .parties import Party
 from .schema import FrameConfig
+from .text import compile_pattern
 
 #: reader names as the trace shows them to a person
 SOURCE_LABEL = {"lexicon": "词语", "gazetteer": "机构名称", "classifier": "语义判断", "given": "用户确认", "default": "默认"}
@@ -139,8 +140,13 @@ def procedural(cfg: FrameConfig, text: str) -> bool:
     """Whether a question only asks how, what or how much, never whether (frame.yaml scope `procedure_forms`,
     `eligibility_forms`): 宣传政府购买服务可以用哪些平台？"""
     s = cfg.scope
-    return (any(re.search(rx, text) for rx in s.procedure_forms)
-            and not any(re.search(rx, text) for rx in s.eligibility_forms))
+    return (any(_pattern(rx).search(text) for rx in s.procedure_forms)
+            and not any(_pattern(rx).search(text) for rx in s.eligibility_forms))
+
+
+@functools.lru_cache(maxsize=256)
+def _pattern(rx: str):
+    return compile_pattern(rx)
 
 
 def _fill(cfg: FrameConfig, slot: str, value: str, source: str, confidence: float, words=()) -> SlotFill:

@@ -11,13 +11,13 @@ import re
 from dataclasses import dataclass
 
 from .schema import Parties
-from .text import normalise
+from .text import compile_pattern, normalise
 
 #: characters that end an organisation name: punctuation, spaces, and the function words that join two parties
 _NAME_BREAK = re.compile(r"[，。；？！、,.;?!\s“”\"'和与及或向由把给从让请找对在是能可否要想拟准]")
 
 #: words that say two names are one party: X是Y, X为Y, X属于Y (right after the name: "X，是Y" starts a new clause)
-_APPOSITION = re.compile(r"(是|为|属于|系)(一[家个所])?")
+_APPOSITION = re.compile(r"(是|为|属于|系)(一[家个所])?|\s+(is|was|are)\s+(a|an|the)\s+")
 #: at most this many characters between two type words of one name (福建省泉州市丰泽区 between a class and a name)
 _MAX_NAME_GAP = 16
 
@@ -51,21 +51,22 @@ class Gazetteer:
         self.types = {t.id: t for t in parties.types}
         for t in parties.types:
             self.names += [(normalise(n), t.id) for n in t.names]
-            self.patterns += [(re.compile(p), t.id) for p in t.patterns]
+            self.patterns += [(compile_pattern(p), t.id) for p in t.patterns]
             self.exceptions[t.id] = [normalise(x) for x in t.exceptions]
             for e in t.english:
                 self.english.append((re.compile(r"(?<![a-z])" + re.escape(e.lower()) + r"(?![a-z])"), t.id))
         self.names.sort(key=lambda x: -len(x[0]))
         self.english.sort(key=lambda x: -len(x[0].pattern))
-        self.provider_before = [re.compile(p) for p in parties.roles.provider_before]
-        self.provider_after = [re.compile(p) for p in parties.roles.provider_after]
-        self.purchaser_after = [re.compile(p) for p in parties.roles.purchaser_after]
-        self.provider_pronoun = [re.compile(p) for p in parties.roles.provider_pronoun]
-        self.self_before = [re.compile(p) for p in parties.roles.self_before]
-        self.self_purchaser = [re.compile(p) for p in parties.roles.self_purchaser]
-        self.self_provider = [re.compile(p) for p in parties.roles.self_provider]
+        self.provider_before = [compile_pattern(p) for p in parties.roles.provider_before]
+        self.provider_after = [compile_pattern(p) for p in parties.roles.provider_after]
+        self.purchaser_after = [compile_pattern(p) for p in parties.roles.purchaser_after]
+        self.provider_pronoun = [compile_pattern(p) for p in parties.roles.provider_pronoun]
+        self.self_before = [compile_pattern(p) for p in parties.roles.self_before]
+        self.self_purchaser = [compile_pattern(p) for p in parties.roles.self_purchaser]
+        self.self_provider = [compile_pattern(p) for p in parties.roles.self_provider]
         self.type_names = {n for n, _ in self.names}
-        self.uncertain = [re.compile(p) for p in parties.roles.uncertain]
+        self.uncertain = [compile_pattern(p) for p in parties.roles.uncertain]
+        self.beneficiary_before = [compile_pattern(p) for p in parties.roles.beneficiary_before]
         self.uncertain_category = parties.roles.uncertain_category
 
     def _matches(self, text: str) -> list[tuple[int, int, str]]:
@@ -156,7 +157,7 @@ class Gazetteer:
                                                      either_role=cat.either_role)
         # 我们是一家慈善基金会…自己当购买主体: the party the asker says it is takes the asker's role
         selves = [i for i, p in enumerate(parties)
-                  if any(rx.search(text[max(0, p.start - 24):p.start]) for rx in self.self_before)]
+                  if any(rx.search(text[max(0, p.start - 24):p.start]) for rx in self.self_before)][:1]  # the first
         if selves:
             role = ("purchaser" if any(rx.search(text) for rx in self.self_purchaser)
                     else "provider" if any(rx.search(text) for rx in self.self_provider) else None)
@@ -177,12 +178,13 @@ class Gazetteer:
         return parties[-1].category if parties else None
 
     def _role(self, text: str, start: int, end: int) -> str | None:
-        before, after = text[max(0, start - 12):start], text[end:end + 40]
+        before, after = text[max(0, start - 24):start], text[end:end + 40]
         if self.purchaser_after and self.purchaser_after[0].search(after):
             return "purchaser"  # 由医院作为购买主体: the role said outright wins over the 由 before the name
         if any(rx.search(before) for rx in self.provider_before) or any(rx.search(after) for rx in
                                                                         self.provider_after):
             return "provider"
-        if any(rx.search(after) for rx in self.purchaser_after):
-            return "purchaser"
+        if any(rx.search(after) for rx in self.purchaser_after) and not any(
+                rx.search(before) for rx in self.beneficiary_before):
+            return "purchaser"  # …unless the party is the one bought for: 为劳务派遣用工集中的企业购买
         return None

@@ -21,6 +21,7 @@ import yaml
 from . import config
 from .schema import Examples, FrameConfig, Parties, Wording, validated
 from .errors import PolicyError, UnknownClause
+from .text import compile_pattern
 
 OUTCOMES = ("prohibited", "conditional", "allowed")
 CONCEPT_KINDS = ("employment", "mode", "service", "auxiliary", "provider", "purchaser", "object", "contract", "frame")
@@ -515,7 +516,7 @@ def _regexes(patterns, file: str, field: str, groups: tuple = ()) -> list:
     out = []
     for j, rx in enumerate(patterns):
         try:
-            out.append(re.compile(rx))
+            out.append(compile_pattern(rx))
         except re.error as exc:
             raise PolicyError(file, f"{field}[{j}]", f"invalid regular expression: {exc}") from None
         missing = [g for g in groups if g not in out[-1].groupindex]
@@ -583,7 +584,7 @@ def load(policy: str | os.PathLike | None = None) -> KnowledgeBase:
             compiled[key] = []
             for j, rx in enumerate(c.get(key) or ()):
                 try:
-                    compiled[key].append(re.compile(rx))
+                    compiled[key].append(compile_pattern(rx))
                 except re.error as exc:
                     raise PolicyError(lex_name, f"concepts[{i}].{key}[{j}]",
                                       f"invalid regular expression: {exc}") from None

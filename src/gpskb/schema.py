@@ -140,13 +140,15 @@ class Roles(_Strict):
     self_before: tuple[str, ...] = ()  # 我们是（一家）…: the words before a party that say it is the one asking
     self_purchaser: tuple[str, ...] = ()  # 我们…自己当购买主体: the asker buys
     self_provider: tuple[str, ...] = ()  # 我们能接这个项目吗 / 向我们购买: the asker provides
+    beneficiary_before: tuple[str, ...] = ()  # 为…企业购买: the party bought for, not the buyer
     uncertain: tuple[str, ...] = ()  # 说不清是公益一类还是二类: the classes inside a match are not asserted
     uncertain_category: str | None = None  # …and the party is of this category instead
     purchaser_concept: str  # the concept a party in the purchaser's role asserts (作为购买主体)
     provider_concept: str  # the concept a party in the provider's role asserts (作为承接主体)
 
     _compiles = field_validator("provider_before", "provider_after", "purchaser_after", "provider_pronoun",
-                                "self_before", "self_purchaser", "self_provider", "uncertain")(
+                                "self_before", "self_purchaser", "self_provider", "uncertain",
+                                "beneficiary_before")(
         classmethod(lambda cls, patterns: _regexes(patterns)))
 
 

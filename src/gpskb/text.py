@@ -25,6 +25,41 @@ def normalise(text: str) -> str:
     return _T2S.convert(text).lower()
 
 
+#: full-width punctuation and the character NFKC folds it to in normalised text
+_FOLDED = {"，": ",", "；": ";", "？": "?", "！": "!", "：": ":", "（": "(", "）": ")", "　": " "}
+
+
+def fold_pattern(pattern: str) -> str:
+    """A policy regular expression made to see normalised text as its author meant: normalise() folds ，；？（） to
+    their ASCII forms, so a class such as [^，。；？] also gets the folded characters ([^，。；？,;?]) and a literal
+    full-width character outside a class becomes its escaped ASCII form. Everything else is left as written."""
+    out, in_class, escaped, opened = [], False, False, 0
+    for ch in pattern:
+        if escaped:
+            out.append(ch)
+            escaped = False
+        elif ch == "\\":
+            out.append(ch)
+            escaped = True
+        elif in_class:
+            # a ] right after [ or [^ is a literal member, not the end of the class
+            first = len(out) == opened or (len(out) == opened + 1 and out[-1] == "^")
+            if ch == "]" and not first:
+                in_class = False
+            out.append(ch + (_FOLDED[ch] if ch in _FOLDED else ""))
+        elif ch == "[":
+            out.append(ch)
+            in_class, opened = True, len(out)
+        else:
+            out.append(re.escape(_FOLDED[ch]) if ch in _FOLDED else ch)
+    return "".join(out)
+
+
+def compile_pattern(pattern: str) -> re.Pattern:
+    """re.compile of a policy pattern, folded for normalised text (see fold_pattern)."""
+    return re.compile(fold_pattern(pattern))
+
+
 def has_chinese(text: str) -> bool:
     return bool(_CJK.search(text))
 
