@@ -201,8 +201,8 @@ def _bought(cfg: FrameConfig, frame: Frame, present: set, negated: set, concept_
         if spec.possible and hit and not any(c in present for c in spec.lexicon):
             frame.asserted[spec.possible] = _fill(cfg, "bought", v, "lexicon", 1.0,
                                                   [m.term for m in frame.facts.mentions if m.concept in hit])
-    if pred is None or _reads_out_of_scope(frame):
-        return
+    if pred is None or _reads_out_of_scope(frame) or procedural(cfg, frame.text):
+        return  # a guess at what is bought is for a question that asks whether, not how or what
     for v, spec in slot.values.items():
         if frame.rule_aspect not in spec.guess_for:
             continue  # a guess at what is bought counts only for the aspects frame.yaml names for the value

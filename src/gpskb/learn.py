@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import time
 from dataclasses import dataclass
@@ -137,7 +138,7 @@ class SlotReaders:
             k = max(2, min(folds, min(np.unique(y, return_counts=True)[1])))
             cv = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
             # ensemble=False: one model on all examples, its sigmoid calibration fitted on held-out fold predictions
-            model = CalibratedClassifierCV(base, method="sigmoid", cv=cv, ensemble=False)
+            model = CalibratedClassifierCV(base, method="sigmoid", cv=cv, ensemble=False, n_jobs=os.cpu_count())
             model.fit(X, y)
             cc = model.calibrated_classifiers_[0]
             est = cc.estimator
