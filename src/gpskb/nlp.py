@@ -382,6 +382,20 @@ class Reader:
                             cue = self._negation(text, m.start()) or next((c for c in self.cues if c in inner), None)
                             out.append(Mention(r["concept"], m.group(0), m.start(), m.end(), cue is not None, cue))
                             break
+            for rx in q.get("compiled_date_ranges") or ():  # 2023年7月1日至2027年6月30日: four years
+                for m in rx.finditer(text):
+                    y1, y2 = int(m.group("y1")), int(m.group("y2"))
+                    m1 = int(m.group("m1")) if "m1" in m.re.groupindex and m.group("m1") else 1
+                    m2 = int(m.group("m2")) if "m2" in m.re.groupindex and m.group("m2") else 1
+                    years = (y2 - y1) + (m2 - m1) / 12
+                    if years <= 0 or any(x.start <= m.start() < x.end for x in out):
+                        continue
+                    if "m1" not in m.re.groupindex:
+                        years = max(years, 0.01)  # 2023年至2025年: at least the years between
+                    for r in q["ranges"]:
+                        if r["above"] < years + 0.05 <= r["upto"] + 0.05 and years <= r["upto"] + 0.05:
+                            out.append(Mention(r["concept"], m.group(0), m.start(), m.end()))
+                            break
             if first is None:
                 continue
             for rx in q["compiled_renewals"]:

@@ -61,6 +61,7 @@ class Gazetteer:
         self.provider_after = [compile_pattern(p) for p in parties.roles.provider_after]
         self.purchaser_after = [compile_pattern(p) for p in parties.roles.purchaser_after]
         self.provider_pronoun = [compile_pattern(p) for p in parties.roles.provider_pronoun]
+        self.purchaser_pronoun = [compile_pattern(p) for p in parties.roles.purchaser_pronoun]
         self.self_before = [compile_pattern(p) for p in parties.roles.self_before]
         self.self_purchaser = [compile_pattern(p) for p in parties.roles.self_purchaser]
         self.self_provider = [compile_pattern(p) for p in parties.roles.self_provider]
@@ -166,10 +167,17 @@ class Gazetteer:
                     parties[i] = dataclasses.replace(parties[i], role=role)
         for rx in self.provider_pronoun:  # 向它购买: the party named last before the pronoun provides
             for m in rx.finditer(text):
-                before = [i for i, p in enumerate(parties) if p.end <= m.start()]
+                # …not the buyer that is the subject of the same clause (省自然资源厅能向它购买: 它 is named earlier)
+                before = [i for i, p in enumerate(parties) if p.end <= m.start()
+                          and not (p.may_buy and m.start() - p.end <= 6)]
                 if before and parties[before[-1]].role is None:
                     p = parties[before[-1]]
                     parties[before[-1]] = dataclasses.replace(p, role="provider")
+        for rx in self.purchaser_pronoun:  # 它以政府购买服务名义买: the party named last before the pronoun buys
+            for m in rx.finditer(text):
+                before = [i for i, p in enumerate(parties) if p.end <= m.start()]
+                if before and parties[before[-1]].role is None:
+                    parties[before[-1]] = dataclasses.replace(parties[before[-1]], role="purchaser")
         return parties
 
     def classify(self, name: str) -> str | None:

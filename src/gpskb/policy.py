@@ -257,6 +257,7 @@ LANGUAGE_SCHEMA = {
         "id": F("str"), "patterns": F("strs"), "per_unit": F("map", schema=None),
         "ranges": F("list", schema={"above": F("num"), "upto": F("num"), "concept": F("str")}),
         "renewals": F("strs", required=False),
+        "date_ranges": F("strs", required=False),
         "exceptions": F("strs", required=False),
     }),
     "mentions": F("map", required=False, schema={
@@ -598,6 +599,8 @@ def load(policy: str | os.PathLike | None = None) -> KnowledgeBase:
         q["compiled"] = _regexes(q["patterns"], lang_name, f"quantities[{i}].patterns", ("n", "unit"))
         q["compiled_exceptions"] = _regexes(q.get("exceptions") or (), lang_name, f"quantities[{i}].exceptions")
         q["compiled_renewals"] = _regexes(q.get("renewals") or (), lang_name, f"quantities[{i}].renewals", ("k",))
+        q["compiled_date_ranges"] = _regexes(q.get("date_ranges") or (), lang_name, f"quantities[{i}].date_ranges",
+                                             ("y1", "y2"))
         for j, r in enumerate(q["ranges"]):
             if r["concept"] not in concepts:
                 raise PolicyError(lang_name, f"quantities[{i}].ranges[{j}].concept", f"unknown concept {r['concept']!r}")

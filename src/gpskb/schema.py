@@ -137,6 +137,7 @@ class Roles(_Strict):
     provider_after: tuple[str, ...]  # on the words just after it (…来承接)
     purchaser_after: tuple[str, ...]  # …作为购买主体
     provider_pronoun: tuple[str, ...] = ()  # 向它购买: the party named last before it is the provider
+    purchaser_pronoun: tuple[str, ...] = ()  # 它以政府购买服务名义买…: the party named last before it buys
     self_before: tuple[str, ...] = ()  # 我们是（一家）…: the words before a party that say it is the one asking
     self_purchaser: tuple[str, ...] = ()  # 我们…自己当购买主体: the asker buys
     self_provider: tuple[str, ...] = ()  # 我们能接这个项目吗 / 向我们购买: the asker provides
@@ -147,7 +148,7 @@ class Roles(_Strict):
     provider_concept: str  # the concept a party in the provider's role asserts (作为承接主体)
 
     _compiles = field_validator("provider_before", "provider_after", "purchaser_after", "provider_pronoun",
-                                "self_before", "self_purchaser", "self_provider", "uncertain",
+                                "purchaser_pronoun", "self_before", "self_purchaser", "self_provider", "uncertain",
                                 "beneficiary_before")(
         classmethod(lambda cls, patterns: _regexes(patterns)))
 
