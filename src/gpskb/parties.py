@@ -57,6 +57,13 @@ class Gazetteer:
                 self.english.append((re.compile(r"(?<![a-z])" + re.escape(e.lower()) + r"(?![a-z])"), t.id))
         self.names.sort(key=lambda x: -len(x[0]))
         self.english.sort(key=lambda x: -len(x[0].pattern))
+        self._names_by_first: dict[str, list[tuple[str, str]]] = {}
+        for name, tid in self.names:
+            self._names_by_first.setdefault(name[:1], []).append((name, tid))
+        words = sorted({e.lower() for t in parties.types for e in t.english}, key=len, reverse=True)
+        self._english_tid = {e.lower(): t.id for t in reversed(parties.types) for e in t.english}  # first type wins
+        self._english_rx = (re.compile(r"(?<![a-z])(?=(" + "|".join(re.escape(w) for w in words) + r")(?![a-z]))")
+                            if words else None)
         self.provider_before = [compile_pattern(p) for p in parties.roles.provider_before]
         self.provider_after = [compile_pattern(p) for p in parties.roles.provider_after]
         self.purchaser_after = [compile_pattern(p) for p in parties.roles.purchaser_after]
@@ -75,15 +82,19 @@ class Gazetteer:
         found: list[tuple[int, int, str]] = []
         taken = [False] * len(text)
         candidates = []
-        for name, tid in self.names:
-            i = text.find(name)
-            while i >= 0:
-                candidates.append((i, i + len(name), tid))
-                i = text.find(name, i + 1)
+        for ch in set(text):  # only the names that start with a character the text has
+            for name, tid in self._names_by_first.get(ch, ()):
+                i = text.find(name)
+                while i >= 0:
+                    candidates.append((i, i + len(name), tid))
+                    i = text.find(name, i + 1)
         for rx, tid in self.patterns:
             candidates += [(m.start(), m.end(), tid) for m in rx.finditer(text) if m.end() > m.start()]
-        for rx, tid in self.english:
-            candidates += [(m.start(), m.end(), tid) for m in rx.finditer(text)]
+        if self._english_rx is not None and any("a" <= c <= "z" for c in text):
+            # every English name at every position, in one pass (a lookahead sees overlapping names)
+            for m in self._english_rx.finditer(text):
+                word = m.group(1)
+                candidates.append((m.start(), m.start() + len(word), self._english_tid[word]))
         candidates.sort(key=lambda c: (-(c[1] - c[0]), c[0]))
         for s, e, tid in candidates:
             if any(taken[s:e]):

@@ -1,6 +1,7 @@
 """Text normalisation shared by reading, retrieval and the learned readers: one form every matcher sees."""
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -13,6 +14,7 @@ _HAS_WORD = re.compile(r"[\w]", re.UNICODE)
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 
+@functools.lru_cache(maxsize=2048)
 def normalise(text: str) -> str:
     """The form every matcher and ranker sees: Simplified characters, NFKC-folded widths, lower case, one space.
 
