@@ -105,6 +105,14 @@ class Mention:
     questioned: bool = False  # the question asks whether the word applies, or quotes it (会不会被当成变相用工？)
 
 
+def _find_all(text: str, sub: str):
+    """Every start index of `sub` in text."""
+    i = text.find(sub)
+    while i >= 0:
+        yield i
+        i = text.find(sub, i + 1)
+
+
 def _reading(ch: str) -> str:
     """A character's most common toneless pinyin reading (the character itself when it has none)."""
     raw = pinyin_dict.get(ord(ch))
@@ -314,6 +322,21 @@ class Reader:
         excepted_concepts |= topical
         return Facts(text, mentions, self.given(given), excepted_concepts - {m.concept for m in mentions})
 
+    def _background_clauses(self, text: str, cfg: dict) -> list[tuple[int, int]]:
+        """Clauses that tell what happened or is going on and name no purchase (language.yaml mentions
+        `background_clause`, `purchase_words`): their goods and works words are background."""
+        rx, buy = cfg.get("compiled_background_clause"), cfg.get("compiled_purchase_words")
+        if rx is None or buy is None:
+            return []
+        spans, start = [], 0
+        cuts = sorted({i + len(b) for b in self.breaks for i in _find_all(text, b)} | {len(text)})
+        for end in cuts:
+            clause = text[start:end]
+            if rx.search(clause) and not buy.search(clause):
+                spans.append((start, end))
+            start = end
+        return spans
+
     def _talked_about(self, text: str, mentions: list[Mention]) -> tuple[list[Mention], set]:
         """language.yaml `mentions`: words of the listed kinds that are the topic of something else (涉及劳务派遣的
         调解服务) are dropped — their concepts count as excepted — and words the question asks about or quotes (会不会
@@ -326,6 +349,7 @@ class Reader:
                  for key in ("topic_patterns", "concern_patterns", "uncertain_patterns")}
         inside = lambda m, key: any(s <= m.start and m.end <= e for s, e in spans[key])  # noqa: E731
         kept, topical = [], set()
+        background = self._background_clauses(text, cfg)
         countered = cfg.get("countered") or {}
         counter = {x.concept for x in mentions if not x.negated and x.concept in set(countered.get("by") or ())}
         for m in mentions:
@@ -333,6 +357,9 @@ class Reader:
                 kept.append(dataclasses.replace(m, questioned=True))
                 continue
             kind = self.kb.concepts[m.concept].kind
+            if kind in set(cfg.get("background_kinds") or ()) and any(s <= m.start and m.end <= e for s, e in background):
+                kept.append(dataclasses.replace(m, questioned=True))
+                continue
             if kind in unsure_kinds and inside(m, "uncertain_patterns"):
                 kept.append(dataclasses.replace(m, questioned=True))
             elif kind not in kinds:

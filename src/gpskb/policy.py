@@ -264,6 +264,8 @@ LANGUAGE_SCHEMA = {
         "kinds": F("strs"), "topic_patterns": F("strs"), "concern_patterns": F("strs"),
         "uncertain_kinds": F("strs", required=False), "uncertain_patterns": F("strs", required=False),
         "countered": F("map", required=False, schema={"by": F("strs"), "concepts": F("strs")}),
+        "background_kinds": F("strs", required=False), "background_clause": F("str", required=False),
+        "purchase_words": F("str", required=False),
     }),
     "gap_tolerance": F("map", schema={"min_term_chars": F("int"), "max_inserted": F("int")}),
     "typo_tolerance": F("map", schema={"min_term_chars": F("int"), "max_substitutions": F("int")}),
@@ -608,6 +610,9 @@ def load(policy: str | os.PathLike | None = None) -> KnowledgeBase:
     if mentions:
         for key in ("topic_patterns", "concern_patterns", "uncertain_patterns"):
             mentions["compiled_" + key] = _regexes(mentions.get(key) or (), lang_name, f"mentions.{key}")
+        for key in ("background_clause", "purchase_words"):
+            if mentions.get(key):
+                mentions["compiled_" + key] = _regexes([mentions[key]], lang_name, f"mentions.{key}")[0]
         kinds = {c.kind for c in concepts.values()}
         for key in ("by", "concepts"):
             for j, cid in enumerate((mentions.get("countered") or {}).get(key) or ()):
