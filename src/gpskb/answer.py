@@ -6,6 +6,7 @@ clauses but no deciding rule → `no_rule`; nothing relevant → `out_of_scope`,
 """
 from __future__ import annotations
 
+import functools
 import sys
 import threading
 import time
@@ -17,7 +18,7 @@ from .index import Index, SearchResult, open_index
 from .frame import Frame, Scope, compose, decide_scope
 from .nlp import Facts, Reader, clean_question, has_chinese
 from .parties import Gazetteer
-from .text import normalise
+from .text import compile_pattern, normalise
 from .policy import KnowledgeBase
 from .rules import Outcome, RuleEngine
 
@@ -151,6 +152,9 @@ class Engine:
         missing = self._missing_articles(text)
         if missing and not banned:
             return Scope(False, "missing_article", "\n".join(missing))
+        if not banned and any(_compiled(rx).search(normalise(text)) for rx in self.kb.frame.scope.other_documents):
+            return Scope(False, "other_document", "本知识库收录的是财综〔2023〕12号和财政部令第102号（节选）；所问的是其他年份的文件，"
+                                                  "请查阅该文件。/ The question is about a document this knowledge base does not hold.")
         if self._missing_topics(text) and not banned:
             return Scope(True, "missing_topic")  # the order governs it, the excerpt lacks it: said in the notes
         return decide_scope(self.kb.frame, frame, bool(outcome.firings), banned, found.in_scope, ban_words,
@@ -341,6 +345,11 @@ def _ms(seconds: float) -> float:
 
 _default: Engine | None = None
 _default_lock = threading.Lock()
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled(rx: str):
+    return compile_pattern(rx)
 
 
 def default_engine(log=None) -> Engine:

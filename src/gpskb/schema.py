@@ -65,6 +65,7 @@ class Scope(_Strict):
     refuse_over_ban_at: float = Field(gt=0, le=1)
     # a question that asks how / what / how much and never whether (劳务派遣公司的经营许可证怎么申请？) does not keep a
     # prohibition its words set off against the out-of-scope reader (step 3)
+    other_documents: tuple[str, ...] = ()  # a document of another year (2024年…通知): not held, out of scope
     procedure_forms: tuple[str, ...] = ()
     eligibility_forms: tuple[str, ...] = ()
     in_scope_at: float = Field(gt=0, le=1)
