@@ -6,7 +6,6 @@ clauses but no deciding rule → `no_rule`; nothing relevant → `out_of_scope`,
 """
 from __future__ import annotations
 
-import functools
 import sys
 import threading
 import time
@@ -142,7 +141,8 @@ class Engine:
 
     # -- combining the frame, the rules and retrieval -----------------------------------------------------------
 
-    def _scope(self, text: str, frame: Frame, outcome: Outcome, found: SearchResult, structured: bool) -> Scope:
+    def _scope(self, text: str, frame: Frame, outcome: Outcome, found: SearchResult, structured: bool,
+               gaps: list[str]) -> Scope:
         """The scope stage (policy/frame.yaml), and the articles an excerpt lacks when the question names them."""
         if structured:
             return Scope(True, "form")
@@ -152,10 +152,11 @@ class Engine:
         missing = self._missing_articles(text)
         if missing and not banned:
             return Scope(False, "missing_article", "\n".join(missing))
-        if not banned and any(_compiled(rx).search(normalise(text)) for rx in self.kb.frame.scope.other_documents):
-            return Scope(False, "other_document", "本知识库收录的是财综〔2023〕12号和财政部令第102号（节选）；所问的是其他年份的文件，"
-                                                  "请查阅该文件。/ The question is about a document this knowledge base does not hold.")
-        if self._missing_topics(text) and not banned:
+        if not banned and any(compile_pattern(rx).search(normalise(text)) for rx in self.kb.frame.scope.other_documents):
+            held = "、".join(d.number + ("（节选）" if d.excerpt else "") for d in self.kb.documents.values())
+            return Scope(False, "other_document", f"本知识库收录的是{held}；所问的是其他年份的文件，请查阅该文件。"
+                                                  "/ The question is about a document this knowledge base does not hold.")
+        if gaps and not banned:
             return Scope(True, "missing_topic")  # the order governs it, the excerpt lacks it: said in the notes
         return decide_scope(self.kb.frame, frame, bool(outcome.firings), banned, found.in_scope, ban_words,
                             names_clause=self._names_clause(text))
@@ -174,14 +175,14 @@ class Engine:
         kb = self.kb
         notes = []
         hits = {h.clause_id: h for h in found.hits}
-        scope = self._scope(text, frame, outcome, found, structured)
+        gaps = [] if structured else self._missing_topics(text)
+        scope = self._scope(text, frame, outcome, found, structured, gaps)
         if scope.note:
             notes += scope.note.split("\n")
         if not scope.answered:
             verdict = "out_of_scope"
         else:
             verdict = outcome.verdict if outcome.firings else "no_rule"
-            gaps = [] if structured else self._missing_topics(text)
             if gaps and verdict != "prohibited":
                 # the question turns on a topic the excerpt does not govern: say so, never a neighbouring clause's
                 # verdict (a prohibition the question's own words set off still stands)
@@ -248,7 +249,7 @@ class Engine:
         return w.conclusion + (f"（{detail}）" if detail else "")
 
     def _missing_topics(self, text: str) -> list[str]:
-        """Notes for topics an excerpted document does not govern (document `missing_topics`: 转包, 履约保证金 …):
+        """Notes for topics an excerpted document does not govern (document `missing_topics`: 转包, 法律责任 …):
         the knowledge base lacks the articles that would decide them."""
         norm = normalise(text)
         notes = []
@@ -345,11 +346,6 @@ def _ms(seconds: float) -> float:
 
 _default: Engine | None = None
 _default_lock = threading.Lock()
-
-
-@functools.lru_cache(maxsize=64)
-def _compiled(rx: str):
-    return compile_pattern(rx)
 
 
 def default_engine(log=None) -> Engine:

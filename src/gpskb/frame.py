@@ -11,7 +11,6 @@ its `possible` concept (which makes the rules ask instead of guessing) from `ask
 """
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 
 from .learn import Prediction
@@ -140,13 +139,8 @@ def procedural(cfg: FrameConfig, text: str) -> bool:
     """Whether a question only asks how, what or how much, never whether (frame.yaml scope `procedure_forms`,
     `eligibility_forms`): 宣传政府购买服务可以用哪些平台？"""
     s = cfg.scope
-    return (any(_pattern(rx).search(text) for rx in s.procedure_forms)
-            and not any(_pattern(rx).search(text) for rx in s.eligibility_forms))
-
-
-@functools.lru_cache(maxsize=256)
-def _pattern(rx: str):
-    return compile_pattern(rx)
+    return (any(compile_pattern(rx).search(text) for rx in s.procedure_forms)
+            and not any(compile_pattern(rx).search(text) for rx in s.eligibility_forms))
 
 
 def _fill(cfg: FrameConfig, slot: str, value: str, source: str, confidence: float, words=()) -> SlotFill:
@@ -196,7 +190,7 @@ def _bought(cfg: FrameConfig, frame: Frame, present: set, negated: set, concept_
         frame.slots["bought"] = _fill(cfg, "bought", pred.value, "classifier", pred.confidence)
     questioned = frame.facts.questioned
     for v, spec in slot.values.items():
-        # the question asks whether a ban's words apply (这样就不算变相用工了吧？) without saying so: ask, do not decide
+        # the question asks whether a ban's words apply (这就不属于劳务派遣了吧？) without saying so: ask, do not decide
         hit = [c for c in spec.lexicon if c in questioned]
         if spec.possible and hit and not any(c in present for c in spec.lexicon):
             frame.asserted[spec.possible] = _fill(cfg, "bought", v, "lexicon", 1.0,

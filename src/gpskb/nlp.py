@@ -19,7 +19,7 @@ from pypinyin import Style, lazy_pinyin
 from pypinyin.pinyin_dict import pinyin_dict
 
 from .errors import InputError
-from .text import _CONTROL, _HAS_WORD, has_chinese, normalise  # noqa: F401  (has_chinese, normalise: re-exported)
+from .text import _CONTROL, _HAS_WORD, find_all, has_chinese, normalise  # noqa: F401  (has_chinese, normalise: re-exported)
 from .policy import KnowledgeBase, chinese_number
 
 
@@ -102,15 +102,12 @@ class Mention:
     negated: bool = False
     cue: str | None = None
     canonical: str | None = None
-    questioned: bool = False  # the question asks whether the word applies, or quotes it (会不会被当成变相用工？)
+    questioned: bool = False  # the question asks whether the word applies, or quotes it (这算不算派遣用工？)
 
 
-def _find_all(text: str, sub: str):
-    """Every start index of `sub` in text."""
-    i = text.find(sub)
-    while i >= 0:
-        yield i
-        i = text.find(sub, i + 1)
+def _range_concept(quantity: dict, years: float) -> str | None:
+    """The concept of the language.yaml quantity range (above < value <= upto) the value falls into."""
+    return next((r["concept"] for r in quantity["ranges"] if r["above"] < years <= r["upto"]), None)
 
 
 def _reading(ch: str) -> str:
@@ -174,7 +171,7 @@ class Facts:
 
     @property
     def questioned(self) -> set:
-        """Concepts the question only asks about or quotes (这样就不算变相用工了吧？): neither asserted nor denied."""
+        """Concepts the question only asks about or quotes (这就不属于劳务派遣了吧？): neither asserted nor denied."""
         return {m.concept for m in self.mentions if m.questioned and not m.negated} - self.concepts
 
     def words(self, concept: str) -> list[str]:
@@ -329,7 +326,7 @@ class Reader:
         if rx is None or buy is None:
             return []
         spans, start = [], 0
-        cuts = sorted({i + len(b) for b in self.breaks for i in _find_all(text, b)} | {len(text)})
+        cuts = sorted({i + len(b) for b in self.breaks for i in find_all(text, b)} | {len(text)})
         for end in cuts:
             clause = text[start:end]
             if rx.search(clause) and not buy.search(clause):
@@ -338,38 +335,33 @@ class Reader:
         return spans
 
     def _talked_about(self, text: str, mentions: list[Mention]) -> tuple[list[Mention], set]:
-        """language.yaml `mentions`: words of the listed kinds that are the topic of something else (涉及劳务派遣的
-        调解服务) are dropped — their concepts count as excepted — and words the question asks about or quotes (会不会
-        被当成变相用工？) are marked `questioned`."""
+        """language.yaml `mentions`: words of the listed kinds that are the topic of something else (关于劳务派遣的
+        普法宣传) are dropped — their concepts count as excepted — and words the question asks about or quotes (这算不算
+        派遣用工？), background goods/works words and per-head words the provider's own management answers are
+        marked `questioned`."""
         cfg = self.kb.language.get("mentions")
         if not cfg:
             return mentions, set()
         kinds, unsure_kinds = set(cfg["kinds"]), set(cfg.get("uncertain_kinds") or ())
+        background_kinds = set(cfg.get("background_kinds") or ())
+        countered = cfg.get("countered") or {}
+        countered_concepts = set(countered.get("concepts") or ())
         spans = {key: [(m.start(), m.end()) for rx in cfg["compiled_" + key] for m in rx.finditer(text)]
                  for key in ("topic_patterns", "concern_patterns", "uncertain_patterns")}
+        spans["background"] = self._background_clauses(text, cfg)
         inside = lambda m, key: any(s <= m.start and m.end <= e for s, e in spans[key])  # noqa: E731
+        counter = any(not x.negated and x.concept in set(countered.get("by") or ()) for x in mentions)
         kept, topical = [], set()
-        background = self._background_clauses(text, cfg)
-        countered = cfg.get("countered") or {}
-        counter = {x.concept for x in mentions if not x.negated and x.concept in set(countered.get("by") or ())}
         for m in mentions:
-            if counter and m.concept in set(countered.get("concepts") or ()) and not m.negated:
-                kept.append(dataclasses.replace(m, questioned=True))
-                continue
             kind = self.kb.concepts[m.concept].kind
-            if kind in set(cfg.get("background_kinds") or ()) and any(s <= m.start and m.end <= e for s, e in background):
-                kept.append(dataclasses.replace(m, questioned=True))
+            if kind in kinds and inside(m, "topic_patterns"):
+                topical.add(m.concept)  # the subject matter of what is bought: asserts nothing
                 continue
-            if kind in unsure_kinds and inside(m, "uncertain_patterns"):
-                kept.append(dataclasses.replace(m, questioned=True))
-            elif kind not in kinds:
-                kept.append(m)
-            elif inside(m, "topic_patterns"):
-                topical.add(m.concept)
-            elif inside(m, "concern_patterns"):
-                kept.append(dataclasses.replace(m, questioned=True))
-            else:
-                kept.append(m)
+            asked = ((counter and m.concept in countered_concepts and not m.negated)
+                     or (kind in background_kinds and inside(m, "background"))
+                     or (kind in unsure_kinds and inside(m, "uncertain_patterns"))
+                     or (kind in kinds and inside(m, "concern_patterns")))
+            kept.append(dataclasses.replace(m, questioned=True) if asked else m)
         return kept, topical
 
     def given(self, concepts) -> set:
@@ -380,11 +372,12 @@ class Reader:
         return set(concepts)
 
     def _quantities(self, text: str) -> list[Mention]:
-        """Concepts set by numbers in the question (签五年 → contract_term_over_3y), per language.yaml quantities.
-        A quantity with `renewals` also reads how many times it is renewed (一年一签、最多续4次): the first value
-        times one plus the renewals is the whole term."""
+        """Concepts set by numbers in the question (签五年 → contract_term_over_3y), per language.yaml quantities:
+        the value of a match, a term given by its dates (`date_ranges`), and — with `renewals` — the first term read
+        times one plus the renewals, or plus a renewal's length, as the whole term."""
         out = []
         for q in self.kb.language.get("quantities") or ():
+            history = [(x.start(), x.end()) for rx in q["compiled_exceptions"] for x in rx.finditer(text)]
             seen = set()
             first = None
             for rx in q["compiled"]:
@@ -394,35 +387,28 @@ class Reader:
                     if value is None or unit is None or (m.start(), m.end()) in seen:
                         continue
                     seen.add((m.start(), m.end()))
-                    if any(x.start() <= m.start("n") < x.end() for rx2 in q["compiled_exceptions"]
-                           for x in rx2.finditer(text)):
-                        continue  # history, not a term (已经连着签了四年)
+                    if any(s <= m.start("n") < e for s, e in history):
+                        continue  # history, not a term (an annual contract signed again these past years)
                     years = value * float(unit)
                     if first is None or m.start() < first[0]:
                         first = (m.start(), years)
                     if "more" in m.re.groupindex and m.group("more"):
                         years += 0.01  # 三年以上: more than three years
-                    for r in q["ranges"]:
-                        if r["above"] < years <= r["upto"]:
-                            # a denial before the match, or inside it before the number (合同不签五年)
-                            inner = self._mask(text)[m.start():m.start("n")]
-                            cue = self._negation(text, m.start()) or next((c for c in self.cues if c in inner), None)
-                            out.append(Mention(r["concept"], m.group(0), m.start(), m.end(), cue is not None, cue))
-                            break
-            for rx in q.get("compiled_date_ranges") or ():  # 2023年7月1日至2027年6月30日: four years
+                    concept = _range_concept(q, years)
+                    if concept:
+                        # a denial before the match, or inside it before the number (合同不签五年)
+                        inner = self._mask(text)[m.start():m.start("n")]
+                        cue = self._negation(text, m.start()) or next((c for c in self.cues if c in inner), None)
+                        out.append(Mention(concept, m.group(0), m.start(), m.end(), cue is not None, cue))
+            for rx in q.get("compiled_date_ranges") or ():  # from a month of one year to a month of a later one
                 for m in rx.finditer(text):
-                    y1, y2 = int(m.group("y1")), int(m.group("y2"))
-                    m1 = int(m.group("m1")) if "m1" in m.re.groupindex and m.group("m1") else 1
-                    m2 = int(m.group("m2")) if "m2" in m.re.groupindex and m.group("m2") else 1
-                    years = (y2 - y1) + (m2 - m1) / 12
-                    if years <= 0 or any(x.start <= m.start() < x.end for x in out):
+                    if any(x.start <= m.start() < x.end for x in out):
                         continue
-                    if "m1" not in m.re.groupindex:
-                        years = max(years, 0.01)  # 2023年至2025年: at least the years between
-                    for r in q["ranges"]:
-                        if r["above"] < years + 0.05 <= r["upto"] + 0.05 and years <= r["upto"] + 0.05:
-                            out.append(Mention(r["concept"], m.group(0), m.start(), m.end()))
-                            break
+                    month = lambda g: int(m.group(g)) if g in m.re.groupindex and m.group(g) else 1  # noqa: E731
+                    years = int(m.group("y2")) - int(m.group("y1")) + (month("m2") - month("m1")) / 12
+                    concept = _range_concept(q, years) if years > 0 else None
+                    if concept:
+                        out.append(Mention(concept, m.group(0), m.start(), m.end()))
             if first is None:
                 continue
             for rx in q["compiled_renewals"]:
@@ -430,14 +416,10 @@ class Reader:
                     k = _number(m.group("k"))
                     if not k or self._negation(text, m.start()):
                         continue
-                    if "add" in m.re.groupindex and m.group("add"):
-                        total = first[1] + k  # 三年，期满续期两年: five years
-                    else:
-                        total = first[1] * (1 + k)  # 一年一签，最多续4次: five years
-                    for r in q["ranges"]:
-                        if r["above"] < total <= r["upto"]:
-                            out.append(Mention(r["concept"], m.group(0), m.start(), m.end()))
-                            break
+                    added = "add" in m.re.groupindex and m.group("add")
+                    concept = _range_concept(q, first[1] + k if added else first[1] * (1 + k))
+                    if concept:
+                        out.append(Mention(concept, m.group(0), m.start(), m.end()))
         return out
 
     def _english_negation(self, text: str, start: int) -> str | None:

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from .schema import Parties
-from .text import compile_pattern, normalise
+from .text import compile_pattern, find_all, normalise
 
 #: characters that end an organisation name: punctuation, spaces, and the function words that join two parties
 _NAME_BREAK = re.compile(r"[，。；？！、,.;?!\s“”\"'和与及或向由把给从让请找对在是能可否要想拟准]")
@@ -46,17 +46,13 @@ class Gazetteer:
         self.precedence = dict(parties.precedence)
         self.names: list[tuple[str, str]] = []  # (normalised name, type id), longest first
         self.patterns: list[tuple[re.Pattern, str]] = []
-        self.english: list[tuple[re.Pattern, str]] = []
         self.exceptions: dict[str, list[str]] = {}
         self.types = {t.id: t for t in parties.types}
         for t in parties.types:
             self.names += [(normalise(n), t.id) for n in t.names]
             self.patterns += [(compile_pattern(p), t.id) for p in t.patterns]
             self.exceptions[t.id] = [normalise(x) for x in t.exceptions]
-            for e in t.english:
-                self.english.append((re.compile(r"(?<![a-z])" + re.escape(e.lower()) + r"(?![a-z])"), t.id))
         self.names.sort(key=lambda x: -len(x[0]))
-        self.english.sort(key=lambda x: -len(x[0].pattern))
         self._names_by_first: dict[str, list[tuple[str, str]]] = {}
         for name, tid in self.names:
             self._names_by_first.setdefault(name[:1], []).append((name, tid))
@@ -67,6 +63,7 @@ class Gazetteer:
         self.provider_before = [compile_pattern(p) for p in parties.roles.provider_before]
         self.provider_after = [compile_pattern(p) for p in parties.roles.provider_after]
         self.purchaser_after = [compile_pattern(p) for p in parties.roles.purchaser_after]
+        self.purchaser_outright = [compile_pattern(p) for p in parties.roles.purchaser_outright]
         self.provider_pronoun = [compile_pattern(p) for p in parties.roles.provider_pronoun]
         self.purchaser_pronoun = [compile_pattern(p) for p in parties.roles.purchaser_pronoun]
         self.self_before = [compile_pattern(p) for p in parties.roles.self_before]
@@ -84,10 +81,7 @@ class Gazetteer:
         candidates = []
         for ch in set(text):  # only the names that start with a character the text has
             for name, tid in self._names_by_first.get(ch, ()):
-                i = text.find(name)
-                while i >= 0:
-                    candidates.append((i, i + len(name), tid))
-                    i = text.find(name, i + 1)
+                candidates += [(i, i + len(name), tid) for i in find_all(text, name)]
         for rx, tid in self.patterns:
             candidates += [(m.start(), m.end(), tid) for m in rx.finditer(text) if m.end() > m.start()]
         if self._english_rx is not None and any("a" <= c <= "z" for c in text):
@@ -130,7 +124,7 @@ class Gazetteer:
                 groups[-1].append(m)
             else:
                 groups.append([m])
-        # 某某医院，公益二类事业单位: a bare category word right after a name, set off by a comma, names its class
+        # 某某研究所，公益二类事业单位: a bare category word right after a name, set off by a comma, names its class
         merged: list[list[tuple[int, int, str]]] = []
         for g in groups:
             if (merged and text[merged[-1][-1][1]:g[0][0]] in ("，", ",") and len(g) == 1
@@ -150,24 +144,19 @@ class Gazetteer:
             cat = self.categories[category]
             parties.append(Party(text[start:end], start, end, category, cat.concept, tid, self._role(text, start, end),
                                  cat.as_purchaser, cat.may_buy, cat.either_role))
-        # 医院想…由医院作为购买主体: a bare type word names the party named before with that type word (its class)
+        # 某某中心…中心想…: a bare type word names the party named before with that type word (its class)
         for i, p in enumerate(parties):
             if p.text in self.type_names:
                 earlier = [q for q in parties[:i] if p.text in q.text and q.text != p.text]
                 if earlier:
-                    q = earlier[-1]
-                    parties[i] = dataclasses.replace(p, category=q.category, concept=q.concept, as_purchaser=q.as_purchaser,
-                                                     may_buy=q.may_buy, either_role=q.either_role)
-        # 说不清是公益一类还是二类: a class the asker is unsure of is not asserted; the party is of `uncertain_category`
+                    parties[i] = self._of_category(p, earlier[-1].category)
+        # 不知道算一类还是二类: a class the asker is unsure of is not asserted; the party is of `uncertain_category`
         unsure = [(m.start(), m.end()) for rx in self.uncertain for m in rx.finditer(text)]
         if unsure and self.uncertain_category:
-            cat = self.categories[self.uncertain_category]
             for i, p in enumerate(parties):
                 if any(s <= p.start and p.end <= e for s, e in unsure):
-                    parties[i] = dataclasses.replace(p, category=cat.id, concept=cat.concept,
-                                                     as_purchaser=cat.as_purchaser, may_buy=cat.may_buy,
-                                                     either_role=cat.either_role)
-        # 我们是一家慈善基金会…自己当购买主体: the party the asker says it is takes the asker's role
+                    parties[i] = self._of_category(p, self.uncertain_category)
+        # 我们是一个行业协会…自己当购买主体: the party the asker says it is takes the asker's role
         selves = [i for i, p in enumerate(parties)
                   if any(rx.search(text[max(0, p.start - 24):p.start]) for rx in self.self_before)][:1]  # the first
         if selves:
@@ -176,20 +165,27 @@ class Gazetteer:
             for i in selves:
                 if role and parties[i].role is None:
                     parties[i] = dataclasses.replace(parties[i], role=role)
-        for rx in self.provider_pronoun:  # 向它购买: the party named last before the pronoun provides
-            for m in rx.finditer(text):
-                # …not the buyer that is the subject of the same clause (省自然资源厅能向它购买: 它 is named earlier)
-                before = [i for i, p in enumerate(parties) if p.end <= m.start()
-                          and not (p.may_buy and m.start() - p.end <= 6)]
-                if before and parties[before[-1]].role is None:
-                    p = parties[before[-1]]
-                    parties[before[-1]] = dataclasses.replace(p, role="provider")
-        for rx in self.purchaser_pronoun:  # 它以政府购买服务名义买: the party named last before the pronoun buys
-            for m in rx.finditer(text):
-                before = [i for i, p in enumerate(parties) if p.end <= m.start()]
-                if before and parties[before[-1]].role is None:
-                    parties[before[-1]] = dataclasses.replace(parties[before[-1]], role="purchaser")
+        # a pronoun points back at the party named last before it: 向它购买 (provider), 它以…名义买 (purchaser) — for a
+        # provider not the buyer that is the subject of the same clause (某局能否向它购买: 它 was named earlier)
+        self._point_back(text, parties, self.provider_pronoun, "provider",
+                         skip=lambda p, at: p.may_buy and at - p.end <= 6)
+        self._point_back(text, parties, self.purchaser_pronoun, "purchaser")
         return parties
+
+    def _of_category(self, party: Party, category: str) -> Party:
+        """The party read as of another category (its concept and role attributes follow the category)."""
+        cat = self.categories[category]
+        return dataclasses.replace(party, category=cat.id, concept=cat.concept, as_purchaser=cat.as_purchaser,
+                                   may_buy=cat.may_buy, either_role=cat.either_role)
+
+    @staticmethod
+    def _point_back(text: str, parties: list, patterns, role: str, skip=lambda p, at: False) -> None:
+        """Give `role` to the party named last before each pronoun match (unless it already has a role)."""
+        for rx in patterns:
+            for m in rx.finditer(text):
+                before = [i for i, p in enumerate(parties) if p.end <= m.start() and not skip(p, m.start())]
+                if before and parties[before[-1]].role is None:
+                    parties[before[-1]] = dataclasses.replace(parties[before[-1]], role=role)
 
     def classify(self, name: str) -> str | None:
         """The category of one organisation name (the last name in it when it names several), None if unknown."""
@@ -198,12 +194,12 @@ class Gazetteer:
 
     def _role(self, text: str, start: int, end: int) -> str | None:
         before, after = text[max(0, start - 24):start], text[end:end + 40]
-        if self.purchaser_after and self.purchaser_after[0].search(after):
-            return "purchaser"  # 由医院作为购买主体: the role said outright wins over the 由 before the name
+        if any(rx.search(after) for rx in self.purchaser_outright):
+            return "purchaser"  # X作为购买主体: the role said outright wins over a 由 or 向 before the name
         if any(rx.search(before) for rx in self.provider_before) or any(rx.search(after) for rx in
                                                                         self.provider_after):
             return "provider"
         if any(rx.search(after) for rx in self.purchaser_after) and not any(
                 rx.search(before) for rx in self.beneficiary_before):
-            return "purchaser"  # …unless the party is the one bought for: 为劳务派遣用工集中的企业购买
+            return "purchaser"  # …unless the party is the one bought for: 为园区企业购买
         return None

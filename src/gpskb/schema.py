@@ -136,7 +136,8 @@ class PartyCategory(_Strict):
 class Roles(_Strict):
     provider_before: tuple[str, ...]  # patterns on the words just before a party: it is the provider (向…)
     provider_after: tuple[str, ...]  # on the words just after it (…来承接)
-    purchaser_after: tuple[str, ...]  # …作为购买主体
+    purchaser_after: tuple[str, ...]  # …自己购买 / use its own funds to buy
+    purchaser_outright: tuple[str, ...] = ()  # …作为购买主体: said outright, wins over a 由/向 before the name
     provider_pronoun: tuple[str, ...] = ()  # 向它购买: the party named last before it is the provider
     purchaser_pronoun: tuple[str, ...] = ()  # 它以政府购买服务名义买…: the party named last before it buys
     self_before: tuple[str, ...] = ()  # 我们是（一家）…: the words before a party that say it is the one asking
@@ -148,7 +149,7 @@ class Roles(_Strict):
     purchaser_concept: str  # the concept a party in the purchaser's role asserts (作为购买主体)
     provider_concept: str  # the concept a party in the provider's role asserts (作为承接主体)
 
-    _compiles = field_validator("provider_before", "provider_after", "purchaser_after", "provider_pronoun",
+    _compiles = field_validator("provider_before", "provider_after", "purchaser_after", "purchaser_outright", "provider_pronoun",
                                 "purchaser_pronoun", "self_before", "self_purchaser", "self_provider", "uncertain",
                                 "beneficiary_before")(
         classmethod(lambda cls, patterns: _regexes(patterns)))

@@ -57,9 +57,19 @@ def fold_pattern(pattern: str) -> str:
     return "".join(out)
 
 
+@functools.lru_cache(maxsize=4096)
 def compile_pattern(pattern: str) -> re.Pattern:
-    """re.compile of a policy pattern, folded for normalised text (see fold_pattern)."""
+    """re.compile of a policy pattern, folded for normalised text (see fold_pattern); cached, so a pattern kept as
+    text in a settings model compiles once."""
     return re.compile(fold_pattern(pattern))
+
+
+def find_all(text: str, sub: str):
+    """Every start index of `sub` in text (overlapping occurrences too)."""
+    i = text.find(sub)
+    while i >= 0:
+        yield i
+        i = text.find(sub, i + 1)
 
 
 def has_chinese(text: str) -> bool:
