@@ -253,6 +253,47 @@ def cmd_eval(args) -> int:
     return 0 if not res["failures"] else 1
 
 
+def cmd_bank_check(args) -> int:
+    """Read a trainer's question bank (CSV or .xlsx), ask gpskb about every item, print where it and the key differ."""
+    from . import bank
+
+    path = args.file
+    try:
+        data = open(path, "rb").read()
+    except OSError as exc:
+        _err(f"{path}: {exc.strerror}")
+        return EXIT_ERROR
+    engine = _engine(args)
+    items = bank.parse(data, path, engine.kb.exam)
+    report = bank.check(engine, items)
+    summary = report.summary()
+    if args.json:
+        out = {"summary": summary}
+        if not args.summary:
+            out["items"] = [c.to_dict() for c in report.items]
+        print(json.dumps(out, ensure_ascii=False, indent=1))
+        return 0
+    print(f"{path}: {summary['items']} 题 · 与答案一致 {summary['agree']} · 不一致 {summary['disagree']} · "
+          f"gpskb 未判断 {summary['undecided']} · 一致率 {summary['agreement']:.3f}")
+    for t, s in summary["by_type"].items():
+        print(f"  {t}: {s['agree']}/{s['items']}")
+    if args.summary:
+        return 0
+    for c in report.disagreements + report.undecided:
+        it = c.item
+        mark = "不一致" if c.agrees is False else "未判断"
+        print(f"\n[{mark}] 第 {it.row} 行 {it.type}：{it.stem}")
+        for letter, option in it.options.items():
+            print(f"    {letter}. {option}")
+        print(f"  答案 {it.key} · gpskb {c.gpskb_key or '—'}")
+        for s in c.statements:
+            head = f"{s.letter}: " if s.letter else ""
+            said = {True: "成立", False: "不成立", None: "未判断"}[s.true]
+            cites = "、".join(s.citations[:2])
+            print(f"    {head}{s.verdict} → {said}  {cites}")
+    return 0
+
+
 def cmd_bench(args) -> int:
     from .bench import run_bench
 
@@ -319,6 +360,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--folds", type=int, default=0, metavar="K",
                    help="also cross-validate the frame's readers on policy/examples.yaml with K folds")
     s.set_defaults(func=cmd_eval)
+
+    s = sub.add_parser("bank", help="trainers' question banks (题库: 判断/单选/多选 with keys)")
+    bsub = s.add_subparsers(dest="bank_command", metavar="ACTION")
+    b = bsub.add_parser("check", help="ask gpskb about every item of a CSV/.xlsx bank; list where it and the key differ")
+    b.add_argument("file", help="a .csv (UTF-8 or GBK) or .xlsx file: 题型,题干,选项A…选项D,答案")
+    b.add_argument("--json", action="store_true", help="the report as JSON")
+    b.add_argument("--summary", action="store_true", help="figures only, no items (for a blind bank)")
+    b.set_defaults(func=cmd_bank_check)
+    bank_parser = s
+    s.set_defaults(func=lambda a: (bank_parser.print_help(), EXIT_ERROR)[1])
 
     s = sub.add_parser("bench", help="speed and memory: cold start, warm p50/p95/max, peak RSS, rules alone")
     s.add_argument("--questions", nargs="+", default=None, help="question files (default: the project's eval/)")

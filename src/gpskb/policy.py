@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from . import config
-from .schema import Examples, FrameConfig, Parties, Wording, validated
+from .schema import ExamConfig, Examples, FrameConfig, Parties, Wording, validated
 from .errors import PolicyError, UnknownClause
 from .text import compile_pattern
 
@@ -469,6 +469,7 @@ class KnowledgeBase:
     examples: dict = field(default_factory=dict)  # slot → value → example questions (policy/examples.yaml)
     parties: Parties | None = None
     wording: Wording | None = None
+    exam: ExamConfig | None = None  # how trainers' question banks are read (policy/exam.yaml, gpskb.bank)
 
     def clause(self, clause_id: str) -> Clause:
         """The clause with this id; UnknownClause (with near matches) otherwise."""
@@ -697,8 +698,9 @@ def load(policy: str | os.PathLike | None = None) -> KnowledgeBase:
             raise PolicyError(r.file, f"rules[{r.id}].aspect", f"unknown aspect {r.aspect!r} (policy/frame.yaml "
                                                                f"slots.aspect.values)")
     wording = validated(Wording, read_yaml(root / "wording.yaml"), display_path(root / "wording.yaml"))
+    exam = validated(ExamConfig, read_yaml(root / "exam.yaml"), display_path(root / "exam.yaml"))
     return KnowledgeBase(root, documents, clauses, rules, not_formalised, follow_ups, concepts, language,
-                         retrieval, training, frame, examples, parties, wording)
+                         retrieval, training, frame, examples, parties, wording, exam)
 
 
 def _load_reading(root: Path, concepts: dict) -> tuple[FrameConfig, dict, Parties]:

@@ -200,3 +200,69 @@ def validated(model: type[BaseModel], data: Any, file: str):
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"])
         raise PolicyError(file, where, err["msg"]) from None
+
+
+class ExamLimits(_Strict):
+    max_items: int = Field(gt=0)
+    max_bytes: int = Field(gt=0)
+    max_cell_chars: int = Field(gt=0)
+
+
+class ExamColumns(_Strict):
+    type: tuple[str, ...] = Field(min_length=1)
+    stem: tuple[str, ...] = Field(min_length=1)
+    key: tuple[str, ...] = Field(min_length=1)
+    options: tuple[str, ...] = ()
+    explanation: tuple[str, ...] = ()
+    option_prefixes: tuple[str, ...] = Field(min_length=1)
+
+
+class ExamClaim(_Strict):
+    negative: tuple[str, ...] = Field(min_length=1)
+    positive: tuple[str, ...] = Field(min_length=1)
+    modifier_end: tuple[str, ...] = ()
+
+
+class ExamConfig(_Strict):
+    """policy/exam.yaml: how a trainer's question bank is read and turned into statements (gpskb.bank)."""
+
+    limits: ExamLimits
+    columns: ExamColumns
+    types: dict[str, tuple[str, ...]]
+    judge_keys: dict[str, tuple[str, ...]]
+    blanks: tuple[str, ...]
+    choice_lead: str
+    claim: ExamClaim
+    holds: dict[str, bool]
+
+    @field_validator("blanks")
+    @classmethod
+    def _blanks_compile(cls, patterns):
+        return _regexes(patterns)
+
+    @field_validator("choice_lead")
+    @classmethod
+    def _lead_compiles(cls, pattern):
+        return _regexes([pattern])[0]
+
+    @field_validator("types")
+    @classmethod
+    def _three_types(cls, types):
+        if set(types) != {"判断", "单选", "多选"}:
+            raise ValueError("must name exactly the types 判断, 单选 and 多选")
+        return types
+
+    @field_validator("judge_keys")
+    @classmethod
+    def _two_keys(cls, keys):
+        if set(keys) != {"对", "错"}:
+            raise ValueError("must name exactly the keys 对 and 错")
+        return keys
+
+    @field_validator("holds")
+    @classmethod
+    def _verdicts(cls, holds):
+        unknown = set(holds) - {"allowed", "conditional", "prohibited", "no_rule", "out_of_scope"}
+        if unknown:
+            raise ValueError(f"unknown verdicts: {', '.join(sorted(unknown))}")
+        return holds

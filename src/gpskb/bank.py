@@ -1,0 +1,367 @@
+"""Trainers' question banks (题库): read a CSV or Excel bank of 判断/单选/多选 items with their answer keys, ask gpskb
+about every item, and list where gpskb's reading and the key disagree — a trainer's check of the bank and of the
+product at once.
+
+An item becomes statements gpskb can judge (policy/exam.yaml says how): a 判断题 is its stem; each option of a
+choice question is the stem with the option in its blank. A statement claims that something may be done, or that it
+may not (不得作为…、不属于…); gpskb's verdict on it says whether the claim holds (allowed/conditional: it may;
+prohibited: it may not; no_rule/out_of_scope: undecided). Reading a bank is all or nothing: any bad row refuses the
+whole file with every problem listed by row and column, so nothing is half-imported.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zipfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .errors import GpskbError, InputError
+from .schema import ExamConfig
+from .text import normalise
+
+LETTERS = "ABCDEF"
+MAX_PROBLEMS_SHOWN = 20
+
+
+class BankError(GpskbError):
+    """A question bank that cannot be imported as given. `problems` lists each one (row and column named)."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = list(problems)
+        shown = self.problems[:MAX_PROBLEMS_SHOWN]
+        more = len(self.problems) - len(shown)
+        tail = f"\n……另有 {more} 处问题" if more > 0 else ""
+        super().__init__("题库未导入（没有导入任何一题）：\n" + "\n".join(f"- {p}" for p in shown) + tail)
+
+
+@dataclass(frozen=True)
+class BankItem:
+    """One item of a bank: its spreadsheet row, type (判断/单选/多选), stem, options by letter and key (对/错 or
+    letters in order), and the bank's own explanation if it has one."""
+
+    row: int
+    type: str
+    stem: str
+    options: dict[str, str]
+    key: str
+    explanation: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class StatementCheck:
+    letter: str | None  # the option this statement puts in the stem (None for a 判断题)
+    text: str
+    claims: bool  # the statement says the thing may be done (False: that it may not)
+    verdict: str
+    holds: bool | None  # gpskb: may it be done? (None: gpskb does not decide)
+    conclusion: str = ""
+    citations: list[str] = field(default_factory=list)  # clause ids, deciding clause first
+    error: str = ""  # the statement could not be asked (too long, no words…)
+
+    @property
+    def true(self) -> bool | None:
+        """Whether gpskb finds the statement true."""
+        return None if self.holds is None else self.holds == self.claims
+
+
+@dataclass
+class ItemCheck:
+    item: BankItem
+    statements: list[StatementCheck]
+    gpskb_key: str | None  # the key gpskb's verdicts give (None: undecided)
+    agrees: bool | None  # None: gpskb decides too little to compare
+
+    def to_dict(self) -> dict:
+        return {"item": self.item.to_dict(), "gpskb_key": self.gpskb_key, "agrees": self.agrees,
+                "statements": [{**asdict(s), "true": s.true} for s in self.statements]}
+
+
+@dataclass
+class BankReport:
+    items: list[ItemCheck]
+
+    def count(self, agrees: bool | None) -> int:
+        return sum(1 for c in self.items if c.agrees is agrees)
+
+    @property
+    def disagreements(self) -> list[ItemCheck]:
+        return [c for c in self.items if c.agrees is False]
+
+    @property
+    def undecided(self) -> list[ItemCheck]:
+        return [c for c in self.items if c.agrees is None]
+
+    def summary(self) -> dict:
+        n = len(self.items)
+        by_type = {}
+        for t in ("判断", "单选", "多选"):
+            mine = [c for c in self.items if c.item.type == t]
+            if mine:
+                by_type[t] = {"items": len(mine), "agree": sum(1 for c in mine if c.agrees is True)}
+        return {"items": n, "agree": self.count(True), "disagree": self.count(False), "undecided": self.count(None),
+                "agreement": round(self.count(True) / n, 3) if n else 0.0, "by_type": by_type}
+
+
+# -- reading a file ----------------------------------------------------------------------------------------------
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def _rows_xlsx(data: bytes) -> list[list[str]]:
+    import openpyxl  # only when an Excel file is read
+
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise BankError([f"不是有效的 Excel (.xlsx) 文件：{exc}"]) from None
+    try:
+        sheet = book.worksheets[0]
+        return [[_cell(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+    finally:
+        book.close()
+
+
+def _rows_csv(data: bytes) -> list[list[str]]:
+    if b"\x00" in data[:4096]:
+        raise BankError(["文件含有二进制内容，不是 CSV 文本；请上传 .csv（UTF-8 或 GBK 编码）或 .xlsx 文件"])
+    for encoding in ("utf-8-sig", "gb18030"):  # Excel in Chinese saves CSV as GBK
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise BankError(["CSV 文件既不是 UTF-8 也不是 GBK 编码，无法读取"])
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",\t;")
+    except csv.Error:
+        dialect = csv.excel
+    try:
+        return [[c.strip() for c in row] for row in csv.reader(io.StringIO(text), dialect)]
+    except csv.Error as exc:
+        raise BankError([f"CSV 格式有误：{exc}"]) from None
+
+
+def read_rows(data: bytes, filename: str, cfg: ExamConfig) -> list[list[str]]:
+    """The file's rows (header first) as text cells, or BankError saying why it cannot be read."""
+    if not data:
+        raise BankError(["文件是空的"])
+    if len(data) > cfg.limits.max_bytes:
+        raise BankError([f"文件过大（{len(data):,} 字节，上限 {cfg.limits.max_bytes:,} 字节）；请拆分后分批导入"])
+    suffix = Path(filename or "").suffix.lower()
+    if suffix == ".xls":
+        raise BankError(["不支持旧版 Excel (.xls) 文件：请在 Excel 中另存为 .xlsx 或 CSV 后再导入"])
+    if suffix in (".xlsx", ".xlsm") or data[:4] == b"PK\x03\x04":
+        return _rows_xlsx(data)
+    return _rows_csv(data)
+
+
+def _heading(text: str) -> str:
+    return re.sub(r"[\s*＊:：]", "", normalise(text)).lower()
+
+
+def _columns(header: list[str], cfg: ExamConfig) -> dict[str, int | dict[str, int]]:
+    """Column index of each field, from the header row; BankError naming what is missing."""
+    names = {_heading(h): i for i, h in reversed(list(enumerate(header))) if h}
+    found: dict = {}
+    for fld in ("type", "stem", "key", "options", "explanation"):
+        for alias in getattr(cfg.columns, fld):
+            if _heading(alias) in names:
+                found[fld] = names[_heading(alias)]
+                break
+    options = {}
+    for letter in LETTERS:
+        for prefix in cfg.columns.option_prefixes:
+            i = names.get(_heading(prefix + letter))
+            if i is not None:
+                options[letter] = i
+                break
+    found["letters"] = options
+    labels = {"type": "题型", "stem": "题干", "key": "答案"}
+    missing = [f"「{labels[f]}」（可用列名：{'、'.join(getattr(cfg.columns, f)[:4])}）" for f in labels if f not in found]
+    if missing:
+        raise BankError([f"第 1 行（表头）缺少列：{'；'.join(missing)}。表头应为：题型,题干,选项A,选项B,选项C,选项D,答案"])
+    return found
+
+
+_OPTION_MARK = re.compile(r"(?:^|(?<=[\s;；,，]))([A-Fa-f])\s*[.．、:：)）]\s*")
+
+
+def _split_options(cell: str) -> dict[str, str]:
+    """Options written in one cell: "A. … B. …" (or one per line)."""
+    marks = list(_OPTION_MARK.finditer(cell))
+    out = {}
+    for m, nxt in zip(marks, marks[1:] + [None]):
+        out[m.group(1).upper()] = cell[m.end(): nxt.start() if nxt else len(cell)].strip(" ;；,，\n")
+    return out
+
+
+def _key_of(kind: str, raw: str, options: dict[str, str], cfg: ExamConfig) -> tuple[str | None, str]:
+    """The normalised key, or (None, what is wrong)."""
+    if kind == "判断":
+        folded = raw.strip().casefold()
+        for key, spellings in cfg.judge_keys.items():
+            if folded in {s.casefold() for s in spellings}:
+                return key, ""
+        return None, f"判断题的答案「{raw}」不认识（应为 对 或 错）"
+    letters = re.sub(r"[\s,，、;；/]", "", normalise(raw)).upper()
+    if not letters or not set(letters) <= set(LETTERS):
+        return None, f"答案「{raw}」应为选项字母（如 A 或 ABD）"
+    absent = sorted(set(letters) - set(options))
+    if absent:
+        return None, f"答案中的选项 {''.join(absent)} 在本题中没有内容"
+    if kind == "单选" and len(set(letters)) != 1:
+        return None, f"单选题的答案只能有一个字母（现为「{raw}」）"
+    return "".join(sorted(set(letters))), ""
+
+
+def parse(data: bytes, filename: str, cfg: ExamConfig) -> list[BankItem]:
+    """Every item of a bank file, or BankError listing every problem (nothing is returned half-read)."""
+    rows = read_rows(data, filename, cfg)
+    while rows and not any(rows[0]):
+        rows.pop(0)
+    if not rows:
+        raise BankError(["文件中没有内容"])
+    cols = _columns(rows[0], cfg)
+    body = [(n, r) for n, r in enumerate(rows[1:], start=2) if any(r)]
+    if not body:
+        raise BankError(["表头下没有题目"])
+    if len(body) > cfg.limits.max_items:
+        raise BankError([f"题库共 {len(body):,} 题，超过一次导入的上限 {cfg.limits.max_items:,} 题；请拆分后分批导入"])
+    types = {_heading(s): t for t, spellings in cfg.types.items() for s in spellings}
+    items, problems = [], []
+    for n, row in body:
+        def get(i):
+            return row[i].strip() if i is not None and i < len(row) else ""
+
+        raw_type, stem, raw_key = get(cols["type"]), get(cols["stem"]), get(cols["key"])
+        kind = types.get(_heading(raw_type))
+        if kind is None:
+            problems.append(f"第 {n} 行「题型」：「{raw_type}」不认识（应为 判断、单选 或 多选）" if raw_type
+                            else f"第 {n} 行「题型」为空")
+            continue
+        if not stem:
+            problems.append(f"第 {n} 行「题干」为空")
+            continue
+        options = {k: get(i) for k, i in cols["letters"].items() if get(i)}
+        if not options and "options" in cols:
+            options = _split_options(get(cols["options"]))
+        too_long = [t for t in [stem, *options.values()] if len(t) > cfg.limits.max_cell_chars]
+        if too_long:
+            problems.append(f"第 {n} 行：题干或选项超过 {cfg.limits.max_cell_chars} 字")
+            continue
+        if kind != "判断" and len(options) < 2:
+            problems.append(f"第 {n} 行：{kind}题至少要有两个选项（选项A、选项B…）")
+            continue
+        if not raw_key:
+            problems.append(f"第 {n} 行「答案」为空")
+            continue
+        key, why = _key_of(kind, raw_key, options, cfg)
+        if key is None:
+            problems.append(f"第 {n} 行「答案」：{why}")
+            continue
+        items.append(BankItem(n, kind, stem, options if kind != "判断" else {}, key,
+                              get(cols.get("explanation"))))
+    if problems:
+        raise BankError(problems)
+    return items
+
+
+# -- from items to statements -------------------------------------------------------------------------------------
+
+
+class Statements:
+    """Turns items into statements and reads what each claims (policy/exam.yaml)."""
+
+    def __init__(self, cfg: ExamConfig):
+        self.cfg = cfg
+        self.blanks = [re.compile(p) for p in cfg.blanks]
+        self.lead = re.compile(cfg.choice_lead)
+        words = lambda ws: "|".join(re.escape(w) for w in sorted(ws, key=len, reverse=True))  # noqa: E731
+        self.negative = re.compile(words(cfg.claim.negative), re.I)
+        self.positive = re.compile(words(cfg.claim.positive), re.I)
+        self.modifier_end = re.compile(words(cfg.claim.modifier_end), re.I) if cfg.claim.modifier_end else None
+
+    def of(self, item: BankItem) -> list[tuple[str | None, str]]:
+        if item.type == "判断":
+            return [(None, item.stem)]
+        return [(letter, self.fill(item.stem, option)) for letter, option in item.options.items()]
+
+    def fill(self, stem: str, option: str) -> str:
+        """The stem with the option in its first blank; without a blank, the option takes the place of 下列…哪些."""
+        option = option.strip().rstrip("。；;")
+        for blank in self.blanks:
+            m = blank.search(stem)
+            if m:
+                return stem[:m.start()] + option + stem[m.end():]
+        m = self.lead.match(stem)
+        if m and m.end():
+            rest = re.sub(r"的(?:是|有)?[：:]?\s*[？?]?\s*$", "", stem[m.end():]).rstrip("？?：: ")
+            return option + rest
+        return stem.rstrip("？?：: 。") + "：" + option
+
+    def claims(self, text: str) -> bool:
+        """True if the statement says the thing may be done; False if it says it may not. A negative word counts
+        unless it only qualifies the subject (a positive word follows it with a modifier end between)."""
+        for m in self.negative.finditer(text):
+            after = text[m.end():]
+            pos = self.positive.search(after)
+            if pos and self.modifier_end and self.modifier_end.search(after[:pos.start()]):
+                continue
+            return False
+        return True
+
+
+def check(engine, items: list[BankItem], progress=None) -> BankReport:
+    """Ask gpskb about every statement of every item (each distinct statement once). `progress(done, total)` is
+    called after each item."""
+    cfg = engine.kb.exam
+    reader = Statements(cfg)
+    cache: dict[str, StatementCheck] = {}
+    checks = []
+    for i, item in enumerate(items, 1):
+        statements = []
+        for letter, text in reader.of(item):
+            if text not in cache:
+                cache[text] = _ask(engine, text, reader.claims(text), cfg)
+            s = cache[text]
+            statements.append(StatementCheck(letter, s.text, s.claims, s.verdict, s.holds, s.conclusion,
+                                             s.citations, s.error))
+        checks.append(_compare(item, statements))
+        if progress:
+            progress(i, len(items))
+    return BankReport(checks)
+
+
+def _ask(engine, text: str, claims: bool, cfg: ExamConfig) -> StatementCheck:
+    try:
+        ans = engine.answer(text)
+    except InputError as exc:
+        return StatementCheck(None, text, claims, "error", None, error=str(exc))
+    return StatementCheck(None, text, claims, ans.verdict, cfg.holds.get(ans.verdict), ans.conclusion,
+                          [c.clause_id for c in ans.citations])
+
+
+def _compare(item: BankItem, statements: list[StatementCheck]) -> ItemCheck:
+    if item.type == "判断":
+        true = statements[0].true
+        key = None if true is None else ("对" if true else "错")
+        return ItemCheck(item, statements, key, None if key is None else key == item.key)
+    chosen = "".join(s.letter for s in statements if s.true)
+    unknown = [s.letter for s in statements if s.true is None]
+    if not unknown:
+        return ItemCheck(item, statements, chosen, chosen == item.key)
+    # some options undecided: a disagreement already if a decided option contradicts the key
+    contradicts = any(s.true is not None and s.true != (s.letter in item.key) for s in statements)
+    return ItemCheck(item, statements, None, False if contradicts else None)
