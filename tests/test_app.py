@@ -408,3 +408,27 @@ def test_load_error_is_shown_as_an_error(tmp_path):
     assert result["exception"] == []
     assert len(result["error"]) == 1
     assert "知识库无法加载" in result["error"][0] and "policy folder not found" in result["error"][0]
+
+
+def test_bank_check_lists_where_gpskb_and_the_key_differ(kb, store_path):
+    from gpskb.bank import parse
+    from test_bank import ROWS, csv_bytes
+
+    rows = [r[:] for r in ROWS]
+    rows[1][6] = "对"  # a wrong key: gpskb finds labour dispatch prohibited
+    Store(store_path).add_bank("王老师", "第一套", parse(csv_bytes(rows), "b.csv", kb.exam))
+    at = training_page()
+    at.radio(key="train_mode").set_value("题库核对")
+    run(at)
+    assert at.info and "培训师" in at.info[0].value
+    at.text_input(key="bank_trainer").input("李老师")
+    run(at)
+    assert any("还没有导入题库" in i.value for i in at.info)  # another trainer's bank is not shown
+    at.text_input(key="bank_trainer").input("王老师")
+    run(at)
+    assert "第一套" in at.selectbox(key="bank_selected").format_func(at.selectbox(key="bank_selected").value)
+    run(at.button(key="bank_run").click())
+    assert [m.value for m in at.metric][:2] == ["3 / 4", "1"]
+    page = html_of(at)
+    assert 'data-bank-row="3" data-agrees="false"' in page and 'data-verdict="prohibited"' in page
+    assert "data-clause" in page or "caizong-2023-12/11" in page

@@ -19,7 +19,7 @@ def _commands():
     sub = next(a for a in parser._actions if a.dest == "command")
     out = []
     for name, p in sub.choices.items():
-        nested = [a for a in p._actions if getattr(a, "choices", None) and a.dest == "index_command"]
+        nested = [a for a in p._actions if getattr(a, "choices", None) and a.dest.endswith("_command")]
         if nested:
             out += [f"{name} {n}" for n in nested[0].choices]
         else:

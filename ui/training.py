@@ -10,7 +10,7 @@ from ui import common as ui
 CHOICES = {"allowed": "可以购买", "prohibited": "不可以购买", "conditional": "需从严审核"}
 CHOICE_ICONS = {"allowed": ":material/check_circle:", "prohibited": ":material/block:",
                 "conditional": ":material/warning:"}
-MODES = ("答题练习", "讲台演示")
+MODES = ("答题练习", "讲台演示", "题库核对")
 
 
 def _answer(sid: str, choice: str) -> None:
@@ -116,6 +116,11 @@ def main() -> None:
     kb = ui.engine().kb
     scenarios = kb.training
     mode = st.radio("模式", MODES, horizontal=True, key="train_mode", label_visibility="collapsed")
+    if mode == MODES[2]:
+        from ui import bank
+
+        bank.main(kb)
+        return
     if mode == MODES[1]:
         st.set_page_config(layout="wide")
     else:

@@ -35,11 +35,27 @@ CREATE TABLE IF NOT EXISTS questions (
     citations TEXT NOT NULL,
     source TEXT NOT NULL DEFAULT 'app'
 );
+CREATE TABLE IF NOT EXISTS banks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    created_at TEXT NOT NULL,
+    trainer TEXT NOT NULL,            -- banks are kept per trainer
+    name TEXT NOT NULL,
+    filename TEXT NOT NULL DEFAULT '',
+    n_items INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS bank_items (
+    bank_id INTEGER NOT NULL REFERENCES banks (id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    item TEXT NOT NULL,               -- JSON of gpskb.bank.BankItem
+    PRIMARY KEY (bank_id, position)
+);
+CREATE INDEX IF NOT EXISTS banks_trainer ON banks (trainer, created_at);
 CREATE INDEX IF NOT EXISTS questions_verdict ON questions (verdict, created_at);
 CREATE INDEX IF NOT EXISTS feedback_rating ON feedback (rating, created_at);
 """
 STORE_ENV = "GPSKB_STORE"
 MAX_TEXT = 4000
+MAX_NAME = 100
 
 
 def default_path() -> Path:
@@ -106,6 +122,64 @@ class Store:
                      FROM feedback WHERE rating < 0 OR verdict IN ('out_of_scope', 'no_rule')
                    ORDER BY created_at DESC LIMIT ?""", (limit,))
             return [_row(r) for r in rows]
+
+
+    # -- trainers' question banks (gpskb.bank) --------------------------------------------------------------------
+
+    def add_bank(self, trainer: str, name: str, items: list, filename: str = "") -> int:
+        """Store a parsed bank for one trainer in one transaction: all its items or nothing. Returns the bank id."""
+        trainer = _trainer(trainer)
+        name = (name or filename or "题库").strip()[:MAX_NAME]
+        if not items:
+            raise ValueError("a bank needs at least one item")
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                cur = db.execute("INSERT INTO banks (created_at, trainer, name, filename, n_items) VALUES (?, ?, ?, ?, ?)",
+                                 (_now(), trainer, name, filename[:MAX_NAME], len(items)))
+                bank_id = int(cur.lastrowid)
+                db.executemany("INSERT INTO bank_items (bank_id, position, item) VALUES (?, ?, ?)",
+                               [(bank_id, i, json.dumps(it.to_dict(), ensure_ascii=False))
+                                for i, it in enumerate(items)])
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            return bank_id
+
+    def banks(self, trainer: str) -> list[dict]:
+        """One trainer's banks, newest first: id, name, filename, created_at, n_items."""
+        with self._connect() as db:
+            rows = db.execute("SELECT id, name, filename, created_at, n_items FROM banks WHERE trainer = ? "
+                              "ORDER BY created_at DESC, id DESC", (_trainer(trainer),))
+            return [dict(r) for r in rows]
+
+    def bank_items(self, trainer: str, bank_id: int) -> list:
+        """The items of one of this trainer's banks, in file order (empty for another trainer's bank)."""
+        from .bank import BankItem
+
+        with self._connect() as db:
+            rows = db.execute("SELECT i.item FROM bank_items i JOIN banks b ON b.id = i.bank_id "
+                              "WHERE b.id = ? AND b.trainer = ? ORDER BY i.position", (bank_id, _trainer(trainer)))
+            return [BankItem(**json.loads(r["item"])) for r in rows]
+
+    def delete_bank(self, trainer: str, bank_id: int) -> bool:
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            cur = db.execute("DELETE FROM banks WHERE id = ? AND trainer = ?", (bank_id, _trainer(trainer)))
+            if cur.rowcount:
+                db.execute("DELETE FROM bank_items WHERE bank_id = ?", (bank_id,))
+            db.execute("COMMIT")
+            return bool(cur.rowcount)
+
+
+def _trainer(name: str) -> str:
+    name = (name or "").strip()
+    if not name:
+        raise ValueError("请填写培训师姓名或账号（题库按培训师分别保存）")
+    if len(name) > MAX_NAME:
+        raise ValueError(f"培训师姓名过长（上限 {MAX_NAME} 字）")
+    return name
 
 
 def _row(r: sqlite3.Row) -> dict:
