@@ -27,6 +27,10 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 QUESTION = "能否以劳务派遣方式通过政府购买服务用工？"
 SECOND = "机关食堂能否外包？"
+# a two-item bank whose second key is wrong (labour dispatch is prohibited by notice item 11)
+BANK_CSV = ("题型,题干,选项A,选项B,选项C,选项D,答案\n"
+            "判断,公益一类事业单位不得作为政府购买服务的承接主体。,,,,,对\n"
+            "判断,政府购买服务可以采用劳务派遣的方式为机关补充人手。,,,,,对\n")
 
 pytestmark = pytest.mark.browser
 
@@ -116,6 +120,20 @@ def test_ask_in_a_real_browser(tmp_path):
                 expect(page.get_by_text("引用条款", exact=True)).to_be_visible()
                 page.wait_for_timeout(500)  # let the last elements settle before the screenshot
                 page.screenshot(path=str(shot))
+
+                # a trainer uploads a bank (a real file through the browser's file input) and checks it
+                bank = tmp_path / "题库.csv"
+                bank.write_bytes(BANK_CSV.encode("utf-8-sig"))
+                page.goto(url + "/training")
+                page.get_by_text("题库核对", exact=True).click()
+                page.get_by_placeholder("姓名或账号").fill("王老师")
+                page.get_by_placeholder("姓名或账号").press("Enter")
+                page.locator('input[type="file"]').set_input_files(str(bank))
+                page.get_by_role("button", name="导入").click()
+                expect(page.get_by_text("共 2 题", exact=False)).to_be_visible(timeout=30_000)
+                page.get_by_role("button", name="逐题核对").click()
+                page.wait_for_selector('[data-bank-row="3"][data-agrees="false"]', timeout=60_000, state="attached")
+                expect(page.get_by_text("与答案一致", exact=True)).to_be_visible()
         finally:
             browser.close()
             if proc is not None:
