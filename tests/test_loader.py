@@ -104,3 +104,23 @@ def test_unknown_clause_suggests_near_matches(kb):
     with pytest.raises(UnknownClause) as exc:
         kb.clause("caizong-2023-12/111")
     assert "caizong-2023-12/11" in exc.value.suggestions
+
+
+def test_unknown_rule_id_names_near_matches(kb):
+    from gpskb.errors import UnknownRule
+
+    assert kb.rule("ban-disguised-employment").id == "ban-disguised-employment"
+    with pytest.raises(UnknownRule) as exc:
+        kb.rule("ban-disguised-employmnt")
+    assert "ban-disguised-employment" in exc.value.suggestions
+
+
+@pytest.mark.parametrize("text,value", [("五", 5), ("十", 10), ("十四", 14), ("二十四", 24), ("九十九", 99),
+                                        ("一百", 100), ("一百零二", 102), ("一百一十", 110), ("一百二十三", 123),
+                                        ("两百", 200), ("24", 24), ("十十", None), ("百", None), ("一二", None)])
+def test_chinese_numbers_up_to_hundreds(text, value):
+    assert policy.chinese_number(text) == value
+
+
+def test_role_words_are_not_parties(kb):
+    assert kb.concepts["provider_role"].kind == "role" and kb.concepts["purchaser_role"].kind == "role"

@@ -39,3 +39,13 @@ class UnknownClause(GpskbError):
         self.suggestions = list(suggestions)
         hint = f"; did you mean: {', '.join(self.suggestions)}" if self.suggestions else ""
         super().__init__(f"unknown clause id {clause_id!r}{hint}")
+
+
+class UnknownRule(GpskbError):
+    """A rule id that is not in the knowledge base."""
+
+    def __init__(self, rule_id, suggestions):
+        self.rule_id = rule_id
+        self.suggestions = list(suggestions)
+        hint = f"; did you mean: {', '.join(self.suggestions)}" if self.suggestions else ""
+        super().__init__(f"unknown rule id {rule_id!r}{hint}")

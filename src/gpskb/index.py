@@ -4,7 +4,7 @@ out-of-scope decision. Built into index/ with a manifest that is checked on ever
 Why these choices (measured with `gpskb index eval`, numbers in the README):
 - passages are sentences mapped back to their clause, so a long clause's key sentence is not diluted;
 - the lexical ranker uses character unigrams + bigrams: no Chinese word segmenter is needed and it beat word-level
-  BM25 on paraphrases (GUIDE.md);
+  BM25 on paraphrases (the measurements are in the README, "Measured figures");
 - the fusion is reciprocal-rank fusion at clause level, weights and k in policy/retrieval.yaml.
 """
 from __future__ import annotations
@@ -296,7 +296,10 @@ class Index:
         embedder = embedder or make_embedder()
         t0 = time.perf_counter()
         chunks = chunk(kb)
-        vectors = embedder.passages([c.embed_text for c in chunks])
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=os.cpu_count() or 1, user_api="openmp"):  # a build is a batch job: every core
+            vectors = embedder.passages([c.embed_text for c in chunks])
         readers = train_readers(kb, embedder, cache_dir)
         manifest = {
             "format_version": FORMAT_VERSION,

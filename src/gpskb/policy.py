@@ -20,11 +20,12 @@ import yaml
 
 from . import config
 from .schema import ExamConfig, Examples, FrameConfig, Parties, Wording, validated
-from .errors import PolicyError, UnknownClause
+from .errors import PolicyError, UnknownClause, UnknownRule
 from .text import compile_pattern
 
 OUTCOMES = ("prohibited", "conditional", "allowed")
-CONCEPT_KINDS = ("employment", "mode", "service", "auxiliary", "provider", "purchaser", "object", "contract", "frame")
+CONCEPT_KINDS = ("employment", "mode", "service", "auxiliary", "provider", "purchaser", "role", "object", "contract",
+                 "frame")
 CLAUSE_KINDS = ("preamble", "part", "item", "closing", "chapter", "article", "article-item", "note")
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*(/[a-z0-9-]+)*$")
 
@@ -309,16 +310,30 @@ ARTICLE_RE = re.compile(r"第([一二三四五六七八九十百零两\d]+)条")
 
 
 def chinese_number(s: str) -> int | None:
-    """一 … 九十九 (and arabic digits) → int; None when it is not such a number."""
+    """一 … 九百九十九 (十二, 一百零五, 一百一十, 两百) and arabic digits → int; None when it is not such a number."""
     if s.isdigit():
         return int(s)
-    if s and all(ch in _CN for ch in s) and len(s) == 1:
-        return _CN[s]
-    if s.count("十") == 1:
-        tens, _, ones = s.partition("十")
-        if all(ch in _CN for ch in tens + ones) and len(tens) <= 1 and len(ones) <= 1:
-            return (_CN[tens] if tens else 1) * 10 + (_CN[ones] if ones else 0)
-    return None
+    if not s or any(ch not in _CN and ch not in "十百" for ch in s):
+        return None
+    total, rest = 0, s
+    if "百" in s:
+        hundreds, _, rest = s.partition("百")
+        if len(hundreds) != 1 or not _CN.get(hundreds) or "百" in rest:
+            return None
+        total = _CN[hundreds] * 100
+        if not rest:
+            return total
+        if rest[0] == "零":  # 一百零五
+            rest = rest[1:]
+            return total + _CN[rest] if len(rest) == 1 and _CN.get(rest) else None
+        if len(rest) == 1 and rest in _CN:  # 一百五 (150, as it is spoken)
+            return total + _CN[rest] * 10
+    if "十" not in rest:
+        return _CN[rest] if len(rest) == 1 and not total else None
+    tens, _, ones = rest.partition("十")
+    if len(tens) > 1 or len(ones) > 1 or "十" in ones:
+        return None
+    return total + (_CN[tens] if tens else 1) * 10 + (_CN[ones] if ones else 0)
 
 
 @dataclass(frozen=True)
@@ -483,7 +498,11 @@ class KnowledgeBase:
         return self.documents[clause.document]
 
     def rule(self, rule_id: str) -> Rule:
-        return next(r for r in self.rules if r.id == rule_id)
+        """The rule with this id; UnknownRule (with near matches) otherwise."""
+        for r in self.rules:
+            if r.id == rule_id:
+                return r
+        raise UnknownRule(rule_id, difflib.get_close_matches(rule_id, [r.id for r in self.rules], n=3, cutoff=0.5))
 
     @functools.cached_property
     def corpus_hash(self) -> str:

@@ -1,6 +1,6 @@
 """The rules of policy/rules/*.yaml, run by durable_rules, and the verdict they give with its trace.
 
-This is the only module that imports `durable`. What it guards against (measured, see GUIDE.md):
+This is the only module that imports `durable`. What it guards against (each measured on durable_rules 2.0.28; tests/test_rules.py checks them):
 - a ruleset name can be registered once per process: each RuleEngine registers a fresh, unique name;
 - at most 1,024 live session ids per ruleset: every evaluation uses a fresh id and deletes its state in `finally`;
 - exceptions raised inside actions are swallowed into the state's 'exception' key: checked and raised;
