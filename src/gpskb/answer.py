@@ -96,12 +96,14 @@ class Engine:
     def read(self, text: str, given=()) -> Frame:
         """The frame of a checked question: lexicon facts, parties, and the slot classifiers' readings (over the
         query vector retrieval uses: the embedder caches it, so it is computed once per question)."""
-        facts = self.reader.read(text, given=given)
         norm = normalise(text)
-        parties = self.gazetteer.read(norm)
         predictions = {}
         if self.index.readers is not None:
             predictions = self.index.readers.predict(norm, self.index.embedder.query(norm))
+        asked = predictions.get("aspect")
+        aspect = asked.value if asked and asked.confidence >= self.kb.frame.slots["aspect"].decide_at else None
+        facts = self.reader.read(text, given=given, aspect=aspect)
+        parties = self.gazetteer.read(norm)
         return compose(self.kb.frame, facts, parties, predictions, self._kinds, english=not has_chinese(text),
                        denied=lambda start, end: self.reader.denies(facts.text, start, end),
                        roles=self.kb.parties.roles)

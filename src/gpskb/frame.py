@@ -20,7 +20,8 @@ from .schema import FrameConfig
 from .text import compile_pattern
 
 #: reader names as the trace shows them to a person
-SOURCE_LABEL = {"lexicon": "词语", "gazetteer": "机构名称", "classifier": "语义判断", "given": "用户确认", "default": "默认"}
+SOURCE_LABEL = {"lexicon": "词语", "gazetteer": "机构名称", "classifier": "语义判断", "corroborated": "语义判断＋句式",
+                "given": "用户确认", "default": "默认"}
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class SlotFill:
     def describe(self) -> str:
         """「语义判断 0.91：人员（用工）」 — how the trace shows a fact."""
         how = SOURCE_LABEL.get(self.source, self.source)
-        conf = f" {self.confidence:.2f}" if self.source == "classifier" else ""
+        conf = f" {self.confidence:.2f}" if self.source in ("classifier", "corroborated") else ""
         said = f"（{'、'.join(self.words)}）" if self.words else ""
         return f"{how}{conf}：{self.label}{said}"
 
@@ -111,12 +112,12 @@ def compose(cfg: FrameConfig, facts: Facts, parties: list[Party], predictions: d
     frame = Frame(facts, parties=parties, predictions=predictions, english=english)
     present = facts.concepts
     negated = facts.negated
-    for denied, implied in cfg.denials.items():
-        if denied in negated and implied not in present:
+    for said_not, implied in cfg.denials.items():
+        if said_not in negated and implied not in present:
             frame.asserted[implied] = SlotFill("facts", implied, implied, "lexicon", 1.0,
-                                               tuple(m.term for m in facts.mentions if m.concept == denied))
+                                               tuple(m.term for m in facts.mentions if m.concept == said_not))
     _aspect(cfg, frame, present)
-    _bought(cfg, frame, present, negated, concept_kinds)
+    _bought(cfg, frame, present, negated, concept_kinds, denied)
     _area(cfg, frame, present)
     if roles is not None:
         _parties(cfg, frame, parties, roles)
@@ -179,7 +180,7 @@ def _aspect(cfg: FrameConfig, frame: Frame, present: set) -> None:
         frame.asserted[concept] = fill
 
 
-def _bought(cfg: FrameConfig, frame: Frame, present: set, negated: set, concept_kinds: dict) -> None:
+def _bought(cfg: FrameConfig, frame: Frame, present: set, negated: set, concept_kinds: dict, denied) -> None:
     slot = cfg.slots["bought"]
     value, hit = _lexicon_value(cfg, "bought", present)
     pred = frame.predictions.get("bought")
@@ -211,10 +212,31 @@ def _bought(cfg: FrameConfig, frame: Frame, present: set, negated: set, concept_
         if any(concept_kinds.get(c) in spec.unless_kinds for c in present):
             continue  # the question names a service the lexicon knows: not goods, works or financing by a guess
         p = pred.p(v)
+        backed = _corroboration(cfg, spec, frame.text, p, present, denied)
         if p >= slot.decide_at:
             frame.asserted[spec.concept] = _fill(cfg, "bought", v, "classifier", p)
+        elif backed:
+            frame.asserted[spec.concept] = _fill(cfg, "bought", v, "corroborated", p, backed)
         elif spec.possible and (spec.ask_at or slot.ask_at) is not None and p >= (spec.ask_at or slot.ask_at):
             frame.asserted[spec.possible] = _fill(cfg, "bought", v, "classifier", p)
+
+
+def _corroboration(cfg: FrameConfig, spec, text: str, p: float, present: set, denied) -> list[str]:
+    """The question's own words that back up a classifier reading below `decide_at` (frame.yaml `corroborated`):
+    one match per cue kind, undenied, when there are at least `need` kinds including an `essential` one; else []."""
+    c = spec.corroborated
+    if c is None or p < c.at or any(x in present for x in c.unless):
+        return []
+    found = {}
+    for kind in c.cues:
+        for rx in cfg.cues[kind]:
+            m = next((m for m in compile_pattern(rx).finditer(text) if not denied(m.start(), m.end())), None)
+            if m:
+                found[kind] = m.group(0)
+                break
+    if len(found) < c.need or (c.essential and not set(found) & set(c.essential)):
+        return []
+    return list(found.values())
 
 
 def _area(cfg: FrameConfig, frame: Frame, present: set) -> None:

@@ -250,8 +250,9 @@ class Reader:
                                           + r")(?![a-z])")) for c in kb.concepts.values() if c.english]
         self.english_negation = re.compile(lang["english_negation"]) if lang.get("english_negation") else None
 
-    def read(self, question: str, given=()) -> Facts:
-        """Facts of a question (already checked by clean_question); `given` adds concepts from a form or follow-up."""
+    def read(self, question: str, given=(), aspect: str | None = None) -> Facts:
+        """Facts of a question (already checked by clean_question); `given` adds concepts from a form or follow-up;
+        `aspect` is what the aspect reader says is asked (it lets a bare duration count as the contract term)."""
         text = normalise(question)
         doc = self.nlp.make_doc(text)
         with self._lock:  # spaCy's matcher is not documented as thread-safe
@@ -311,7 +312,7 @@ class Reader:
                     continue
                 cue = self._english_negation(text, m.start())
                 mentions.append(Mention(concept, m.group(0), m.start(), m.end(), cue is not None, cue))
-        for m in self._quantities(text):
+        for m in self._quantities(text, aspect):
             if not any(x.concept == m.concept and x.start < m.end and m.start < x.end for x in mentions):
                 mentions.append(m)
         mentions, topical = self._talked_about(text, mentions)
@@ -371,20 +372,26 @@ class Reader:
             raise InputError(f"unknown facts: {', '.join(sorted(map(repr, unknown)))}")
         return set(concepts)
 
-    def _quantities(self, text: str) -> list[Mention]:
+    def _quantities(self, text: str, aspect: str | None = None) -> list[Mention]:
         """Concepts set by numbers in the question (签五年 → contract_term_over_3y), per language.yaml quantities:
         the value of a match, a term given by its dates (`date_ranges`), and — with `renewals` — the first term read
-        times one plus the renewals, or plus a renewal's length, as the whole term."""
+        times one plus the renewals, or plus a renewal's length, as the whole term. When the question asks about
+        the quantity's aspect (`when_asked`: the aspect reader says it asks about the contract term), a bare
+        duration (a five-year deal, 搞个五年的) is read as the term too."""
         out = []
         for q in self.kb.language.get("quantities") or ():
             history = [(x.start(), x.end()) for rx in q["compiled_exceptions"] for x in rx.finditer(text)]
             seen = set()
             first = None
-            for rx in q["compiled"]:
+            asked = q.get("when_asked")
+            bare = q["compiled_when_asked"] if asked and aspect == asked["aspect"] else []
+            for rx in [*q["compiled"], *bare]:
+                is_bare = rx in bare
                 for m in rx.finditer(text):
                     value = _number(m.group("n"))
                     unit = q["per_unit"].get(m.group("unit"))
-                    if value is None or unit is None or (m.start(), m.end()) in seen:
+                    if value is None or unit is None or (m.start(), m.end()) in seen or (
+                            is_bare and any(s <= m.start("n") < e for s, e in seen)):
                         continue
                     seen.add((m.start(), m.end()))
                     if any(s <= m.start("n") < e for s, e in history):
@@ -432,7 +439,10 @@ class Reader:
         return m.group(0) if m else None
 
     def denies(self, text: str, start: int, end: int) -> bool:
-        """Whether a negation cue before or after the words at [start, end) of normalised text denies them."""
+        """Whether a negation cue before or after the words at [start, end) of normalised text denies them (English
+        words: an English denial before them in the same clause)."""
+        if not has_chinese(text[start:end]):
+            return bool(self._english_negation(text, start))
         return bool(self._negation(text, start) or self._negation_after(text, end))
 
     def _clause_end(self, text: str, end: int) -> int:

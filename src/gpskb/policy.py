@@ -260,6 +260,7 @@ LANGUAGE_SCHEMA = {
         "renewals": F("strs", required=False),
         "date_ranges": F("strs", required=False),
         "exceptions": F("strs", required=False),
+        "when_asked": F("map", required=False, schema={"aspect": F("str"), "patterns": F("strs")}),
     }),
     "mentions": F("map", required=False, schema={
         "kinds": F("strs"), "topic_patterns": F("strs"), "concern_patterns": F("strs"),
@@ -623,6 +624,9 @@ def load(policy: str | os.PathLike | None = None) -> KnowledgeBase:
         q["compiled_renewals"] = _regexes(q.get("renewals") or (), lang_name, f"quantities[{i}].renewals", ("k",))
         q["compiled_date_ranges"] = _regexes(q.get("date_ranges") or (), lang_name, f"quantities[{i}].date_ranges",
                                              ("y1", "y2"))
+        asked = q.get("when_asked")
+        q["compiled_when_asked"] = _regexes(asked["patterns"], lang_name, f"quantities[{i}].when_asked.patterns",
+                                            ("n", "unit")) if asked else []
         for j, r in enumerate(q["ranges"]):
             if r["concept"] not in concepts:
                 raise PolicyError(lang_name, f"quantities[{i}].ranges[{j}].concept", f"unknown concept {r['concept']!r}")

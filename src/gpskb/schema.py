@@ -27,6 +27,17 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class Corroborated(_Strict):
+    """A classifier reading below `decide_at` that structural cues in the question's own words back up: at `at` or
+    above, with cues of at least `need` different kinds of `cues` (one of them among `essential`), it decides."""
+
+    at: float = Field(gt=0, le=1)
+    need: int = Field(ge=1)
+    cues: tuple[str, ...] = Field(min_length=1)
+    essential: tuple[str, ...] = ()
+    unless: tuple[str, ...] = ()  # concepts that make the cues mean something else (the provider manages its people)
+
+
 class SlotValue(_Strict):
     label: str
     concept: str | None = None
@@ -37,6 +48,7 @@ class SlotValue(_Strict):
     unless_kinds: tuple[str, ...] = ()  # concept kinds (a named service) that overrule a classifier reading of it
     service: bool = False  # a value of `bought` that is a service (or nothing in particular): the area applies
     lexicon: tuple[str, ...] = ()
+    corroborated: Corroborated | None = None
 
 
 class Slot(_Strict):
@@ -73,6 +85,26 @@ class Scope(_Strict):
 
 class FrameConfig(_Strict):
     slots: dict[str, Slot]
+    cues: dict[str, tuple[str, ...]] = {}  # named structural cues (regexes) that back up a classifier reading
+
+    @field_validator("cues")
+    @classmethod
+    def _cues_compile(cls, cues):
+        for patterns in cues.values():
+            _regexes(patterns)
+        return cues
+
+    @model_validator(mode="after")
+    def _cues_named(self):
+        for slot_id, slot in self.slots.items():
+            for value_id, value in slot.values.items():
+                c = value.corroborated
+                if c is None:
+                    continue
+                for kind in (*c.cues, *c.essential):
+                    if kind not in self.cues:
+                        raise ValueError(f"slots.{slot_id}.values.{value_id}.corroborated: unknown cue {kind!r}")
+        return self
     roles_from_aspect_at: float = Field(gt=0, le=1)
     info_aspects: tuple[str, ...]
     info_aspect_at: float = Field(gt=0, le=1)
