@@ -95,3 +95,14 @@ def test_policy_patterns_see_the_folded_punctuation_of_normalised_text():
     assert fold_pattern("[^]，]") == "[^]，,]"
     rx = compile_pattern("社工机构[^，。；？]{0,6}局")
     assert rx.search(normalise("社工机构民政局")) and not rx.search(normalise("社工机构，民政局"))
+
+
+def test_english_terms_join_words_with_a_space_or_a_hyphen():
+    import re
+
+    from gpskb.text import english_key, english_term
+
+    rx = re.compile(english_term("design and build"))
+    assert all(rx.fullmatch(t) for t in ("design and build", "design-and-build", "design - and-build"))
+    assert not rx.fullmatch("design and rebuild")
+    assert english_key("Design-and  Build") == "design and build"

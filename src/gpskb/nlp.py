@@ -19,7 +19,7 @@ from pypinyin import Style, lazy_pinyin
 from pypinyin.pinyin_dict import pinyin_dict
 
 from .errors import InputError
-from .text import _CONTROL, _HAS_WORD, find_all, has_chinese, normalise  # noqa: F401  (has_chinese, normalise: re-exported)
+from .text import _CONTROL, _HAS_WORD, english_term, find_all, has_chinese, normalise  # noqa: F401  (has_chinese, normalise: re-exported)
 from .policy import KnowledgeBase, chinese_number
 
 
@@ -241,11 +241,13 @@ class Reader:
         self.after_window = lang["negation_after_window"]
         self.patterned = [c for c in kb.concepts.values() if c.exception_patterns]
         self.pattern_terms = [c for c in kb.concepts.values() if c.patterns]
+        self.together = [c for c in kb.concepts.values() if c.together]
         self.breaks = [normalise(b) or b for b in lang["clause_breaks"]]
         # 是不是 / 有没有 / 能不能 contain a cue but ask a question: masked before looking for cues
         self.question_forms = sorted({normalise(q) for q in lang["question_forms"]}, key=len, reverse=True)
         # English: each concept's words on word boundaries, longest first; a denial among the few words before them
-        self.english = [(c.id, re.compile(r"(?<![a-z])(" + "|".join(re.escape(t) for t in sorted(c.english, key=len,
+        # (a space and a hyphen are the same join: design-and-build is design and build)
+        self.english = [(c.id, re.compile(r"(?<![a-z])(" + "|".join(english_term(t) for t in sorted(c.english, key=len,
                                                                                                  reverse=True))
                                           + r")(?![a-z])")) for c in kb.concepts.values() if c.english]
         self.english_negation = re.compile(lang["english_negation"]) if lang.get("english_negation") else None
@@ -312,6 +314,16 @@ class Reader:
                     continue
                 cue = self._english_negation(text, m.start())
                 mentions.append(Mention(concept, m.group(0), m.start(), m.end(), cue is not None, cue))
+        # facts said in parts, in any order (a mass organisation … funded by the budget … on establishment posts)
+        for concept in self.together:
+            if any(x.concept == concept.id for x in mentions) or concept.id in excepted_concepts:
+                continue
+            found = [next((m for rx in group for m in rx.finditer(text)), None) for group in concept.together]
+            if not all(found):
+                continue
+            cue = next((c for c in (self._cue(text, m.start(), m.end()) for m in found) if c), None)
+            mentions.append(Mention(concept.id, "…".join(m.group(0) for m in found), found[0].start(), found[0].end(),
+                                    cue is not None, cue))
         for m in self._quantities(text, aspect):
             if not any(x.concept == m.concept and x.start < m.end and m.start < x.end for x in mentions):
                 mentions.append(m)
@@ -438,12 +450,16 @@ class Reader:
         m = self.english_negation.search(text[max(clause_start, start - 40):start])
         return m.group(0) if m else None
 
+    def _cue(self, text: str, start: int, end: int) -> str | None:
+        """The denial of the words at [start, end), if any (English words: an English denial before them)."""
+        if not has_chinese(text[start:end]):
+            return self._english_negation(text, start)
+        return self._negation(text, start) or self._negation_after(text, end)
+
     def denies(self, text: str, start: int, end: int) -> bool:
         """Whether a negation cue before or after the words at [start, end) of normalised text denies them (English
         words: an English denial before them in the same clause)."""
-        if not has_chinese(text[start:end]):
-            return bool(self._english_negation(text, start))
-        return bool(self._negation(text, start) or self._negation_after(text, end))
+        return self._cue(text, start, end) is not None
 
     def _clause_end(self, text: str, end: int) -> int:
         stop = len(text)

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from .schema import Parties
-from .text import compile_pattern, find_all, normalise
+from .text import compile_pattern, english_key, english_term, find_all, normalise
 
 #: characters that end an organisation name: punctuation, spaces, and the function words that join two parties
 _NAME_BREAK = re.compile(r"[，。；？！、,.;?!\s“”\"'和与及或向由把给从让请找对在是能可否要想拟准]")
@@ -57,8 +57,8 @@ class Gazetteer:
         for name, tid in self.names:
             self._names_by_first.setdefault(name[:1], []).append((name, tid))
         words = sorted({e.lower() for t in parties.types for e in t.english}, key=len, reverse=True)
-        self._english_tid = {e.lower(): t.id for t in reversed(parties.types) for e in t.english}  # first type wins
-        self._english_rx = (re.compile(r"(?<![a-z])(?=(" + "|".join(re.escape(w) for w in words) + r")(?![a-z]))")
+        self._english_tid = {english_key(e): t.id for t in reversed(parties.types) for e in t.english}  # first wins
+        self._english_rx = (re.compile(r"(?<![a-z])(?=(" + "|".join(english_term(w) for w in words) + r")(?![a-z]))")
                             if words else None)
         self.provider_before = [compile_pattern(p) for p in parties.roles.provider_before]
         self.provider_after = [compile_pattern(p) for p in parties.roles.provider_after]
@@ -88,7 +88,7 @@ class Gazetteer:
             # every English name at every position, in one pass (a lookahead sees overlapping names)
             for m in self._english_rx.finditer(text):
                 word = m.group(1)
-                candidates.append((m.start(), m.start() + len(word), self._english_tid[word]))
+                candidates.append((m.start(), m.start() + len(word), self._english_tid[english_key(word)]))
         candidates.sort(key=lambda c: (-(c[1] - c[0]), c[0]))
         for s, e, tid in candidates:
             if any(taken[s:e]):
@@ -194,6 +194,8 @@ class Gazetteer:
 
     def _role(self, text: str, start: int, end: int) -> str | None:
         before, after = text[max(0, start - 24):start], text[end:end + 40]
+        if "(" in text[start:end] and ")" not in text[start:end]:
+            after = after.lstrip(") ")  # the name took in its own bracketed category: 某市科协(群团组织)可以作为…
         if any(rx.search(after) for rx in self.purchaser_outright):
             return "purchaser"  # X作为购买主体: the role said outright wins over a 由 or 向 before the name
         if any(rx.search(before) for rx in self.provider_before) or any(rx.search(after) for rx in

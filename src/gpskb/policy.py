@@ -242,6 +242,7 @@ LEXICON_SCHEMA = {
         "exceptions": F("strs", required=False),
         "exception_patterns": F("strs", required=False),
         "patterns": F("strs", required=False),
+        "together": F("list", required=False, schema=None),
         "english": F("strs", required=False),
         "note": F("str", required=False),
     }),
@@ -465,6 +466,7 @@ class Concept:
     exception_patterns: tuple = ()  # compiled regular expressions
     patterns: tuple = ()  # compiled regular expressions that mention the concept (派几个人到…上班)
     english: tuple = ()  # English words and phrases for the concept (lower case, matched on word boundaries)
+    together: tuple = ()  # groups of compiled regexes: the concept is mentioned when every group matches, in any order
 
 
 @dataclass
@@ -612,9 +614,15 @@ def load(policy: str | os.PathLike | None = None) -> KnowledgeBase:
                 except re.error as exc:
                     raise PolicyError(lex_name, f"concepts[{i}].{key}[{j}]",
                                       f"invalid regular expression: {exc}") from None
+        together = []
+        for j, group in enumerate(c.get("together") or ()):
+            if not isinstance(group, list) or not group or not all(isinstance(rx, str) for rx in group):
+                raise PolicyError(lex_name, f"concepts[{i}].together[{j}]", "must be a non-empty list of regexes")
+            together.append(tuple(_regexes(group, lex_name, f"concepts[{i}].together[{j}]")))
         concepts[c["id"]] = Concept(c["id"], c["label"], c["kind"], tuple(c["terms"]),
                                     tuple(c.get("exceptions") or ()), tuple(compiled["exception_patterns"]),
-                                    tuple(compiled["patterns"]), tuple(t.lower() for t in c.get("english") or ()))
+                                    tuple(compiled["patterns"]), tuple(t.lower() for t in c.get("english") or ()),
+                                    tuple(together))
 
     language = _check(read_yaml(root / "language.yaml"), LANGUAGE_SCHEMA, "", display_path(root / "language.yaml"))
     lang_name = display_path(root / "language.yaml")
