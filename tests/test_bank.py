@@ -128,6 +128,9 @@ def test_options_go_into_the_blank_or_replace_the_lead(cfg):
 
 
 @pytest.mark.parametrize("text,claims", [
+    ("公益一类事业单位既不能作为购买主体，也不能作为承接主体", False),
+    ("辅助性服务不属于第十条所列不得纳入购买范围的情形", True),
+    ("不作为承接主体的群团组织，是指使用事业编制的群团组织", False),
     ("公益一类事业单位不得作为承接主体", False),
     ("劳务派遣不属于政府购买服务的范围", False),
     ("企业可以作为承接主体", True),
@@ -136,6 +139,15 @@ def test_options_go_into_the_blank_or_replace_the_lead(cfg):
 ])
 def test_what_a_statement_claims(cfg, text, claims):
     assert Statements(cfg).claims(text) is claims
+
+
+def test_statement_options_are_judged_alone_and_a_stem_may_ask_for_the_wrong_ones(cfg):
+    s = Statements(cfg)
+    item = parse(csv_bytes([["多选", "关于承接主体，下列说法错误的有（　）", "企业可以承接", "公益一类事业单位可以承接",
+                             "", "", "B"]]), "s.csv", cfg)[0]
+    assert [t for _, t in s.of(item)] == ["关于承接主体，企业可以承接", "关于承接主体，公益一类事业单位可以承接"]
+    assert s.asks_false(item.stem) and s.stem_alone(item) is None
+    assert s.absolute_claim("只要列入目录即可购买") and not s.absolute_claim("列入目录并安排预算的可以购买")
 
 
 # -- checking against gpskb ---------------------------------------------------------------------------------------
@@ -152,6 +164,22 @@ def test_every_item_is_answered_and_a_wrong_key_is_listed_with_its_clauses(engin
     assert wrong[0].gpskb_key == "错" and wrong[0].statements[0].verdict == "prohibited"
     assert "caizong-2023-12/11" in wrong[0].statements[0].citations
     assert report.summary()["agree"] + report.summary()["disagree"] + report.summary()["undecided"] == 4
+
+
+def test_a_stem_asking_for_the_wrong_statements_selects_what_gpskb_finds_false(engine, cfg):
+    rows = [["多选", "关于政府购买服务的内容，下列说法错误的有（　）", "可以通过政府购买服务方式购买办公电脑",
+             "可以通过政府购买服务为社区独居老人购买上门照护服务", "可以通过政府购买服务方式实施劳务派遣用工", "", "AC"]]
+    [c] = check(engine, parse(csv_bytes(rows), "f.csv", cfg)).items
+    assert [s.true for s in c.statements] == [False, True, False]
+    assert c.gpskb_key == "AC" and c.agrees is True
+
+
+def test_an_option_that_changes_nothing_is_not_judged(engine, cfg):
+    # every option read the same way as the stem alone: gpskb cannot tell them apart, so it does not pretend to
+    rows = [["单选", "通知在养老领域提出的要求属于（　）方面的内容。", "甲方面", "乙方面", "丙方面", "丁方面", "B"]]
+    [c] = check(engine, parse(csv_bytes(rows), "n.csv", cfg)).items
+    same = [s for s in c.statements if s.same_as_stem]
+    assert len(same) >= 3 and all(s.true is None for s in same) and c.agrees is None
 
 
 def test_a_choice_item_compares_the_options_gpskb_finds_true(engine, cfg):

@@ -11,6 +11,7 @@ whole file with every problem listed by row and column, so nothing is half-impor
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import re
 import zipfile
@@ -60,13 +61,16 @@ class StatementCheck:
     verdict: str
     holds: bool | None  # gpskb: may it be done? (None: gpskb does not decide)
     conclusion: str = ""
+    aspect: str = ""  # what gpskb read the statement as asking
+    rule: str = ""  # the rule that decided gpskb's verdict ("" when none did)
+    same_as_stem: bool = False  # gpskb answers the stem alone the same way: the option itself decides nothing
     citations: list[str] = field(default_factory=list)  # clause ids, deciding clause first
     error: str = ""  # the statement could not be asked (too long, no words…)
 
     @property
     def true(self) -> bool | None:
-        """Whether gpskb finds the statement true."""
-        return None if self.holds is None else self.holds == self.claims
+        """Whether gpskb finds the statement true (None: it does not decide, or its option changes nothing)."""
+        return None if self.holds is None or self.same_as_stem else self.holds == self.claims
 
 
 @dataclass
@@ -288,15 +292,37 @@ class Statements:
         self.cfg = cfg
         self.blanks = [re.compile(p) for p in cfg.blanks]
         self.lead = re.compile(cfg.choice_lead)
+        self.asks_false_rx = [re.compile(p) for p in cfg.asks_false]
+        self.statement_rx = re.compile(cfg.statement_options) if cfg.statement_options else None
+        self.lead_anywhere = re.compile(r"[,，]?\s*(?:以下|下列)")
         words = lambda ws: "|".join(re.escape(w) for w in sorted(ws, key=len, reverse=True))  # noqa: E731
         self.negative = re.compile(words(cfg.claim.negative), re.I)
         self.positive = re.compile(words(cfg.claim.positive), re.I)
         self.modifier_end = re.compile(words(cfg.claim.modifier_end), re.I) if cfg.claim.modifier_end else None
+        self.coordination = re.compile(words(cfg.claim.coordination), re.I) if cfg.claim.coordination else None
+        self.absolute = re.compile(words(cfg.claim.absolute), re.I) if cfg.claim.absolute else None
 
     def of(self, item: BankItem) -> list[tuple[str | None, str]]:
         if item.type == "判断":
             return [(None, item.stem)]
+        if self.whole_statements(item.stem):
+            context = self.lead_anywhere.split(item.stem, maxsplit=1)[0].strip("，, ")
+            return [(letter, f"{context}，{option}" if context else option) for letter, option in item.options.items()]
         return [(letter, self.fill(item.stem, option)) for letter, option in item.options.items()]
+
+    def stem_alone(self, item: BankItem) -> str | None:
+        """The stem with its blank left empty: what gpskb reads without any option (None for statement options)."""
+        if item.type == "判断" or self.whole_statements(item.stem):
+            return None
+        return self.fill(item.stem, "").strip("：:，, ") or None
+
+    def whole_statements(self, stem: str) -> bool:
+        """Whether the options are statements of their own (关于…，下列说法正确的是)."""
+        return bool(self.statement_rx and self.statement_rx.search(stem) and self.lead_anywhere.search(stem))
+
+    def asks_false(self, stem: str) -> bool:
+        """Whether the stem asks for the options that do not hold (下列说法错误的是)."""
+        return any(rx.search(stem) for rx in self.asks_false_rx)
 
     def fill(self, stem: str, option: str) -> str:
         """The stem with the option in its first blank; without a blank, the option takes the place of 下列…哪些."""
@@ -313,14 +339,26 @@ class Statements:
 
     def claims(self, text: str) -> bool:
         """True if the statement says the thing may be done; False if it says it may not. A negative word counts
-        unless it only qualifies the subject (a positive word follows it with a modifier end between)."""
+        unless it only qualifies the subject (a modal word follows it with a modifier end between); a negative inside
+        another's scope cancels it, one coordinated with it (…，也不能…) does not."""
+        negatives = []
         for m in self.negative.finditer(text):
             after = text[m.end():]
             pos = self.positive.search(after)
             if pos and self.modifier_end and self.modifier_end.search(after[:pos.start()]):
                 continue
-            return False
-        return True
+            negatives.append(m)
+        negative = False
+        for i, m in enumerate(negatives):
+            between = text[negatives[i - 1].end():m.start()] if i else ""
+            if i and self.coordination and self.coordination.search(between):
+                continue  # 既不能…，也不能…: the same claim again
+            negative = not negative
+        return not negative
+
+    def absolute_claim(self, text: str) -> bool:
+        """Whether the statement grants without exception (只要…即可, 一律, 均可)."""
+        return bool(self.absolute and self.absolute.search(text))
 
 
 def check(engine, items: list[BankItem], progress=None) -> BankReport:
@@ -330,38 +368,60 @@ def check(engine, items: list[BankItem], progress=None) -> BankReport:
     reader = Statements(cfg)
     cache: dict[str, StatementCheck] = {}
     checks = []
+    def ask(text: str) -> StatementCheck:
+        if text not in cache:
+            cache[text] = _ask(engine, text, reader.claims(text), cfg, reader.absolute_claim(text))
+        return cache[text]
+
     for i, item in enumerate(items, 1):
+        alone = reader.stem_alone(item)
+        base = ask(alone) if alone else None
         statements = []
         for letter, text in reader.of(item):
-            if text not in cache:
-                cache[text] = _ask(engine, text, reader.claims(text), cfg)
-            s = cache[text]
-            statements.append(StatementCheck(letter, s.text, s.claims, s.verdict, s.holds, s.conclusion,
-                                             s.citations, s.error))
-        checks.append(_compare(item, statements))
+            s = ask(text)
+            same = base is not None and (s.verdict, s.rule) == (base.verdict, base.rule)
+            if base is not None and s.aspect in cfg.not_in_blanks:
+                s = dataclasses.replace(s, holds=None)  # a number put in a blank: the item asks what the text says
+            statements.append(dataclasses.replace(s, letter=letter, same_as_stem=same))
+        checks.append(_compare(item, statements, reader.asks_false(item.stem)))
         if progress:
             progress(i, len(items))
     return BankReport(checks)
 
 
-def _ask(engine, text: str, claims: bool, cfg: ExamConfig) -> StatementCheck:
+def _ask(engine, text: str, claims: bool, cfg: ExamConfig, absolute: bool = False) -> StatementCheck:
+    """gpskb's answer to one statement, and whether it says the thing may be done: only for a statement read as
+    asking whether (cfg.judged_aspects) and decided by a rule that is not a fallback; otherwise undecided. A
+    permission granted without exception (`absolute`) holds only where gpskb allows outright, not conditionally."""
     try:
         ans = engine.answer(text)
     except InputError as exc:
         return StatementCheck(None, text, claims, "error", None, error=str(exc))
-    return StatementCheck(None, text, claims, ans.verdict, cfg.holds.get(ans.verdict), ans.conclusion,
-                          [c.clause_id for c in ans.citations])
+    aspect = (ans.understood or {}).get("aspect", "")
+    rule = next((r["rule_id"] for r in ans.rules if r.get("status") == "decisive"), "")
+    judged = aspect in cfg.judged_aspects and rule and not engine.kb.rule(rule).fallback
+    holds = cfg.holds.get(ans.verdict) if judged else None
+    if holds and claims and absolute and ans.verdict != "allowed":
+        holds = False  # 只要…即可: gpskb names conditions the statement says are not needed
+    return StatementCheck(None, text, claims, ans.verdict, holds,
+                          conclusion=ans.conclusion, citations=[c.clause_id for c in ans.citations], aspect=aspect,
+                          rule=rule)
 
 
-def _compare(item: BankItem, statements: list[StatementCheck]) -> ItemCheck:
+def _compare(item: BankItem, statements: list[StatementCheck], asks_false: bool = False) -> ItemCheck:
+    """gpskb's key for the item: for a choice item the options it finds true (false, when the stem asks for the
+    wrong statements), and whether that is the bank's key."""
     if item.type == "判断":
         true = statements[0].true
         key = None if true is None else ("对" if true else "错")
         return ItemCheck(item, statements, key, None if key is None else key == item.key)
-    chosen = "".join(s.letter for s in statements if s.true)
+    if len(statements) > 1 and len({(s.verdict, s.rule) for s in statements}) == 1:
+        return ItemCheck(item, statements, None, None)  # one answer for every option: gpskb cannot tell them apart
+    wanted = not asks_false
+    chosen = "".join(s.letter for s in statements if s.true is wanted)
     unknown = [s.letter for s in statements if s.true is None]
     if not unknown:
         return ItemCheck(item, statements, chosen, chosen == item.key)
     # some options undecided: a disagreement already if a decided option contradicts the key
-    contradicts = any(s.true is not None and s.true != (s.letter in item.key) for s in statements)
+    contradicts = any(s.true is not None and (s.true is wanted) != (s.letter in item.key) for s in statements)
     return ItemCheck(item, statements, None, False if contradicts else None)

@@ -244,7 +244,8 @@ class Reader:
         self.together = [c for c in kb.concepts.values() if c.together]
         self.breaks = [normalise(b) or b for b in lang["clause_breaks"]]
         # 是不是 / 有没有 / 能不能 contain a cue but ask a question: masked before looking for cues
-        self.question_forms = sorted({normalise(q) for q in lang["question_forms"]}, key=len, reverse=True)
+        self.question_forms = sorted({normalise(q) for q in [*lang["question_forms"], *(lang.get("bounds") or ())]},
+                                     key=len, reverse=True)
         # English: each concept's words on word boundaries, longest first; a denial among the few words before them
         # (a space and a hyphen are the same join: design-and-build is design and build)
         self.english = [(c.id, re.compile(r"(?<![a-z])(" + "|".join(english_term(t) for t in sorted(c.english, key=len,
@@ -479,7 +480,7 @@ class Reader:
         return None
 
     def _mask(self, text: str) -> str:
-        """The text with question forms (是不是, 能不能 …) blanked out, same length."""
+        """The text with question forms (是不是, 能不能 …) and bounds (不超过 …) blanked out, same length."""
         cached = getattr(self._local, "masked", None)
         if cached and cached[0] == text:
             return cached[1]

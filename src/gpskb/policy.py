@@ -255,6 +255,7 @@ LANGUAGE_SCHEMA = {
     "negation_after_window": F("int"),
     "english_negation": F("str", required=False),
     "question_forms": F("strs"),
+    "bounds": F("strs", required=False),
     "quantities": F("list", required=False, schema={
         "id": F("str"), "patterns": F("strs"), "per_unit": F("map", schema=None),
         "ranges": F("list", schema={"above": F("num"), "upto": F("num"), "concept": F("str")}),

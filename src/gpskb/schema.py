@@ -253,6 +253,8 @@ class ExamClaim(_Strict):
     negative: tuple[str, ...] = Field(min_length=1)
     positive: tuple[str, ...] = Field(min_length=1)
     modifier_end: tuple[str, ...] = ()
+    coordination: tuple[str, ...] = ()
+    absolute: tuple[str, ...] = ()
 
 
 class ExamConfig(_Strict):
@@ -264,7 +266,11 @@ class ExamConfig(_Strict):
     judge_keys: dict[str, tuple[str, ...]]
     blanks: tuple[str, ...]
     choice_lead: str
+    asks_false: tuple[str, ...] = ()
+    statement_options: str = ""
     claim: ExamClaim
+    judged_aspects: tuple[str, ...] = Field(min_length=1)
+    not_in_blanks: tuple[str, ...] = ()
     holds: dict[str, bool]
 
     @field_validator("blanks")
