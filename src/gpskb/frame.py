@@ -227,6 +227,9 @@ def _corroboration(cfg: FrameConfig, spec, text: str, p: float, present: set, de
     c = spec.corroborated
     if c is None or p < c.at or any(x in present for x in c.unless):
         return []
+    for kind in c.blocked_by:
+        if any(not denied(m.start(), m.end()) for rx in cfg.cues[kind] for m in compile_pattern(rx).finditer(text)):
+            return []
     found = {}
     for kind in c.cues:
         for rx in cfg.cues[kind]:

@@ -17,7 +17,9 @@ from .text import compile_pattern, english_key, english_term, find_all, normalis
 _NAME_BREAK = re.compile(r"[，。；？！、,.;?!\s“”\"'和与及或向由把给从让请找对在是能可否要想拟准]")
 
 #: words that say two names are one party: X是Y, X为Y, X属于Y (right after the name: "X，是Y" starts a new clause)
-_APPOSITION = re.compile(r"(是|为|属于|系)(一[家个所])?|\s+(is|was|are)\s+(a|an|the)\s+")
+_APPOSITION = re.compile(r"(是|为|属于|系)(一[家个所])?|\s+(is|was|are)\s+(a|an|the)\s+"
+                         r"|\s+(that|which|who)\s+(is|are|was)\s+((officially\s+)?(classified|registered|designated|listed)"
+                         r"\s+as\s+)?(a|an|the)\s+|\s*,\s+(a|an)\s+|\s+\((a|an)\s+")
 #: at most this many characters between two type words of one name (福建省泉州市丰泽区 between a class and a name)
 _MAX_NAME_GAP = 16
 

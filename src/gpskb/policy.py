@@ -220,6 +220,7 @@ RULES_SCHEMA = {
         "conclusion": F("str", required=False),
         "aspect": F("str", required=False),  # one of policy/frame.yaml's aspects (checked after it is loaded)
         "fallback": F("bool", required=False),  # decides only when no other rule that does not prohibit fired
+        "alone": F("bool", required=False),  # a fallback that never makes another rule's allowed conditional
         "override_note": F("str", required=False),
         "checks": F("strs", required=False),
         "follow_ups": F("strs", required=False),
@@ -447,6 +448,7 @@ class Rule:
     conclusion: str | None = None  # the 结论 when the outcome's default wording does not fit (e.g. a contract term)
     aspect: str = "can_buy"  # the aspect of a question this rule answers (policy/frame.yaml)
     fallback: bool = False  # a general test: any other rule that does not prohibit decides before it
+    alone: bool = False  # decides only alone: it never turns another rule's `allowed` into `conditional`
 
 
 @dataclass(frozen=True)
@@ -699,7 +701,8 @@ def load(policy: str | os.PathLike | None = None) -> KnowledgeBase:
                               _condition(r["when"], name, f"{where}.when", concepts), r["outcome"], r["priority"],
                               tuple(r.get("overrides") or ()), r["explanation"], r.get("override_note"),
                               tuple(r.get("checks") or ()), tuple(r.get("follow_ups") or ()), name,
-                              r.get("conclusion"), r.get("aspect") or "can_buy", bool(r.get("fallback"))))
+                              r.get("conclusion"), r.get("aspect") or "can_buy", bool(r.get("fallback")),
+                              bool(r.get("alone"))))
         for i, n in enumerate(data.get("not_formalised") or ()):
             if n["clause"] not in clauses:
                 raise PolicyError(name, f"not_formalised[{i}].clause", f"unknown clause {n['clause']!r}")

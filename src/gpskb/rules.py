@@ -195,7 +195,9 @@ class RuleEngine:
         deciding = [r for r in fired if r.outcome == "prohibited" or r.aspect == aspect or aspect not in info]
         top = deciding[0] if deciding else None
         verdict = top.outcome if top else "no_rule"
-        if verdict == "allowed" and any(r.outcome == "conditional" for r in deciding):
+        # a conditional firing makes an allowed answer conditional — except a rule that decides only alone (the
+        # who-provides / who-buys general checks: another rule's answer stands without them)
+        if verdict == "allowed" and any(r.outcome == "conditional" and not r.alone for r in deciding):
             verdict = "conditional"
         firings = []
         for rule in fired:

@@ -36,6 +36,7 @@ class Corroborated(_Strict):
     cues: tuple[str, ...] = Field(min_length=1)
     essential: tuple[str, ...] = ()
     unless: tuple[str, ...] = ()  # concepts that make the cues mean something else (the provider manages its people)
+    blocked_by: tuple[str, ...] = ()  # cue kinds that say it is something else (a service noun: 代运营服务)
 
 
 class SlotValue(_Strict):
@@ -101,7 +102,7 @@ class FrameConfig(_Strict):
                 c = value.corroborated
                 if c is None:
                     continue
-                for kind in (*c.cues, *c.essential):
+                for kind in (*c.cues, *c.essential, *c.blocked_by):
                     if kind not in self.cues:
                         raise ValueError(f"slots.{slot_id}.values.{value_id}.corroborated: unknown cue {kind!r}")
         return self
