@@ -170,7 +170,7 @@ def test_a_domain_word_in_a_question_about_no_purchase_is_out_of_scope(engine, q
     ("blind4-questions.yaml", "verdict 0.667, hit@3 0.818, out-of-scope recall 0.333, unsafe 8",
      {"verdict": 0.94, "hit3": 0.95, "oos_recall": 0.83, "in_scope_flagged": 0, "unsafe": 0}),
     ("blind5-questions.yaml", "verdict 0.377, hit@3 0.413, out-of-scope recall 0.467, unsafe 24",
-     {"verdict": 0.89, "hit3": 0.94, "oos_recall": 0.86, "in_scope_flagged": 0, "unsafe": 0}),
+     {"verdict": 0.89, "hit3": 0.94, "oos_recall": 0.86, "in_scope_flagged": 1, "unsafe": 0}),
     ("blind6-questions.yaml", "verdict 0.795, hit@3 0.943, out-of-scope recall 0.583, unsafe 3",
      {"verdict": 0.95, "hit3": 0.98, "oos_recall": 0.99, "in_scope_flagged": 0, "unsafe": 0}),
     ("blind7-questions.yaml", "verdict 0.674, hit@3 0.833, out-of-scope recall 1.0, unsafe 3",
