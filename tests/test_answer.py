@@ -191,6 +191,8 @@ def test_a_domain_word_in_a_question_about_no_purchase_is_out_of_scope(engine, q
     # asked about (第八条 needs both), where the exam key says prohibited — conditional, not a wrong "allowed"
     ("exam1-questions.yaml", "verdict 0.641, hit@3 0.900, out-of-scope recall 0.400, unsafe 11",
      {"verdict": 0.90, "hit3": 0.94, "oos_recall": 0.8, "in_scope_flagged": 0, "unsafe": 0}),
+    ("blind14-questions.yaml", "verdict 0.855, hit@3 0.954, out-of-scope recall 0.50, unsafe 4",
+     {"verdict": 0.96, "hit3": 0.95, "oos_recall": 0.57, "in_scope_flagged": 0, "unsafe": 0}),
     ("dev16-questions.yaml", "verdict 0.811, hit@3 0.904, out-of-scope recall 0.812, unsafe 0",
      {"verdict": 0.86, "hit3": 0.90, "oos_recall": 0.8, "in_scope_flagged": 1, "unsafe": 0}),
 ])
