@@ -124,3 +124,25 @@ def test_chinese_numbers_up_to_hundreds(text, value):
 
 def test_role_words_are_not_parties(kb):
     assert kb.concepts["provider_role"].kind == "role" and kb.concepts["purchaser_role"].kind == "role"
+
+
+def test_a_bad_embedder_setting_is_a_setting_error_naming_the_variable(monkeypatch):
+    from gpskb.errors import SettingError
+    from gpskb.index import EMBEDDER_ENV, make_embedder
+
+    monkeypatch.setenv(EMBEDDER_ENV, "word2vec")
+    with pytest.raises(SettingError) as exc:
+        make_embedder()
+    assert not isinstance(exc.value, PolicyError)
+    assert str(exc.value).startswith(f"{EMBEDDER_ENV}: unknown embedder 'word2vec'")
+
+
+def test_a_malformed_question_file_is_a_question_file_error(tmp_path):
+    from gpskb.errors import QuestionFileError
+    from gpskb.evaluation import load_questions
+
+    path = tmp_path / "q.yaml"
+    path.write_text("- {id: a, kind: eligibility, aspect: can_buy, lang: zh, cite: [11], q: 能买吗}\n", encoding="utf-8")
+    with pytest.raises(QuestionFileError) as exc:
+        load_questions(path)
+    assert not isinstance(exc.value, PolicyError) and "verdict" in str(exc.value) and "q.yaml" in str(exc.value)

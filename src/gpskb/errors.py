@@ -15,6 +15,23 @@ class PolicyError(GpskbError):
         super().__init__(f"{self.file}: {where}: {message}" if where else f"{self.file}: {message}")
 
 
+class SettingError(GpskbError):
+    """An environment variable or setting with a value gpskb cannot use. The message names the variable."""
+
+    def __init__(self, name, message):
+        self.name = name
+        super().__init__(f"{name}: {message}")
+
+
+class QuestionFileError(GpskbError):
+    """An evaluation question file that is malformed. The message names the file and the field."""
+
+    def __init__(self, file, where, message):
+        self.file = str(file)
+        self.where = where
+        super().__init__(f"{self.file}: {where}: {message}" if where else f"{self.file}: {message}")
+
+
 class IndexMissing(GpskbError):
     """No built index where one is expected."""
 

