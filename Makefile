@@ -13,8 +13,9 @@ run: install
 	$(BIN)/streamlit run app.py --server.address $(HOST) --server.port $(PORT) --server.headless true \
 		--browser.gatherUsageStats false --server.fileWatcherType none
 
-## make test: create/update .venv with the development dependencies and run the whole suite
+## make test: create/update .venv with the development dependencies, lint (ruff) and run the whole suite
 test: install-dev browser-deps
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 $(BIN)/python:

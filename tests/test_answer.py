@@ -1,7 +1,7 @@
 """The facade: verdicts, citations, the memo text, and the development questions as a floor."""
 import pytest
-
 from conftest import ROOT
+
 from gpskb.errors import InputError
 from gpskb.evaluation import evaluate_answers, load_questions
 

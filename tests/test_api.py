@@ -17,10 +17,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from conftest import stop_process
 from fastapi.testclient import TestClient
 
 from gpskb.api import MAX_BATCH, MAX_BODY_BYTES, Settings, create_app
-from conftest import stop_process
 
 ROOT = Path(__file__).resolve().parents[1]
 Q = "能否以劳务派遣方式通过政府购买服务用工？"
@@ -514,7 +514,7 @@ def test_real_server_over_http(tmp_path):
         qs, rs = asyncio.run(concurrently())
         assert all(r.status_code == 200 for r in rs)
         verdicts = {}
-        for q, r in zip(qs, rs):
+        for q, r in zip(qs, rs, strict=False):
             assert r.json()["question"] == q
             verdicts.setdefault(q, set()).add(r.json()["verdict"])
         assert all(len(v) == 1 for v in verdicts.values())  # the shared engine answers alike under concurrency

@@ -411,8 +411,9 @@ def test_load_error_is_shown_as_an_error(tmp_path):
 
 
 def test_bank_check_lists_where_gpskb_and_the_key_differ(kb, store_path):
-    from gpskb.bank import parse
     from test_bank import ROWS, csv_bytes
+
+    from gpskb.bank import parse
 
     rows = [r[:] for r in ROWS]
     rows[1][6] = "对"  # a wrong key: gpskb finds labour dispatch prohibited

@@ -5,8 +5,8 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import ROOT
+
 from gpskb import cli
 
 CONTRACT = {"question", "verdict", "answer", "citations", "rules"}
@@ -83,8 +83,8 @@ def test_a_broken_policy_file_is_one_line_naming_file_and_field(policy_copy, cap
 def test_ask_json_honours_the_contract_for_arguments(run):
     code, out, _ = run("ask", "--json", "能否以劳务派遣方式通过政府购买服务用工？", "养老服务能通过政府购买服务提供吗？")
     assert code == 0
-    lines = [json.loads(l) for l in out.splitlines()]
-    assert [l["question"] for l in lines] == ["能否以劳务派遣方式通过政府购买服务用工？", "养老服务能通过政府购买服务提供吗？"]
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert [x["question"] for x in lines] == ["能否以劳务派遣方式通过政府购买服务用工？", "养老服务能通过政府购买服务提供吗？"]
     first = lines[0]
     assert CONTRACT <= set(first) and first["verdict"] == "prohibited"
     assert CITATION <= set(first["citations"][0]) and first["citations"][0]["clause_id"] == "caizong-2023-12/11"
@@ -101,7 +101,7 @@ def test_ask_json_reads_stdin_and_one_bad_line_never_stops_the_batch(run):
         "<script>alert(1)</script>\n设置公益性岗位能不能纳入政府购买服务？\n".encode()
     code, out, _ = run("ask", "--json", stdin=stdin)
     assert code == 0
-    lines = [json.loads(l) for l in out.splitlines()]
+    lines = [json.loads(line) for line in out.splitlines()]
     assert len(lines) == 7
     assert lines[0]["verdict"] == "allowed"
     assert "问题为空" in lines[1]["error"]

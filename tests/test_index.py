@@ -3,8 +3,8 @@ import json
 
 import numpy as np
 import pytest
-
 from conftest import ROOT
+
 from gpskb import policy
 from gpskb.errors import IndexMissing, IndexStale
 from gpskb.index import Index, SentenceTransformerEmbedder, chunk, lexical_tokens, open_index

@@ -3,7 +3,6 @@ character for character: the articles the source shows, nothing more, and every 
 import re
 
 import pytest
-
 from conftest import POLICY
 
 DOC = "mof-order-102"
@@ -125,7 +124,7 @@ def test_article_ten_items_are_the_source_lines_without_enumerators(kb, source_a
     assert [line[:3] for line in lines[1:]] == ENUMS
     items = [c for c in kb.clauses.values() if c.kind == "article-item" and c.document == DOC]
     assert [c.id for c in items] == [f"{DOC}/10/{k}" for k in range(1, 7)]
-    for c, enum, line in zip(items, ENUMS, lines[1:]):
+    for c, enum, line in zip(items, ENUMS, lines[1:], strict=False):
         assert c.text == line[len(enum):], c.id
         assert c.number == f"第十条第{enum}项", c.id
         assert c.part == f"{DOC}/10", c.id
@@ -143,7 +142,7 @@ def test_chapters_are_the_source_headings(order, source_lines):
     headings = [line[3:] for line in source_lines if line.startswith("## 第")]
     chapters = [c for c in order if c.kind == "chapter"]
     assert [c.id for c in chapters] == [f"{DOC}/chapter-{k}" for k in range(1, 6)]
-    for c, title, heading in zip(chapters, CHAPTER_TITLES, headings):
+    for c, title, heading in zip(chapters, CHAPTER_TITLES, headings, strict=False):
         assert c.title == title and c.text == heading == f"{c.number}\u3000{title}", c.id
     fifth = chapters[4]
     assert headings[4].startswith("第五章（title not shown by any source")

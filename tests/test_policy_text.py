@@ -2,7 +2,6 @@
 import re
 
 import pytest
-
 from conftest import POLICY
 
 PAGE_BREAKS = {"贯\n\n彻落实": "贯彻落实", "事业\n\n单位政府购买服务": "事业单位政府购买服务",

@@ -13,13 +13,13 @@ from dataclasses import asdict, dataclass, field
 
 from . import policy as policy_mod
 from .errors import GpskbError
-from .index import Index, SearchResult, open_index
 from .frame import Frame, Scope, compose, decide_scope
+from .index import Index, SearchResult, open_index
 from .nlp import Facts, Reader, clean_question, has_chinese
 from .parties import Gazetteer
-from .text import compile_pattern, normalise
 from .policy import KnowledgeBase
 from .rules import Outcome, RuleEngine
+from .text import compile_pattern, normalise
 
 VERDICTS = ("prohibited", "conditional", "allowed", "no_rule", "out_of_scope")
 

@@ -52,8 +52,7 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
 
-from . import __version__
-from . import policy
+from . import __version__, policy
 from .answer import Citation, Engine, answer_dict
 from .errors import GpskbError, InputError, UnknownClause
 
@@ -93,7 +92,7 @@ class Settings:
     max_batch: int = MAX_BATCH
 
     @classmethod
-    def from_env(cls, environ=None) -> "Settings":
+    def from_env(cls, environ=None) -> Settings:
         env = os.environ if environ is None else environ
         token = (env.get(TOKEN_ENV) or "").strip() or None
         origins = tuple(o.strip().rstrip("/") for o in (env.get(CORS_ENV) or "").split(",") if o.strip())
@@ -517,7 +516,7 @@ class _Service:
             log.warning("could not store the question in %s", self.store.path, exc_info=True)
 
 
-def create_app(engine: "Engine | None" = None, settings: Settings | None = None) -> FastAPI:
+def create_app(engine: Engine | None = None, settings: Settings | None = None) -> FastAPI:
     """The FastAPI application over one engine (built from the default policy folder and index when not given) and
     settings (from the environment when not given). Also usable as `uvicorn --factory gpskb.api:create_app`."""
     settings = settings or Settings.from_env()

@@ -206,7 +206,7 @@ def _split_options(cell: str) -> dict[str, str]:
     """Options written in one cell: "A. … B. …" (or one per line)."""
     marks = list(_OPTION_MARK.finditer(cell))
     out = {}
-    for m, nxt in zip(marks, marks[1:] + [None]):
+    for m, nxt in zip(marks, marks[1:] + [None], strict=False):
         out[m.group(1).upper()] = cell[m.end(): nxt.start() if nxt else len(cell)].strip(" ;；,，\n")
     return out
 
@@ -246,7 +246,7 @@ def parse(data: bytes, filename: str, cfg: ExamConfig) -> list[BankItem]:
     types = {_heading(s): t for t, spellings in cfg.types.items() for s in spellings}
     items, problems = [], []
     for n, row in body:
-        def get(i):
+        def get(i, row=row):
             return row[i].strip() if i is not None and i < len(row) else ""
 
         raw_type, stem, raw_key = get(cols["type"]), get(cols["stem"]), get(cols["key"])

@@ -5,10 +5,10 @@ from __future__ import annotations
 import gc
 import os
 import resource
-import threading
 import statistics
 import subprocess
 import sys
+import threading
 import time
 
 import psutil
@@ -128,7 +128,7 @@ def run_bench(args) -> int:
     print(f"                          p95 {p95:.1f} ms   {_mark(p95, TARGETS['warm_p95_ms'])}")
     print(f"                          max {max(times):.1f} ms")
     print("  stages p50: " + ", ".join(f"{k} {statistics.median(v):.2f} ms" for k, v in stage.items()))
-    ratio = statistics.median(t / e for t, e in zip(times, stage["embed"]) if e > 0)
+    ratio = statistics.median(t / e for t, e in zip(times, stage["embed"], strict=False) if e > 0)
     print(f"  answer / embedder time per question: median ×{ratio:.2f}   "
           f"{_mark(ratio, TARGETS['answer_over_embed'])} (the readers reuse the vector retrieval computes)")
     t = time.perf_counter()

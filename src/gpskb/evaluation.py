@@ -235,8 +235,8 @@ def calibrate(engine, questions: list[Question], weights=(0.0, 0.002, 0.004, 0.0
     return {
         "lexical_weight": w, "threshold": round(t, 4), "errors_weighted": errors,
         "questions": len(pts), "out_of_scope": int(oos.sum()),
-        "in_scope_flagged": [p[3] for p, f in zip(pts, flag) if f and not p[0]],
-        "out_of_scope_missed": [p[3] for p, f in zip(pts, flag) if not f and p[0]],
+        "in_scope_flagged": [p[3] for p, f in zip(pts, flag, strict=False) if f and not p[0]],
+        "out_of_scope_missed": [p[3] for p, f in zip(pts, flag, strict=False) if not f and p[0]],
     }
 
 

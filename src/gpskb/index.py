@@ -17,7 +17,7 @@ import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import bm25s
@@ -27,8 +27,8 @@ import numpy as np
 from . import __version__, config
 from .errors import IndexMissing, IndexStale, SettingError
 from .learn import READERS_FILE, READERS_FORMAT, SlotReaders, examples_hash
-from .text import normalise
 from .policy import KnowledgeBase, display_path
+from .text import normalise
 
 # Bump when chunk() or lexical_tokens() change: the manifest check then refuses indexes built the old way.
 FORMAT_VERSION = 3
@@ -204,7 +204,7 @@ def chunk(kb: KnowledgeBase) -> list[Chunk]:
 def lexical_tokens(text: str) -> list[str]:
     """Character unigrams and bigrams of the normalised text (punctuation and spaces dropped)."""
     chars = [ch for ch in normalise(text) if _TOKEN_CHAR.match(ch)]
-    return chars + [a + b for a, b in zip(chars, chars[1:])]
+    return chars + [a + b for a, b in zip(chars, chars[1:], strict=False)]
 
 
 class LexicalRanker:
@@ -290,7 +290,7 @@ class Index:
     # -- building, saving, loading ------------------------------------------------------------------------------
 
     @classmethod
-    def build(cls, kb: KnowledgeBase, embedder=None, cache_dir: Path | None = None) -> "Index":
+    def build(cls, kb: KnowledgeBase, embedder=None, cache_dir: Path | None = None) -> Index:
         """Embed the passages and train the frame's readers; `cache_dir` (the index folder) holds the examples'
         vectors from the previous build."""
         embedder = embedder or make_embedder()
@@ -309,7 +309,7 @@ class Index:
             "chunking": kb.retrieval["chunking"],
             "chunks": len(chunks),
             "clauses": len(kb.clauses),
-            "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "build_seconds": round(time.perf_counter() - t0, 3),
             "readers": {"format": READERS_FORMAT, "examples_hash": examples_hash(kb.examples),
                         **(readers.report if readers else {})},
@@ -367,7 +367,7 @@ class Index:
         return None
 
     @classmethod
-    def load(cls, kb: KnowledgeBase, directory: Path, embedder=None) -> "Index":
+    def load(cls, kb: KnowledgeBase, directory: Path, embedder=None) -> Index:
         """Load index/ for this knowledge base; IndexMissing/IndexStale (saying how to rebuild) if it cannot serve."""
         embedder = embedder or make_embedder()
         directory = Path(directory)
@@ -533,7 +533,7 @@ def train_readers(kb: KnowledgeBase, embedder, cache_dir: Path | None = None) ->
         from threadpoolctl import threadpool_limits
 
         with threadpool_limits(limits=os.cpu_count() or 1, user_api="openmp"):
-            cached.update(zip(todo, query_vectors(embedder, todo)))
+            cached.update(zip(todo, query_vectors(embedder, todo), strict=False))
     # float16 precision, as the vector cache keeps them: a build from the cache and a fresh one train identical readers
     vectors = {t: np.asarray(cached[t], dtype=np.float16).astype(np.float32) for t in texts}
     readers = SlotReaders.train(kb.examples, lambda ts: np.stack([vectors[t] for t in ts]))
@@ -548,7 +548,7 @@ def _read_vector_cache(directory: Path, embedder) -> dict:
         with np.load(Path(directory) / VECTOR_CACHE, allow_pickle=False) as data:
             if str(data["embedder"]) != f"{embedder.id} {embedder.version}":
                 return {}
-            return dict(zip((str(t) for t in data["texts"]), data["vectors"].astype(np.float32)))
+            return dict(zip((str(t) for t in data["texts"]), data["vectors"].astype(np.float32), strict=False))
     except (OSError, KeyError, ValueError):
         return {}
 

@@ -110,7 +110,7 @@ class SlotReaders:
     # -- training ----------------------------------------------------------------------------------------------
 
     @classmethod
-    def train(cls, examples: dict, embed, folds: int = 3, seed: int = 0) -> "SlotReaders":
+    def train(cls, examples: dict, embed, folds: int = 3, seed: int = 0) -> SlotReaders:
         """Train one calibrated classifier per slot. `examples`: slot → value → texts; `embed(texts)` → vectors
         (the query embedding of retrieval). `gpskb eval --folds K` reports the readers' cross-validated accuracy."""
         from scipy import sparse
@@ -121,7 +121,7 @@ class SlotReaders:
 
         t0 = time.perf_counter()
         all_texts = sorted({t for values in examples.values() for texts in values.values() for t in texts})
-        vectors = dict(zip(all_texts, embed(all_texts)))
+        vectors = dict(zip(all_texts, embed(all_texts), strict=False))
         vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True, min_df=2,
                                      lowercase=False)
         vectorizer.fit([normalise(t) for t in all_texts])
@@ -177,7 +177,7 @@ class SlotReaders:
             classes = self.slots[slot]["classes"]
             best = int(np.argmax(probs))
             out[slot] = Prediction(slot, classes[best], round(float(probs[best]), 4),
-                                   {c: round(float(p), 4) for c, p in zip(classes, probs)})
+                                   {c: round(float(p), 4) for c, p in zip(classes, probs, strict=False)})
         return out
 
     # -- storing -----------------------------------------------------------------------------------------------
@@ -196,12 +196,12 @@ class SlotReaders:
             np.savez_compressed(fh, **arrays)
 
     @classmethod
-    def load(cls, path: Path) -> "SlotReaders":
+    def load(cls, path: Path) -> SlotReaders:
         with np.load(path, allow_pickle=False) as data:
             meta = json.loads(str(data["meta"]))
             if meta.get("format") != READERS_FORMAT:
                 raise ValueError(f"readers format {meta.get('format')}, expected {READERS_FORMAT}")
-            vocabulary = dict(zip((str(t) for t in data["vocab_terms"]), (int(i) for i in data["vocab_index"])))
+            vocabulary = dict(zip((str(t) for t in data["vocab_terms"]), (int(i) for i in data["vocab_index"]), strict=False))
             slots = {s: {"classes": classes, **{k: data[f"{s}.{k}"] for k in ("coef", "intercept", "a", "b")}}
                      for s, classes in meta["slots"].items()}
             return cls(vocabulary, data["idf"], tuple(meta["ngram_range"]), slots, meta["report"])

@@ -19,8 +19,8 @@ from pypinyin import Style, lazy_pinyin
 from pypinyin.pinyin_dict import pinyin_dict
 
 from .errors import InputError
-from .text import _CONTROL, _HAS_WORD, english_term, find_all, has_chinese, normalise  # noqa: F401  (has_chinese, normalise: re-exported)
 from .policy import KnowledgeBase, chinese_number
+from .text import _CONTROL, _HAS_WORD, english_term, find_all, has_chinese, normalise  # noqa: F401  (has_chinese, normalise: re-exported)
 
 
 def _import_spacy():
@@ -45,6 +45,7 @@ def _import_spacy():
 spacy = _import_spacy()
 from spacy.matcher import PhraseMatcher  # noqa: E402  (after the guarded import above)
 from spacy.util import filter_spans  # noqa: E402
+
 
 def clean_question(question, max_chars: int) -> str:
     """Check a raw question and return it ready to normalise, or raise InputError saying what is wrong with it."""
@@ -146,7 +147,7 @@ class HomophoneMatcher:
                     break
                 for term, concept in self.keys.get(tuple(syl[start:start + n]), ()):
                     window = text[start:start + n]
-                    subs = sum(a != b for a, b in zip(window, term))
+                    subs = sum(a != b for a, b in zip(window, term, strict=False))
                     if 0 < subs <= self.max_subs:
                         yield start, start + n, term, concept
 
@@ -424,7 +425,7 @@ class Reader:
                 for m in rx.finditer(text):
                     if any(x.start <= m.start() < x.end for x in out):
                         continue
-                    month = lambda g: int(m.group(g)) if g in m.re.groupindex and m.group(g) else 1  # noqa: E731
+                    month = lambda g, m=m: int(m.group(g)) if g in m.re.groupindex and m.group(g) else 1  # noqa: E731
                     years = int(m.group("y2")) - int(m.group("y1")) + (month("m2") - month("m1")) / 12
                     concept = _range_concept(q, years) if years > 0 else None
                     if concept:

@@ -19,8 +19,8 @@ from typing import Any
 import yaml
 
 from . import config
-from .schema import ExamConfig, Examples, FrameConfig, Parties, Wording, validated
 from .errors import PolicyError, UnknownClause, UnknownRule
+from .schema import ExamConfig, Examples, FrameConfig, Parties, Wording, validated
 from .text import compile_pattern
 
 OUTCOMES = ("prohibited", "conditional", "allowed")
@@ -662,7 +662,7 @@ def load(policy: str | os.PathLike | None = None) -> KnowledgeBase:
     retrieval["compiled_glossary"] = list(zip(
         _regexes([g["en"] for g in retrieval.get("english_glossary") or ()], display_path(root / "retrieval.yaml"),
                  "english_glossary.en"),
-        [g["zh"] for g in retrieval.get("english_glossary") or ()]))
+        [g["zh"] for g in retrieval.get("english_glossary") or ()], strict=False))
     for key in ("lexical_weight", "threshold"):
         try:
             retrieval["out_of_scope"][key] = float(retrieval["out_of_scope"][key])
