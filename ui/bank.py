@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+from gpskb.bank import TRUTH_LABEL
 from ui import common as ui
 
 TEMPLATE = "题型,题干,选项A,选项B,选项C,选项D,答案\n判断,（题干）,,,,,对\n单选,（题干，空处写作（　））,…,…,…,…,A\n多选,下列哪些…,…,…,…,…,ABD\n"
-TRUTH = {True: "成立", False: "不成立", None: "未判断"}
 
 
 def _import(trainer: str, upload) -> None:
@@ -43,7 +43,7 @@ def _statement_html(s, kb) -> str:
     verdict = ui.verdict_html(s.verdict, conclusion=s.conclusion) if s.verdict in ui.VERDICT_ICON \
         else f'<p class="gp-muted">{ui.esc(s.error or s.verdict)}</p>'
     return (f'<div class="gp-bank-statement" data-true="{ui.esc(str(s.true).lower())}">'
-            f'<p>{head}{ui.esc(s.text)}</p>{verdict}<p class="gp-muted">gpskb 认为该表述：{TRUTH[s.true]}'
+            f'<p>{head}{ui.esc(s.text)}</p>{verdict}<p class="gp-muted">gpskb 认为该表述：{TRUTH_LABEL[s.true]}'
             f'{"　依据：" + ui.esc(cites) if cites else ""}</p></div>')
 
 

@@ -156,8 +156,7 @@ class Engine:
             return Scope(False, "missing_article", "\n".join(missing))
         if not banned and any(compile_pattern(rx).search(normalise(text)) for rx in self.kb.frame.scope.other_documents):
             held = "、".join(d.number + ("（节选）" if d.excerpt else "") for d in self.kb.documents.values())
-            return Scope(False, "other_document", f"本知识库收录的是{held}；所问的是其他年份的文件，请查阅该文件。"
-                                                  "/ The question is about a document this knowledge base does not hold.")
+            return Scope(False, "other_document", self.wording.notes.other_document.format(held=held))
         if gaps and not banned:
             return Scope(True, "missing_topic")  # the order governs it, the excerpt lacks it: said in the notes
         return decide_scope(self.kb.frame, frame, bool(outcome.firings), banned, found.in_scope, ban_words,
@@ -260,9 +259,7 @@ class Engine:
                 continue
             gaps = "；".join(m["articles"] for m in doc.meta.get("missing") or ())
             for t in doc.missing_topics(norm):
-                notes.append(f"所问事项（{t['label']}）由{doc.number}的哪一条规定，本知识库收录的节选没有（节选缺{gaps}），"
-                             f"不能据邻近条文作出判断，请查阅官方全文。/ The excerpt of {doc.number} held here does not "
-                             f"contain the provision on this topic.")
+                notes.append(self.wording.notes.missing_topic.format(label=t["label"], document=doc.number, gaps=gaps))
         return notes
 
     def _missing_articles(self, text: str) -> list[str]:

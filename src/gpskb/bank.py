@@ -23,6 +23,8 @@ from .schema import ExamConfig
 from .text import normalise
 
 LETTERS = "ABCDEF"
+#: what gpskb makes of a statement, as the CLI and the app say it
+TRUTH_LABEL = {True: "成立", False: "不成立", None: "未判断"}
 MAX_PROBLEMS_SHOWN = 20
 
 
@@ -172,7 +174,7 @@ def read_rows(data: bytes, filename: str, cfg: ExamConfig) -> list[list[str]]:
 
 
 def _heading(text: str) -> str:
-    return re.sub(r"[\s*＊:：]", "", normalise(text)).lower()
+    return re.sub(r"[\s*＊:：]", "", normalise(text))  # normalise() already folds case
 
 
 def _columns(header: list[str], cfg: ExamConfig) -> dict[str, int | dict[str, int]]:

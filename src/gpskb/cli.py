@@ -6,6 +6,7 @@ import json
 import os
 import sys
 import time
+from pathlib import Path
 
 from . import __version__, config
 from .errors import GpskbError
@@ -259,7 +260,7 @@ def cmd_bank_check(args) -> int:
 
     path = args.file
     try:
-        data = open(path, "rb").read()
+        data = Path(path).read_bytes()
     except OSError as exc:
         _err(f"{path}: {exc.strerror}")
         return EXIT_ERROR
@@ -288,7 +289,7 @@ def cmd_bank_check(args) -> int:
         print(f"  答案 {it.key} · gpskb {c.gpskb_key or '—'}")
         for s in c.statements:
             head = f"{s.letter}: " if s.letter else ""
-            said = {True: "成立", False: "不成立", None: "未判断"}[s.true]
+            said = bank.TRUTH_LABEL[s.true]
             cites = "、".join(s.citations[:2])
             print(f"    {head}{s.verdict} → {said}  {cites}")
     return 0

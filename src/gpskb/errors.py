@@ -5,14 +5,18 @@ class GpskbError(Exception):
     """Base class: every error a user may see. str(error) is the message to show."""
 
 
-class PolicyError(GpskbError):
-    """A policy file is missing, malformed or inconsistent. The message names the file and the field."""
+class FileFieldError(GpskbError):
+    """A file gpskb reads is malformed. The message names the file and the field (`file: field: problem`)."""
 
     def __init__(self, file, where, message):
         self.file = str(file)
         self.where = where
         self.problem = message
         super().__init__(f"{self.file}: {where}: {message}" if where else f"{self.file}: {message}")
+
+
+class PolicyError(FileFieldError):
+    """A policy file is missing, malformed or inconsistent."""
 
 
 class SettingError(GpskbError):
@@ -23,13 +27,8 @@ class SettingError(GpskbError):
         super().__init__(f"{name}: {message}")
 
 
-class QuestionFileError(GpskbError):
-    """An evaluation question file that is malformed. The message names the file and the field."""
-
-    def __init__(self, file, where, message):
-        self.file = str(file)
-        self.where = where
-        super().__init__(f"{self.file}: {where}: {message}" if where else f"{self.file}: {message}")
+class QuestionFileError(FileFieldError):
+    """An evaluation question file that is malformed."""
 
 
 class IndexMissing(GpskbError):
@@ -48,21 +47,29 @@ class EngineError(GpskbError):
     """The rule engine failed (including exceptions it swallowed inside actions)."""
 
 
-class UnknownClause(GpskbError):
-    """A clause id that is not in the knowledge base."""
+class UnknownId(GpskbError):
+    """An id that is not in the knowledge base; `suggestions` are the near matches."""
 
-    def __init__(self, clause_id, suggestions):
-        self.clause_id = clause_id
+    what = "id"
+
+    def __init__(self, wanted, suggestions):
+        self.wanted = wanted
         self.suggestions = list(suggestions)
         hint = f"; did you mean: {', '.join(self.suggestions)}" if self.suggestions else ""
-        super().__init__(f"unknown clause id {clause_id!r}{hint}")
+        super().__init__(f"unknown {self.what} {wanted!r}{hint}")
 
 
-class UnknownRule(GpskbError):
-    """A rule id that is not in the knowledge base."""
+class UnknownClause(UnknownId):
+    what = "clause id"
 
-    def __init__(self, rule_id, suggestions):
-        self.rule_id = rule_id
-        self.suggestions = list(suggestions)
-        hint = f"; did you mean: {', '.join(self.suggestions)}" if self.suggestions else ""
-        super().__init__(f"unknown rule id {rule_id!r}{hint}")
+    @property
+    def clause_id(self):
+        return self.wanted
+
+
+class UnknownRule(UnknownId):
+    what = "rule id"
+
+    @property
+    def rule_id(self):
+        return self.wanted

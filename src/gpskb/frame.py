@@ -57,6 +57,7 @@ class Frame:
     parties: list[Party] = field(default_factory=list)
     predictions: dict[str, Prediction] = field(default_factory=dict)
     english: bool = False
+    procedural: bool = False  # the question only asks how, what or how much, never whether (read once: procedural())
 
     @property
     def text(self) -> str:
@@ -109,7 +110,8 @@ def compose(cfg: FrameConfig, facts: Facts, parties: list[Party], predictions: d
     `denied(start, end)` says whether the lexicon reader's negation rules deny the words at that span (不是公益一类);
     `roles` (policy/parties.yaml `roles`) names the role concepts the parties assert."""
     parties = [p for p in parties if not denied(p.start, p.end)]
-    frame = Frame(facts, parties=parties, predictions=predictions, english=english)
+    frame = Frame(facts, parties=parties, predictions=predictions, english=english,
+                  procedural=procedural(cfg, facts.text))
     present = facts.concepts
     negated = facts.negated
     for said_not, implied in cfg.denials.items():
@@ -131,7 +133,7 @@ def compose(cfg: FrameConfig, facts: Facts, parties: list[Party], predictions: d
         or (bought.source == "classifier" and bought.confidence < cfg.slots["bought"].decide_at))
     if (frame.aspect in general.aspects and frame.slots["aspect"].source != "default"
             and not any(concept_kinds.get(c) in kinds for c in frame.concepts) and service_or_unsure
-            and not procedural(cfg, frame.text)):
+            and not frame.procedural):
         frame.asserted[general.concept] = SlotFill("area", "unnamed", "文件未点名的服务事项", "default", 1.0)
     return frame
 
@@ -196,7 +198,7 @@ def _bought(cfg: FrameConfig, frame: Frame, present: set, negated: set, concept_
         if spec.possible and hit and not any(c in present for c in spec.lexicon):
             frame.asserted[spec.possible] = _fill(cfg, "bought", v, "lexicon", 1.0,
                                                   [m.term for m in frame.facts.mentions if m.concept in hit])
-    if pred is None or _reads_out_of_scope(frame) or procedural(cfg, frame.text):
+    if pred is None or _reads_out_of_scope(frame) or frame.procedural:
         return  # a guess at what is bought is for a question that asks whether, not how or what
     for v, spec in slot.values.items():
         if frame.rule_aspect not in spec.guess_for:
@@ -227,19 +229,18 @@ def _corroboration(cfg: FrameConfig, spec, text: str, p: float, present: set, de
     c = spec.corroborated
     if c is None or p < c.at or any(x in present for x in c.unless):
         return []
-    for kind in c.blocked_by:
-        if any(not denied(m.start(), m.end()) for rx in cfg.cues[kind] for m in compile_pattern(rx).finditer(text)):
-            return []
-    found = {}
-    for kind in c.cues:
-        for rx in cfg.cues[kind]:
-            m = next((m for m in compile_pattern(rx).finditer(text) if not denied(m.start(), m.end())), None)
-            if m:
-                found[kind] = m.group(0)
-                break
+    if any(_cue_match(cfg, kind, text, denied) for kind in c.blocked_by):
+        return []
+    found = {kind: m.group(0) for kind in c.cues if (m := _cue_match(cfg, kind, text, denied))}
     if len(found) < c.need or (c.essential and not set(found) & set(c.essential)):
         return []
     return list(found.values())
+
+
+def _cue_match(cfg: FrameConfig, kind: str, text: str, denied):
+    """The first undenied match of a named cue (frame.yaml `cues`), or None."""
+    return next((m for rx in cfg.cues[kind] for m in compile_pattern(rx).finditer(text)
+                 if not denied(m.start(), m.end())), None)
 
 
 def _area(cfg: FrameConfig, frame: Frame, present: set) -> None:
@@ -323,7 +324,7 @@ def decide_scope(cfg: FrameConfig, frame: Frame, fired: bool, banned: bool, retr
         return Scope(True, "names_clause")
     if fired and (retrieval_in_scope or aspect_in_scope) and p_oos < s.refuse_over_rule_at:
         return Scope(True, "rule")
-    if banned and p_oos < s.refuse_over_ban_at and not procedural(cfg, frame.text):
+    if banned and p_oos < s.refuse_over_ban_at and not frame.procedural:
         return Scope(True, "prohibition")  # a prohibition the clause index also finds needs a sure reader to drop
     note = None
     if ban_words:

@@ -302,10 +302,7 @@ class Reader:
                         continue
                     if any(c == concept.id and xs <= s and e <= xe for c, xs, xe in excepted):
                         continue
-                    if has_chinese(m.group(0)):
-                        cue = self._negation(text, s) or self._negation_after(text, e)
-                    else:  # an English pattern (the firm supplies 15 clerks): English denials
-                        cue = self._english_negation(text, s)
+                    cue = self._cue(text, s, e)  # an English pattern (the firm supplies 15 clerks): English denials
                     mentions.append(Mention(concept.id, m.group(0), s, e, cue is not None, cue))
         for concept, rx in self.english:
             for m in rx.finditer(text):

@@ -608,15 +608,8 @@ def load(policy: str | os.PathLike | None = None) -> KnowledgeBase:
                 raise PolicyError(lex_name, f"concepts[{i}].terms[{j}]",
                                   f"term {term!r} already belongs to concept {term_owner[term]!r}")
             term_owner[term] = c["id"]
-        compiled = {}
-        for key in ("exception_patterns", "patterns"):
-            compiled[key] = []
-            for j, rx in enumerate(c.get(key) or ()):
-                try:
-                    compiled[key].append(compile_pattern(rx))
-                except re.error as exc:
-                    raise PolicyError(lex_name, f"concepts[{i}].{key}[{j}]",
-                                      f"invalid regular expression: {exc}") from None
+        compiled = {key: _regexes(c.get(key) or (), lex_name, f"concepts[{i}].{key}")
+                    for key in ("exception_patterns", "patterns")}
         together = []
         for j, group in enumerate(c.get("together") or ()):
             if not isinstance(group, list) or not group or not all(isinstance(rx, str) for rx in group):

@@ -210,11 +210,17 @@ class VerdictWording(_Strict):
     detail: str | None = None
 
 
+class NoteWording(_Strict):
+    other_document: str  # {held}: the documents the knowledge base holds
+    missing_topic: str  # {label}: the topic; {document}: the excerpted document; {gaps}: the articles it lacks
+
+
 class Wording(_Strict):
     verdicts: dict[str, VerdictWording]
     rule_conclusion_replaces: tuple[str, ...]
     understood: str
     english_line: str
+    notes: NoteWording
 
     @field_validator("verdicts")
     @classmethod

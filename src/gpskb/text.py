@@ -76,15 +76,13 @@ def has_chinese(text: str) -> bool:
     return bool(_CJK.search(text))
 
 
-
-
 _ENGLISH_JOIN = re.compile(r"[\s\-‐‑–]+")
 
 
 def english_term(term: str) -> str:
     """A regex source for an English word or phrase in which a space and a hyphen are the same join: design-and-build,
     design and build, design-build-operate all read alike (the term list keeps one spelling)."""
-    return r"[\s\-‐‑–]+".join(re.escape(w) for w in _ENGLISH_JOIN.split(term.strip().lower()) if w)
+    return _ENGLISH_JOIN.pattern.join(re.escape(w) for w in _ENGLISH_JOIN.split(term.strip().lower()) if w)
 
 
 def english_key(text: str) -> str:
