@@ -175,8 +175,10 @@ def _aspect(cfg: FrameConfig, frame: Frame, present: set) -> None:
             fill = _fill(cfg, "aspect", "can_buy", "default", pred.p("can_buy") if pred else 0.0)
     frame.slots["aspect"] = fill
     frame.rule_aspect = fill.value
-    if fill.value in cfg.info_aspects and fill.source == "classifier" and fill.confidence < cfg.info_aspect_at:
-        frame.rule_aspect = "can_buy"  # not sure it only asks how: a rule that decides still gives its verdict
+    if fill.value in cfg.info_aspects and fill.source == "classifier" and (
+            fill.confidence < cfg.info_aspect_at
+            or any(compile_pattern(rx).search(frame.text) for rx in cfg.asks_permission)):
+        frame.rule_aspect = "can_buy"  # not sure it only asks how, or it asks may we: a rule that decides gives its verdict
     concept = slot.values[fill.value].concept
     if concept:
         frame.asserted[concept] = fill
@@ -219,6 +221,8 @@ def _bought(cfg: FrameConfig, frame: Frame, present: set, negated: set, concept_
             frame.asserted[spec.concept] = _fill(cfg, "bought", v, "classifier", p)
         elif backed:
             frame.asserted[spec.concept] = _fill(cfg, "bought", v, "corroborated", p, backed)
+        elif any(concept_kinds.get(c) in spec.quiet_with_kinds for c in present):
+            continue  # a public service the lexicon names (上门送餐): a bare guess at staff does not ask
         elif spec.possible and (spec.ask_at or slot.ask_at) is not None and p >= (spec.ask_at or slot.ask_at):
             frame.asserted[spec.possible] = _fill(cfg, "bought", v, "classifier", p)
 
@@ -229,9 +233,9 @@ def _corroboration(cfg: FrameConfig, spec, text: str, p: float, present: set, de
     c = spec.corroborated
     if c is None or p < c.at or any(x in present for x in c.unless):
         return []
-    if any(_cue_match(cfg, kind, text, denied) for kind in c.blocked_by):
-        return []
     found = {kind: m.group(0) for kind in c.cues if (m := _cue_match(cfg, kind, text, denied))}
+    if any(_cue_match(cfg, kind, text, denied) for kind in c.blocked_by):
+        found = {kind: words for kind, words in found.items() if kind in c.unblocked}
     if len(found) < c.need or (c.essential and not set(found) & set(c.essential)):
         return []
     return list(found.values())
@@ -309,6 +313,13 @@ class Scope:
     note: str | None = None
 
 
+def _asks_about_ban(cfg: FrameConfig, frame: Frame) -> bool:
+    """Whether the question asks if a ban's own words apply (算不算变相用工？ the ban on labour dispatch): a mention
+    of a concept that decides what is bought, asked about or quoted rather than asserted."""
+    bans = {c for spec in cfg.slots["bought"].values.values() for c in spec.lexicon}
+    return bool(frame.facts.questioned & bans)
+
+
 def decide_scope(cfg: FrameConfig, frame: Frame, fired: bool, banned: bool, retrieval_in_scope: bool,
                  ban_words: list[str], names_clause: bool = False) -> Scope:
     """The one scope stage, in the order policy/frame.yaml writes down. `names_clause`: the question names a clause
@@ -322,6 +333,8 @@ def decide_scope(cfg: FrameConfig, frame: Frame, fired: bool, banned: bool, retr
         return Scope(True, "given")  # the user answered a follow-up or filled the form: the question is ours
     if names_clause:
         return Scope(True, "names_clause")
+    if _asks_about_ban(cfg, frame):
+        return Scope(True, "asks_about_ban")  # 这算不算劳务派遣？ does the ban on X apply?: a question about a held clause
     if fired and (retrieval_in_scope or aspect_in_scope) and p_oos < s.refuse_over_rule_at:
         return Scope(True, "rule")
     if banned and p_oos < s.refuse_over_ban_at and not frame.procedural:

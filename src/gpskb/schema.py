@@ -37,6 +37,7 @@ class Corroborated(_Strict):
     essential: tuple[str, ...] = ()
     unless: tuple[str, ...] = ()  # concepts that make the cues mean something else (the provider manages its people)
     blocked_by: tuple[str, ...] = ()  # cue kinds that say it is something else (a service noun: 代运营服务)
+    unblocked: tuple[str, ...] = ()  # cue kinds that decide even beside a blocker (the thing becomes ours: goods however named)
 
 
 class SlotValue(_Strict):
@@ -47,6 +48,7 @@ class SlotValue(_Strict):
     guess_for: tuple[str, ...] = ("can_buy",)  # the aspects asked for which a classifier reading of it counts
     unless: tuple[str, ...] = ()  # concepts said in so many words that overrule a classifier reading of it
     unless_kinds: tuple[str, ...] = ()  # concept kinds (a named service) that overrule a classifier reading of it
+    quiet_with_kinds: tuple[str, ...] = ()  # concept kinds beside which a reading below `decide_at` does not ask (cues still decide)
     service: bool = False  # a value of `bought` that is a service (or nothing in particular): the area applies
     lexicon: tuple[str, ...] = ()
     corroborated: Corroborated | None = None
@@ -105,10 +107,20 @@ class FrameConfig(_Strict):
                 for kind in (*c.cues, *c.essential, *c.blocked_by):
                     if kind not in self.cues:
                         raise ValueError(f"slots.{slot_id}.values.{value_id}.corroborated: unknown cue {kind!r}")
+                for kind in c.unblocked:
+                    if kind not in c.cues:
+                        raise ValueError(f"slots.{slot_id}.values.{value_id}.corroborated.unblocked: {kind!r} is not one of its cues")
         return self
     roles_from_aspect_at: float = Field(gt=0, le=1)
     info_aspects: tuple[str, ...]
     info_aspect_at: float = Field(gt=0, le=1)
+    asks_permission: tuple[str, ...] = ()  # regexes: a question that asks may we (可以吗, 行不行, is it OK) wants a verdict
+
+    @field_validator("asks_permission")
+    @classmethod
+    def _permission_compiles(cls, patterns):
+        _regexes(patterns)
+        return patterns
     denials: dict[str, str] = {}  # a denied concept asserts another (无需编入预算: has_budget denied → no_budget)
     general_test: GeneralTest
     scope: Scope
