@@ -162,7 +162,8 @@ def test_a_domain_word_in_a_question_about_no_purchase_is_out_of_scope(engine, q
     # measured figure; every file at 0 unsafe. Lowered against session 2: blind2 verdict 0.96 → 0.95 and blind3
     # hit@3 0.98 → 0.96 (a concern-framed question now asks; retrieval of two info questions moved with the index).
     # in_scope_flagged 0 until session 5: the out-of-scope thresholds re-chosen after retraining (policy/frame.yaml:
-    # 269 of 298 found, 6 info questions of ~1,400 refused) refuse the terse 中央部门所属事业单位改革今年要怎么推 (0.44), whose clause is then not cited (hit@3 0.99 → 0.98)
+    # 269 of 298 found, 6 info questions of ~1,400 refused) refuse the terse 中央部门所属事业单位改革今年要怎么推
+    # (0.44), whose clause is then not cited (hit@3 0.99 → 0.98)
     ("heldout-questions.yaml", "verdict 0.778, hit@3 0.883, out-of-scope recall 0.833",
      {"verdict": 0.96, "hit3": 0.98, "oos_recall": 0.96, "in_scope_flagged": 1, "unsafe": 0}),
     ("blind2-questions.yaml", "verdict 0.806, hit@3 0.914, out-of-scope recall 0.579",
