@@ -208,6 +208,8 @@ def test_a_domain_word_in_a_question_about_no_purchase_is_out_of_scope(engine, q
     # read in session 5 (its first figure, on the session-4 product, is in eval/LEDGER.md)
     ("blind16-questions.yaml", "verdict 0.789, hit@3 0.965, out-of-scope recall 0.929, unsafe 0",
      {"verdict": 0.96, "hit3": 0.95, "oos_recall": 0.92, "in_scope_flagged": 0, "unsafe": 0}),
+    ("blind17-questions.yaml", "verdict 0.806, hit@3 0.952, out-of-scope recall 0.875, unsafe 3",
+     {"verdict": 0.97, "hit3": 0.95, "oos_recall": 0.93, "in_scope_flagged": 0, "unsafe": 0}),
 ])
 def test_blind_question_sets_stay_above_their_measured_level(engine, name, first_measured, floor):
     """Sets written without seeing the lexicon or rules, first measured at `first_measured` (eval/LEDGER.md); their

@@ -213,10 +213,14 @@ def _bought(cfg: FrameConfig, frame: Frame, present: set, negated: set, concept_
             continue  # its words occur, but in a phrase the lexicon knows means something else (聘请律师事务所)
         if any(c in present for c in spec.unless):
             continue  # overruled in so many words (按服务成果付费 overrules a guess at staff)
-        if any(concept_kinds.get(c) in spec.unless_kinds for c in present):
-            continue  # the question names a service the lexicon knows: not goods, works or financing by a guess
         p = pred.p(v)
         backed = _corroboration(cfg, spec, frame.text, p, present, denied)
+        if any(concept_kinds.get(c) in spec.unless_kinds for c in present):
+            # the question names a service the lexicon knows: not goods, works or financing by a guess — unless a cue
+            # that decides beside a blocker says so (the monitoring stations themselves, bought for an encouraged area)
+            if not (spec.corroborated and _corroboration(cfg, spec, frame.text, p, present, denied,
+                                                         only=spec.corroborated.unblocked)):
+                continue
         if p >= slot.decide_at:
             frame.asserted[spec.concept] = _fill(cfg, "bought", v, "classifier", p)
         elif backed:
@@ -227,13 +231,19 @@ def _bought(cfg: FrameConfig, frame: Frame, present: set, negated: set, concept_
             frame.asserted[spec.possible] = _fill(cfg, "bought", v, "classifier", p)
 
 
-def _corroboration(cfg: FrameConfig, spec, text: str, p: float, present: set, denied) -> list[str]:
+def _corroboration(cfg: FrameConfig, spec, text: str, p: float, present: set, denied, only=None) -> list[str]:
     """The question's own words that back up a classifier reading below `decide_at` (frame.yaml `corroborated`):
-    one match per cue kind, undenied, when there are at least `need` kinds including an `essential` one; else []."""
+    one match per cue kind, undenied, when there are at least `need` kinds including an `essential` one; else [].
+    `only`: look at these cue kinds alone."""
     c = spec.corroborated
-    if c is None or p < c.at or any(x in present for x in c.unless):
+    if c is None or any(x in present for x in c.unless):
         return []
-    found = {kind: m.group(0) for kind in c.cues if (m := _cue_match(cfg, kind, text, denied))}
+    if p < c.at:  # below `at`, only a cue that decides beside a blocker may back it, from `unblocked_at`
+        if c.unblocked_at is None or p < c.unblocked_at:
+            return []
+        only = [k for k in (only or c.unblocked) if k in c.unblocked]
+    kinds = c.cues if only is None else [k for k in c.cues if k in only]
+    found = {kind: m.group(0) for kind in kinds if (m := _cue_match(cfg, kind, text, denied))}
     if any(_cue_match(cfg, kind, text, denied) for kind in c.blocked_by):
         found = {kind: words for kind, words in found.items() if kind in c.unblocked}
     if len(found) < c.need or (c.essential and not set(found) & set(c.essential)):

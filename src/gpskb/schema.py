@@ -38,6 +38,7 @@ class Corroborated(_Strict):
     unless: tuple[str, ...] = ()  # concepts that make the cues mean something else (the provider manages its people)
     blocked_by: tuple[str, ...] = ()  # cue kinds that say it is something else (a service noun: 代运营服务)
     unblocked: tuple[str, ...] = ()  # cue kinds that decide even beside a blocker (the thing becomes ours: goods however named)
+    unblocked_at: float | None = Field(default=None, gt=0, le=1)  # the reading an `unblocked` cue needs (below `at`)
 
 
 class SlotValue(_Strict):
