@@ -150,6 +150,17 @@ def test_statement_options_are_judged_alone_and_a_stem_may_ask_for_the_wrong_one
     assert s.absolute_claim("只要列入目录即可购买") and not s.absolute_claim("列入目录并安排预算的可以购买")
 
 
+def test_a_noun_phrase_option_does_not_carry_its_own_negative_into_the_claim(cfg):
+    s = Statements(cfg)
+    item = parse(csv_bytes([["多选", "下列属于政府购买服务内容的有（　）", "不属于政府职责范围的服务事项", "不得超过3年",
+                             "", "", "A"]]), "s.csv", cfg)[0]
+    (a, text_a), (b, text_b) = s.of(item)
+    # a thing named by the option (…的服务事项): the stem's claim, which says it is included
+    assert s.claims(s.claim_text(item, a, text_a)) is True
+    # a predicate put into the blank (不得超过3年) keeps its negative
+    assert s.claims(s.claim_text(item, b, text_b)) is False
+
+
 # -- checking against gpskb ---------------------------------------------------------------------------------------
 
 

@@ -358,9 +358,24 @@ class Statements:
             negative = not negative
         return not negative
 
+    def claim_text(self, item: BankItem, letter: str | None, text: str) -> str:
+        """The words whose negatives make the statement's claim. An option that is a noun phrase put into the stem
+        (不属于政府职责范围的服务事项 as an answer to 下列属于…的有) names a thing: its own negative describes the thing
+        and says nothing of whether it may be done, so the option's words are left out; an option that is a predicate
+        (不得超过3年) keeps them."""
+        option = item.options.get(letter or "", "").strip().rstrip("。；;")
+        if not option or item.type == "判断" or self.whole_statements(item.stem) or option not in text:
+            return text
+        if not _NOUN_PHRASE.match(option):
+            return text
+        return text.replace(option, "某事项", 1)
+
     def absolute_claim(self, text: str) -> bool:
         """Whether the statement grants without exception (只要…即可, 一律, 均可)."""
         return bool(self.absolute and self.absolute.search(text))
+
+
+_NOUN_PHRASE = re.compile(r"^[^，。；,;]*的[^，。；,;的]{1,8}$")  # …的服务事项, …的单位: a thing, not a claim
 
 
 def check(engine, items: list[BankItem], progress=None) -> BankReport:
@@ -370,9 +385,10 @@ def check(engine, items: list[BankItem], progress=None) -> BankReport:
     reader = Statements(cfg)
     cache: dict[str, StatementCheck] = {}
     checks = []
-    def ask(text: str) -> StatementCheck:
+    def ask(text: str, claim_text: str | None = None) -> StatementCheck:
         if text not in cache:
-            cache[text] = _ask(engine, text, reader.claims(text), cfg, reader.absolute_claim(text))
+            claim_text = claim_text or text
+            cache[text] = _ask(engine, text, reader.claims(claim_text), cfg, reader.absolute_claim(claim_text))
         return cache[text]
 
     for i, item in enumerate(items, 1):
@@ -380,7 +396,7 @@ def check(engine, items: list[BankItem], progress=None) -> BankReport:
         base = ask(alone) if alone else None
         statements = []
         for letter, text in reader.of(item):
-            s = ask(text)
+            s = ask(text, reader.claim_text(item, letter, text))
             same = base is not None and (s.verdict, s.rule) == (base.verdict, base.rule)
             if base is not None and s.aspect in cfg.not_in_blanks:
                 s = dataclasses.replace(s, holds=None)  # a number put in a blank: the item asks what the text says
