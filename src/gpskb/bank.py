@@ -301,6 +301,8 @@ class Statements:
         self.negative = re.compile(words(cfg.claim.negative), re.I)
         self.positive = re.compile(words(cfg.claim.positive), re.I)
         self.modifier_end = re.compile(words(cfg.claim.modifier_end), re.I) if cfg.claim.modifier_end else None
+        self.noun_phrase = re.compile(cfg.claim.noun_phrase_option) if cfg.claim.noun_phrase_option else None
+        self.noun_phrase_stand_in = cfg.claim.noun_phrase_stand_in
         self.coordination = re.compile(words(cfg.claim.coordination), re.I) if cfg.claim.coordination else None
         self.absolute = re.compile(words(cfg.claim.absolute), re.I) if cfg.claim.absolute else None
 
@@ -366,16 +368,13 @@ class Statements:
         option = item.options.get(letter or "", "").strip().rstrip("。；;")
         if not option or item.type == "判断" or self.whole_statements(item.stem) or option not in text:
             return text
-        if not _NOUN_PHRASE.match(option):
+        if not (self.noun_phrase and self.noun_phrase.match(option)):
             return text
-        return text.replace(option, "某事项", 1)
+        return text.replace(option, self.noun_phrase_stand_in, 1)
 
     def absolute_claim(self, text: str) -> bool:
         """Whether the statement grants without exception (只要…即可, 一律, 均可)."""
         return bool(self.absolute and self.absolute.search(text))
-
-
-_NOUN_PHRASE = re.compile(r"^[^，。；,;]*的[^，。；,;的]{1,8}$")  # …的服务事项, …的单位: a thing, not a claim
 
 
 def check(engine, items: list[BankItem], progress=None) -> BankReport:

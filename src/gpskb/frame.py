@@ -215,40 +215,40 @@ def _bought(cfg: FrameConfig, frame: Frame, present: set, negated: set, concept_
             continue  # overruled in so many words (按服务成果付费 overrules a guess at staff)
         p = pred.p(v)
         backed = _corroboration(cfg, spec, frame.text, p, present, denied)
-        if any(concept_kinds.get(c) in spec.unless_kinds for c in present):
+        if (any(concept_kinds.get(c) in spec.unless_kinds for c in present)
+                and not set(backed) & set(spec.corroborated.unblocked if spec.corroborated else ())):
             # the question names a service the lexicon knows: not goods, works or financing by a guess — unless a cue
             # that decides beside a blocker says so (the monitoring stations themselves, bought for an encouraged area)
-            if not (spec.corroborated and _corroboration(cfg, spec, frame.text, p, present, denied,
-                                                         only=spec.corroborated.unblocked)):
-                continue
+            continue
         if p >= slot.decide_at:
             frame.asserted[spec.concept] = _fill(cfg, "bought", v, "classifier", p)
         elif backed:
-            frame.asserted[spec.concept] = _fill(cfg, "bought", v, "corroborated", p, backed)
+            frame.asserted[spec.concept] = _fill(cfg, "bought", v, "corroborated", p, list(backed.values()))
         elif any(concept_kinds.get(c) in spec.quiet_with_kinds for c in present):
             continue  # a public service the lexicon names (上门送餐): a bare guess at staff does not ask
         elif spec.possible and (spec.ask_at or slot.ask_at) is not None and p >= (spec.ask_at or slot.ask_at):
             frame.asserted[spec.possible] = _fill(cfg, "bought", v, "classifier", p)
 
 
-def _corroboration(cfg: FrameConfig, spec, text: str, p: float, present: set, denied, only=None) -> list[str]:
-    """The question's own words that back up a classifier reading below `decide_at` (frame.yaml `corroborated`):
-    one match per cue kind, undenied, when there are at least `need` kinds including an `essential` one; else [].
-    `only`: look at these cue kinds alone."""
+def _corroboration(cfg: FrameConfig, spec, text: str, p: float, present: set, denied) -> dict[str, str]:
+    """The question's own words that back up a classifier reading below `decide_at` (frame.yaml `corroborated`), by
+    cue kind: one match per kind, undenied, when there are at least `need` kinds including an `essential` one; else
+    {}. Below `at` (from `unblocked_at`), and beside a blocker, only the `unblocked` kinds count."""
     c = spec.corroborated
     if c is None or any(x in present for x in c.unless):
-        return []
-    if p < c.at:  # below `at`, only a cue that decides beside a blocker may back it, from `unblocked_at`
-        if c.unblocked_at is None or p < c.unblocked_at:
-            return []
-        only = [k for k in (only or c.unblocked) if k in c.unblocked]
-    kinds = c.cues if only is None else [k for k in c.cues if k in only]
+        return {}
+    if p >= c.at:
+        kinds = c.cues
+    elif c.unblocked_at is not None and p >= c.unblocked_at:
+        kinds = c.unblocked
+    else:
+        return {}
     found = {kind: m.group(0) for kind in kinds if (m := _cue_match(cfg, kind, text, denied))}
     if any(_cue_match(cfg, kind, text, denied) for kind in c.blocked_by):
         found = {kind: words for kind, words in found.items() if kind in c.unblocked}
     if len(found) < c.need or (c.essential and not set(found) & set(c.essential)):
-        return []
-    return list(found.values())
+        return {}
+    return found
 
 
 def _cue_match(cfg: FrameConfig, kind: str, text: str, denied):

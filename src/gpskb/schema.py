@@ -275,6 +275,16 @@ class ExamClaim(_Strict):
     modifier_end: tuple[str, ...] = ()
     coordination: tuple[str, ...] = ()
     absolute: tuple[str, ...] = ()
+    # an option that names a thing (…的服务事项) and what stands in for it when the claim is read
+    noun_phrase_option: str | None = None
+    noun_phrase_stand_in: str = ""
+
+    @field_validator("noun_phrase_option")
+    @classmethod
+    def _noun_phrase_compiles(cls, pattern):
+        if pattern:
+            _regexes([pattern])
+        return pattern
 
 
 class ExamConfig(_Strict):
