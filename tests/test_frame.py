@@ -214,3 +214,65 @@ def test_the_stored_readers_give_scikit_learns_own_probabilities(index):
             X = sparse.hstack([vectorizer.transform([n]), sparse.csr_matrix(v.reshape(1, -1) * w)], format="csr")
             assert np.allclose(ours[slot], model.predict_proba(X)[0], atol=1e-9), (t, slot)
             assert list(model.classes_) == readers.slots[slot]["classes"]
+
+
+# -- a sure reading decides alone, unless the question's own words speak against it (session 6) --------------------
+
+def _frame_with(engine, text, bought, area=None, aspect=("can_buy", 0.95)):
+    """The frame of `text` with the slot readers' outputs replaced by the given probabilities (the lexicon, the
+    parties and the cues still read the words): what compose() makes of a reading, whatever the trained readers say."""
+    from gpskb.frame import compose
+    from gpskb.learn import Prediction
+    from gpskb.text import has_chinese, normalise
+
+    def pred(slot, probs):
+        value = max(probs, key=probs.get)
+        return Prediction(slot, value, probs[value], probs)
+
+    predictions = {"aspect": pred("aspect", {aspect[0]: aspect[1], "out_of_scope": 1 - aspect[1]}),
+                   "bought": pred("bought", bought)}
+    if area:
+        predictions["area"] = pred("area", area)
+    facts = engine.reader.read(text, aspect=aspect[0])
+    return compose(engine.kb.frame, facts, engine.gazetteer.read(normalise(text)), predictions, engine._kinds,
+                   english=not has_chinese(text), denied=lambda s, e: engine.reader.denies(facts.text, s, e),
+                   roles=engine.kb.parties.roles)
+
+
+def test_a_sure_reading_decides_a_plain_prohibited_purchase_alone(engine):
+    f = _frame_with(engine, "想让公司安排几个人过来帮我们办事，可以吗？", {"staff": 0.93, "service": 0.07})
+    assert f.asserted["disguised_employment"].source == "classifier"
+    outcome = engine.rules.evaluate(f)
+    assert outcome.verdict == "prohibited" and outcome.decisive.rule.id == "ban-disguised-employment"
+
+
+def test_a_reading_below_its_decide_at_only_asks(engine):
+    f = _frame_with(engine, "想让公司安排几个人过来帮我们办事，可以吗？", {"staff": 0.85, "service": 0.15})
+    assert "disguised_employment" not in f.asserted and "possible_staffing" in f.asserted
+    assert engine.rules.evaluate(f).verdict == "conditional"
+
+
+def test_a_named_service_keeps_a_sure_reading_from_deciding(engine):
+    """助餐 is a service the lexicon names: a sure reading of 'outside the duties' beside it decides nothing."""
+    f = _frame_with(engine, "请公司给社区老人做助餐，可以吗？", {"outside_duty": 0.95, "service": 0.05})
+    assert "outside_duty" not in f.asserted
+    assert engine.rules.evaluate(f).verdict != "prohibited"
+
+
+def test_help_with_a_decision_keeps_a_sure_reading_of_a_direct_duty_from_deciding(engine):
+    f = _frame_with(engine, "请公司帮忙初审申请材料，审批结论仍由我们作出，可以吗？", {"gov_function": 0.95, "service": 0.05})
+    assert "direct_duty" not in f.asserted
+
+
+def test_a_ban_only_asked_about_keeps_a_sure_reading_from_deciding(engine):
+    f = _frame_with(engine, "这样安排算不算变相用工？", {"staff": 0.95, "service": 0.05})
+    assert "disguised_employment" not in f.asserted
+
+
+def test_a_guessed_area_allows_nothing_while_a_ban_keeps_real_probability(engine):
+    text = "请一家机构每周来几次，帮社区做些日常事情，可以吗？"
+    f = _frame_with(engine, text, {"service": 0.55, "staff": 0.45}, area={"elderly_care": 0.8, "none": 0.2})
+    assert "possible_staffing" in f.asserted
+    assert engine.rules.evaluate(f).verdict == "conditional"
+    f = _frame_with(engine, text, {"service": 0.8, "staff": 0.2}, area={"elderly_care": 0.8, "none": 0.2})
+    assert "possible_staffing" not in f.asserted

@@ -58,6 +58,7 @@ class Frame:
     predictions: dict[str, Prediction] = field(default_factory=dict)
     english: bool = False
     procedural: bool = False  # the question only asks how, what or how much, never whether (read once: procedural())
+    open_guesses: dict = field(default_factory=dict)  # bought values a reading kept below asking (value → probability)
 
     @property
     def text(self) -> str:
@@ -121,16 +122,18 @@ def compose(cfg: FrameConfig, facts: Facts, parties: list[Party], predictions: d
     _aspect(cfg, frame, present)
     _bought(cfg, frame, present, negated, concept_kinds, denied)
     _area(cfg, frame, present)
+    _ask_beside_area_guess(cfg, frame)
     if roles is not None:
         _parties(cfg, frame, parties, roles)
     general = cfg.general_test
     kinds = set(general.decided_by_kinds)
     bought = frame.slots.get("bought")
-    # what is bought is a service, or no reader is sure it is anything else (a weak guess at staff or works makes the
-    # rules ask through its `possible` concept; it does not take the general test away)
-    service_or_unsure = bought is not None and (
-        cfg.slots["bought"].values[bought.value].service
-        or (bought.source == "classifier" and bought.confidence < cfg.slots["bought"].decide_at))
+    # what is bought is a service, or no reader decided it is anything else (a guess at staff or works that only makes
+    # the rules ask through its `possible` concept, or a sure one the question's words overrule, does not take the
+    # general test away)
+    spec = cfg.slots["bought"].values[bought.value] if bought is not None else None
+    service_or_unsure = spec is not None and (
+        spec.service or (bought.source == "classifier" and spec.concept not in frame.asserted))
     if (frame.aspect in general.aspects and frame.slots["aspect"].source != "default"
             and not any(concept_kinds.get(c) in kinds for c in frame.concepts) and service_or_unsure
             and not frame.procedural):
@@ -215,12 +218,16 @@ def _bought(cfg: FrameConfig, frame: Frame, present: set, negated: set, concept_
             continue  # overruled in so many words (按服务成果付费 overrules a guess at staff)
         p = pred.p(v)
         backed = _corroboration(cfg, spec, frame.text, p, present, denied)
-        if (any(concept_kinds.get(c) in spec.unless_kinds for c in present)
-                and not set(backed) & set(spec.corroborated.unblocked if spec.corroborated else ())):
+        c = spec.corroborated
+        # beside a named service, the question's own structure still says what is bought when the reading is at the
+        # cues' `at` (买几台B超机 for 医疗资源下沉, 新建护理楼 for 养老: the service is the purpose, not the thing bought),
+        # and below it only the `unblocked` cues do (the monitoring stations themselves)
+        overrides = bool(backed) and c is not None and (p >= c.at or bool(set(backed) & set(c.unblocked)))
+        if any(concept_kinds.get(k) in spec.unless_kinds for k in present) and not overrides:
             # the question names a service the lexicon knows: not goods, works or financing by a guess — unless a cue
             # that decides beside a blocker says so (the monitoring stations themselves, bought for an encouraged area)
             continue
-        if p >= slot.decide_at:
+        if p >= slot.decide_at_for(v) and _alone_may_decide(cfg, frame, spec, present, concept_kinds, denied):
             frame.asserted[spec.concept] = _fill(cfg, "bought", v, "classifier", p)
         elif backed:
             frame.asserted[spec.concept] = _fill(cfg, "bought", v, "corroborated", p, list(backed.values()))
@@ -228,6 +235,43 @@ def _bought(cfg: FrameConfig, frame: Frame, present: set, negated: set, concept_
             continue  # a public service the lexicon names (上门送餐): a bare guess at staff does not ask
         elif spec.possible and (spec.ask_at or slot.ask_at) is not None and p >= (spec.ask_at or slot.ask_at):
             frame.asserted[spec.possible] = _fill(cfg, "bought", v, "classifier", p)
+        elif spec.possible:
+            frame.open_guesses[v] = p
+
+
+def _ask_beside_area_guess(cfg: FrameConfig, frame: Frame) -> None:
+    """An encouraged area that only the area reader guessed (no word names it) allows nothing while a prohibited
+    reading of what is bought keeps real probability (frame.yaml `bought.ask_beside_area_guess_at`): the rules ask the
+    deciding question instead (公司派人协助居委会处理日常事务 read as elderly care 0.71 and staff 0.46: ask about staff)."""
+    area = frame.slots.get("area")
+    at = cfg.slots["bought"].ask_beside_area_guess_at
+    if area is None or area.source != "classifier" or at is None:
+        return
+    if area.value in cfg.slots["bought"].ask_beside_area_guess_except:
+        return  # an area whose rules never allow by themselves (辅助性服务 is reviewed): nothing to hold back
+    for v, p in frame.open_guesses.items():
+        if p >= at:
+            frame.asserted[cfg.slots["bought"].values[v].possible] = _fill(cfg, "bought", v, "classifier", p)
+
+
+def _alone_may_decide(cfg: FrameConfig, frame: Frame, spec, present: set, concept_kinds: dict, denied) -> bool:
+    """Whether a sure classifier reading (its `decide_at`) may decide without a structural cue: only for a question
+    that asks whether it can be bought, and only when nothing in the question's own words speaks against it — no
+    service the lexicon names (frame.yaml `alone_blocked_by_kinds`; 老人助餐 is not outside the duties however sure the
+    reader is), none of the words that make its
+    cues mean something else (`corroborated.unless`: the provider manages its own people) or say it is something
+    else (`blocked_by`: help with an approval, not the approval), and no word of the ban itself that the question
+    only quotes, asks about or denies (通知里写了严禁变相用工，那…会不会也在禁止之列？): then the rules ask instead."""
+    if frame.rule_aspect != "can_buy":
+        return False
+    if any(concept_kinds.get(c) in (*cfg.alone_blocked_by_kinds, *spec.quiet_with_kinds) for c in present):
+        return False
+    c = spec.corroborated
+    if c is not None and (any(x in present for x in c.unless)
+                          or any(_cue_match(cfg, kind, frame.text, denied) for kind in c.blocked_by)
+                          or any(_denied_only(cfg, kind, frame.text, denied) for kind in c.cues)):
+        return False
+    return not any(m.concept in spec.lexicon and (m.negated or m.questioned) for m in frame.facts.mentions)
 
 
 def _corroboration(cfg: FrameConfig, spec, text: str, p: float, present: set, denied) -> dict[str, str]:
@@ -249,6 +293,12 @@ def _corroboration(cfg: FrameConfig, spec, text: str, p: float, present: set, de
     if len(found) < c.need or (c.essential and not set(found) & set(c.essential)):
         return {}
     return found
+
+
+def _denied_only(cfg: FrameConfig, kind: str, text: str, denied) -> bool:
+    """Whether a cue's words occur only where the question denies them (no construction involved at all)."""
+    spans = [m for rx in cfg.cues[kind] for m in compile_pattern(rx).finditer(text)]
+    return bool(spans) and all(denied(m.start(), m.end()) for m in spans)
 
 
 def _cue_match(cfg: FrameConfig, kind: str, text: str, denied):

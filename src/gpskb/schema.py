@@ -46,6 +46,7 @@ class SlotValue(_Strict):
     concept: str | None = None
     possible: str | None = None
     ask_at: float | None = Field(default=None, gt=0, le=1)  # this value's own threshold for `possible`
+    decide_at: float | None = Field(default=None, gt=0, le=1)  # this value's own threshold for deciding alone
     guess_for: tuple[str, ...] = ("can_buy",)  # the aspects asked for which a classifier reading of it counts
     unless: tuple[str, ...] = ()  # concepts said in so many words that overrule a classifier reading of it
     unless_kinds: tuple[str, ...] = ()  # concept kinds (a named service) that overrule a classifier reading of it
@@ -59,13 +60,24 @@ class Slot(_Strict):
     label: str
     decide_at: float = Field(gt=0, le=1)
     ask_at: float | None = Field(default=None, gt=0, le=1)
+    ask_beside_area_guess_at: float | None = Field(default=None, gt=0, le=1)  # ask from here when only a guessed area allows
+    ask_beside_area_guess_except: tuple[str, ...] = ()  # area values whose rules do not allow by themselves
     values: dict[str, SlotValue]
 
     @model_validator(mode="after")
     def _ask_below_decide(self):
         if self.ask_at is not None and self.ask_at >= self.decide_at:
             raise ValueError("ask_at must be below decide_at")
+        for name, value in self.values.items():
+            ask = value.ask_at if value.ask_at is not None else self.ask_at
+            if value.decide_at is not None and ask is not None and ask >= value.decide_at:
+                raise ValueError(f"values.{name}: ask_at must be below decide_at")
         return self
+
+    def decide_at_for(self, value: str) -> float:
+        """The reading at which the classifier's value decides by itself: the value's own `decide_at`, else the slot's."""
+        own = self.values[value].decide_at
+        return self.decide_at if own is None else own
 
 
 class GeneralTest(_Strict):
@@ -116,6 +128,7 @@ class FrameConfig(_Strict):
     info_aspects: tuple[str, ...]
     info_aspect_at: float = Field(gt=0, le=1)
     asks_permission: tuple[str, ...] = ()  # regexes: a question that asks may we (可以吗, 行不行, is it OK) wants a verdict
+    alone_blocked_by_kinds: tuple[str, ...] = ()  # concept kinds (a named service) beside which no sure reading decides alone
 
     @field_validator("asks_permission")
     @classmethod
