@@ -258,10 +258,11 @@ def _alone_may_decide(cfg: FrameConfig, frame: Frame, spec, present: set, concep
     """Whether a sure classifier reading (its `decide_at`) may decide without a structural cue: only for a question
     that asks whether it can be bought, and only when nothing in the question's own words speaks against it — no
     service the lexicon names (frame.yaml `alone_blocked_by_kinds`; 老人助餐 is not outside the duties however sure the
-    reader is), none of the words that make its
-    cues mean something else (`corroborated.unless`: the provider manages its own people) or say it is something
-    else (`blocked_by`: help with an approval, not the approval), and no word of the ban itself that the question
-    only quotes, asks about or denies (通知里写了严禁变相用工，那…会不会也在禁止之列？): then the rules ask instead."""
+    reader is), none of the words that make its cues mean something else (`corroborated.unless`: the provider manages
+    its own people) or say it is something else (`blocked_by`: help with an approval, not the approval), no cue that
+    settles the value (its `essential` cues, else any) said only to be denied (no construction involved at all), and
+    no word of the ban itself that the question only quotes, asks about or denies (通知里写了严禁变相用工，那…会不会也在
+    禁止之列？): then the rules ask instead."""
     if frame.rule_aspect != "can_buy":
         return False
     if any(concept_kinds.get(c) in (*cfg.alone_blocked_by_kinds, *spec.quiet_with_kinds) for c in present):
@@ -269,7 +270,7 @@ def _alone_may_decide(cfg: FrameConfig, frame: Frame, spec, present: set, concep
     c = spec.corroborated
     if c is not None and (any(x in present for x in c.unless)
                           or any(_cue_match(cfg, kind, frame.text, denied) for kind in c.blocked_by)
-                          or any(_denied_only(cfg, kind, frame.text, denied) for kind in c.cues)):
+                          or any(_denied_only(cfg, kind, frame.text, denied) for kind in (c.essential or c.cues))):
         return False
     return not any(m.concept in spec.lexicon and (m.negated or m.questioned) for m in frame.facts.mentions)
 
