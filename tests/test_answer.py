@@ -210,9 +210,9 @@ def test_a_domain_word_in_a_question_about_no_purchase_is_out_of_scope(engine, q
      {"verdict": 0.96, "hit3": 0.95, "oos_recall": 0.92, "in_scope_flagged": 0, "unsafe": 0}),
     ("blind17-questions.yaml", "verdict 0.806, hit@3 0.952, out-of-scope recall 0.875, unsafe 3",
      {"verdict": 0.97, "hit3": 0.95, "oos_recall": 0.93, "in_scope_flagged": 0, "unsafe": 0}),
-    # read at the end of session 6 (0.903, one unsafe answer left: its mechanism is the next session's work)
+    # read at the end of session 6 (0.917, 0 unsafe)
     ("blind20-questions.yaml", "verdict 0.833, hit@3 0.964, out-of-scope recall 0.812, unsafe 2",
-     {"verdict": 0.89, "hit3": 0.95, "oos_recall": 0.8, "in_scope_flagged": 0, "unsafe": 1}),
+     {"verdict": 0.90, "hit3": 0.95, "oos_recall": 0.8, "in_scope_flagged": 0, "unsafe": 0}),
 ])
 def test_blind_question_sets_stay_above_their_measured_level(engine, name, first_measured, floor):
     """Sets written without seeing the lexicon or rules, first measured at `first_measured` (eval/LEDGER.md); their
