@@ -218,11 +218,11 @@ def _bought(cfg: FrameConfig, frame: Frame, present: set, negated: set, concept_
             continue  # overruled in so many words (按服务成果付费 overrules a guess at staff)
         p = pred.p(v)
         backed = _corroboration(cfg, spec, frame.text, p, present, denied)
-        c = spec.corroborated
+        cor = spec.corroborated
         # beside a named service, the question's own structure still says what is bought when the reading is at the
         # cues' `at` (买几台B超机 for 医疗资源下沉, 新建护理楼 for 养老: the service is the purpose, not the thing bought),
         # and below it only the `unblocked` cues do (the monitoring stations themselves)
-        overrides = bool(backed) and c is not None and (p >= c.at or bool(set(backed) & set(c.unblocked)))
+        overrides = bool(backed) and cor is not None and (p >= cor.at or bool(set(backed) & set(cor.unblocked)))
         if any(concept_kinds.get(k) in spec.unless_kinds for k in present) and not overrides:
             # the question names a service the lexicon knows: not goods, works or financing by a guess — unless a cue
             # that decides beside a blocker says so (the monitoring stations themselves, bought for an encouraged area)
