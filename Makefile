@@ -13,9 +13,10 @@ run: install
 	$(BIN)/streamlit run app.py --server.address $(HOST) --server.port $(PORT) --server.headless true \
 		--browser.gatherUsageStats false --server.fileWatcherType none
 
-## make test: create/update .venv with the development dependencies, lint (ruff) and run the whole suite
+## make test: create/update .venv with the development dependencies, lint (ruff), type-check (mypy) and run the suite
 test: install-dev browser-deps
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 $(BIN)/python:

@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from . import policy as policy_mod
 from .errors import GpskbError
@@ -69,7 +70,7 @@ class Answer:
 
     def to_dict(self) -> dict:
         """The JSON contract of `gpskb ask --json` and the HTTP API (fixed fields first, extras after)."""
-        d = {"question": self.question, "verdict": self.verdict, "answer": self.answer,
+        d: dict[str, Any] = {"question": self.question, "verdict": self.verdict, "answer": self.answer,
              "citations": [asdict(c) for c in self.citations], "rules": self.rules}
         for c in d["citations"]:
             c["span"] = list(c["span"])

@@ -451,6 +451,7 @@ class _InFlight:
             leader = call is None
             if leader:
                 call = self._calls[key] = self._Call()
+        assert call is not None
         if not leader:
             call.done.wait()
             if call.failed:
@@ -688,7 +689,7 @@ def _staleness(engine) -> str | None:
 
     index = getattr(engine, "index", None)
     manifest = getattr(index, "manifest", None)
-    if not manifest:
+    if not manifest or index is None:
         return "no index loaded"
     embedder = index.embedder
     return Index.staleness(manifest, engine.kb, embedder.id, embedder.version)

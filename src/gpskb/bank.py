@@ -17,6 +17,7 @@ import re
 import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .errors import GpskbError, InputError
 from .schema import ExamConfig
@@ -177,7 +178,7 @@ def _heading(text: str) -> str:
     return re.sub(r"[\s*＊:：]", "", normalise(text))  # normalise() already folds case
 
 
-def _columns(header: list[str], cfg: ExamConfig) -> dict[str, int | dict[str, int]]:
+def _columns(header: list[str], cfg: ExamConfig) -> dict[str, Any]:
     """Column index of each field, from the header row; BankError naming what is missing."""
     names = {_heading(h): i for i, h in reversed(list(enumerate(header))) if h}
     found: dict = {}
@@ -435,10 +436,10 @@ def _compare(item: BankItem, statements: list[StatementCheck], asks_false: bool 
     if len(statements) > 1 and len({(s.verdict, s.rule) for s in statements}) == 1:
         return ItemCheck(item, statements, None, None)  # one answer for every option: gpskb cannot tell them apart
     wanted = not asks_false
-    chosen = "".join(s.letter for s in statements if s.true is wanted)
+    chosen = "".join(s.letter or "" for s in statements if s.true is wanted)
     unknown = [s.letter for s in statements if s.true is None]
     if not unknown:
         return ItemCheck(item, statements, chosen, chosen == item.key)
     # some options undecided: a disagreement already if a decided option contradicts the key
-    contradicts = any(s.true is not None and (s.true is wanted) != (s.letter in item.key) for s in statements)
+    contradicts = any(s.true is not None and (s.true is wanted) != ((s.letter or "") in item.key) for s in statements)
     return ItemCheck(item, statements, None, False if contradicts else None)

@@ -116,7 +116,8 @@ def run_bench(args) -> int:
     engine = Engine(kb, index=index)
     engine.answer("养老服务能通过政府购买服务提供吗？")
     index.embedder.query.cache_clear()
-    times, stage = [], {"embed": [], "facts": [], "rules": [], "retrieval": []}
+    times: list[float] = []
+    stage: dict[str, list[float]] = {"embed": [], "facts": [], "rules": [], "retrieval": []}
     for q in questions:
         t = time.perf_counter()
         a = engine.answer(q)
@@ -147,12 +148,12 @@ def run_bench(args) -> int:
     r50 = statistics.median(rtimes)
     print(f"frame (lexicon, parties, readers) + rules per question: p50 {r50 * 1000:.0f} µs, "
           f"p95 {percentile(rtimes, 95) * 1000:.0f} µs   {_mark(r50, TARGETS['rules_p50_ms'])} ms")
-    proc = psutil.Process()
+    me = psutil.Process()
     facts = [engine.read(q) for q in questions]
     for f in facts[:200]:
         engine.rules.evaluate(f)
     gc.collect()
-    rss0 = proc.memory_info().rss
+    rss0 = me.memory_info().rss
     errors, n = 0, args.evaluations
     t = time.perf_counter()
     for i in range(n):
@@ -162,7 +163,7 @@ def run_bench(args) -> int:
             errors += 1
     el = time.perf_counter() - t
     gc.collect()
-    rss1 = proc.memory_info().rss
+    rss1 = me.memory_info().rss
     growth = (rss1 - rss0) / 2**20
     print(f"{n} rule evaluations: {el:.2f} s ({el / n * 1e6:.0f} µs each), engine errors {errors}, "
           f"RSS {rss0 / 2**20:.1f} → {rss1 / 2**20:.1f} MB (growth {growth:+.1f} MB)   "

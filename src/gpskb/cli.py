@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
@@ -16,6 +17,12 @@ EXIT_ERROR = 2
 
 def _err(msg: str) -> None:
     print(f"gpskb: error: {msg}", file=sys.stderr)
+
+
+def _print_help(parser: argparse.ArgumentParser, _args: argparse.Namespace) -> int:
+    """A command group named without its action (`gpskb index`): its help, and the usage-error exit status."""
+    parser.print_help()
+    return EXIT_ERROR
 
 
 def _log(msg: str) -> None:
@@ -269,7 +276,7 @@ def cmd_bank_check(args) -> int:
     report = bank.check(engine, items)
     summary = report.summary()
     if args.json:
-        out = {"summary": summary}
+        out: dict[str, object] = {"summary": summary}
         if not args.summary:
             out["items"] = [c.to_dict() for c in report.items]
         print(json.dumps(out, ensure_ascii=False, indent=1))
@@ -351,7 +358,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("files", nargs="+", help="question files with in-scope and out-of-scope questions")
     b.set_defaults(func=cmd_index_calibrate)
     index_parser = s
-    s.set_defaults(func=lambda a: (index_parser.print_help(), EXIT_ERROR)[1])
+    s.set_defaults(func=functools.partial(_print_help, index_parser))
 
     s = sub.add_parser("eval", help="answer a question file: verdict accuracy, citation hit@1/3, out-of-scope P/R")
     s.add_argument("files", nargs="*", help="question files (format of eval/dev-questions.yaml)")
@@ -370,7 +377,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--summary", action="store_true", help="figures only, no items (for a blind bank)")
     b.set_defaults(func=cmd_bank_check)
     bank_parser = s
-    s.set_defaults(func=lambda a: (bank_parser.print_help(), EXIT_ERROR)[1])
+    s.set_defaults(func=functools.partial(_print_help, bank_parser))
 
     s = sub.add_parser("bench", help="speed and memory: cold start, warm p50/p95/max, peak RSS, rules alone")
     s.add_argument("--questions", nargs="+", default=None, help="question files (default: the project's eval/)")

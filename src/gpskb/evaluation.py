@@ -170,7 +170,7 @@ def evaluate_retrieval(engine, questions: list[Question]) -> dict:
     rankers = ("dense", "lexical", "concept", "fused")
     stats = {r: {"hit1": 0, "hit3": 0, "rr": 0.0} for r in rankers}
     n_cited = 0
-    oos_rows = {"retrieval": [], "retrieval+rules": []}
+    oos_rows: dict[str, list] = {"retrieval": [], "retrieval+rules": []}
     for q in questions:
         facts = engine.read(q.q)
         found = engine.index.search(q.q, concepts=facts.concepts)
@@ -231,6 +231,7 @@ def calibrate(engine, questions: list[Question], weights=(0.0, 0.002, 0.004, 0.0
             key = (errors, -gap / spread)
             if best is None or key < best[0]:
                 best = (key, float(w), float(t), flag)
+    assert best is not None, "no candidate weight"  # the grid is never empty
     (errors, _), w, t, flag = best
     return {
         "lexical_weight": w, "threshold": round(t, 4), "errors_weighted": errors,

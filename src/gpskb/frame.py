@@ -132,7 +132,7 @@ def compose(cfg: FrameConfig, facts: Facts, parties: list[Party], predictions: d
     # the rules ask through its `possible` concept, or a sure one the question's words overrule, does not take the
     # general test away)
     spec = cfg.slots["bought"].values[bought.value] if bought is not None else None
-    service_or_unsure = spec is not None and (
+    service_or_unsure = spec is not None and bought is not None and (
         spec.service or (bought.source == "classifier" and spec.concept not in frame.asserted))
     if (frame.aspect in general.aspects and frame.slots["aspect"].source != "default"
             and not any(concept_kinds.get(c) in kinds for c in frame.concepts) and service_or_unsure
@@ -233,7 +233,7 @@ def _bought(cfg: FrameConfig, frame: Frame, present: set, negated: set, concept_
             frame.asserted[spec.concept] = _fill(cfg, "bought", v, "corroborated", p, list(backed.values()))
         elif any(concept_kinds.get(c) in spec.quiet_with_kinds for c in present):
             continue  # a public service the lexicon names (上门送餐): a bare guess at staff does not ask
-        elif spec.possible and (spec.ask_at or slot.ask_at) is not None and p >= (spec.ask_at or slot.ask_at):
+        elif spec.possible and (ask_at := spec.ask_at or slot.ask_at) is not None and p >= ask_at:
             frame.asserted[spec.possible] = _fill(cfg, "bought", v, "classifier", p)
         elif spec.possible:
             frame.open_guesses[v] = p
@@ -250,8 +250,9 @@ def _ask_beside_area_guess(cfg: FrameConfig, frame: Frame) -> None:
     if area.value in cfg.slots["bought"].ask_beside_area_guess_except:
         return  # an area whose rules never allow by themselves (辅助性服务 is reviewed): nothing to hold back
     for v, p in frame.open_guesses.items():
-        if p >= at:
-            frame.asserted[cfg.slots["bought"].values[v].possible] = _fill(cfg, "bought", v, "classifier", p)
+        possible = cfg.slots["bought"].values[v].possible
+        if p >= at and possible is not None:
+            frame.asserted[possible] = _fill(cfg, "bought", v, "classifier", p)
 
 
 def _alone_may_decide(cfg: FrameConfig, frame: Frame, spec, present: set, concept_kinds: dict, denied) -> bool:

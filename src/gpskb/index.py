@@ -19,6 +19,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import bm25s
 import faiss
@@ -98,7 +99,7 @@ class SentenceTransformerEmbedder:
         self.query_prefix, self.passage_prefix = query_prefix, passage_prefix
         self.id = f"sentence-transformers:{model}"
         self.version = sentence_transformers.__version__
-        dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        dim: Any = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
         self.dim = int(dim())
         self.query = functools.lru_cache(maxsize=_QUERY_CACHE)(self._query)
 
@@ -332,7 +333,7 @@ class Index:
             os.close(fd)
             self.readers.save(Path(tmp))
             os.replace(tmp, directory / READERS_FILE)
-            if getattr(self.readers, "vectors", None):
+            if self.readers.vectors:
                 _write_vector_cache(directory, self.embedder, self.readers.vectors)
         for name, data in files.items():  # manifest last: it is what declares the index complete
             fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name}.")

@@ -25,6 +25,7 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -125,7 +126,9 @@ class SlotReaders:
         vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True, min_df=2,
                                      lowercase=False)
         vectorizer.fit([normalise(t) for t in all_texts])
-        slots, fitted, report = {}, {}, {"slots": {}}
+        slots: dict[str, dict] = {}
+        fitted: dict[str, tuple] = {}
+        report: dict[str, Any] = {"slots": {}}
         for slot, values in examples.items():
             texts = [t for v in values for t in values[v]]
             labels = [v for v in values for _ in values[v]]
@@ -193,7 +196,7 @@ class SlotReaders:
             for key in ("coef", "intercept", "a", "b"):
                 arrays[f"{slot}.{key}"] = np.asarray(m[key], dtype=np.float64)
         with open(path, "wb") as fh:
-            np.savez_compressed(fh, **arrays)
+            np.savez_compressed(fh, allow_pickle=False, **arrays)
 
     @classmethod
     def load(cls, path: Path) -> SlotReaders:

@@ -132,7 +132,7 @@ class HomophoneMatcher:
             if len(term) < min_chars:
                 continue
             # the term's reading in context (调解 → tiao jie); a typed slip is keyed by each character's usual reading
-            key = tuple(lazy_pinyin(term, style=Style.NORMAL, errors=lambda x: list(x)))
+            key = tuple(lazy_pinyin(term, style=Style.NORMAL, errors=list))  # type: ignore[arg-type]  # pypinyin accepts a list
             if len(key) == len(term):
                 self.keys.setdefault(key, []).append((term, concept))
         self.lengths = sorted({len(k) for k in self.keys})
@@ -261,7 +261,8 @@ class Reader:
         doc = self.nlp.make_doc(text)
         with self._lock:  # spaCy's matcher is not documented as thread-safe
             raw = self.matcher(doc)
-        spans, exceptions = [], []
+        spans: list = []  # spaCy spans
+        exceptions: list = []
         for match_id, start, end in raw:
             label = self.nlp.vocab.strings[match_id]
             span = doc[start:end]
@@ -317,11 +318,12 @@ class Reader:
         for concept in self.together:
             if any(x.concept == concept.id for x in mentions) or concept.id in excepted_concepts:
                 continue
-            found = [next((m for rx in group for m in rx.finditer(text)), None) for group in concept.together]
-            if not all(found):
+            maybe = [next((m for rx in group for m in rx.finditer(text)), None) for group in concept.together]
+            parts = [m for m in maybe if m is not None]
+            if len(parts) < len(maybe):
                 continue
-            cue = next((c for c in (self._cue(text, m.start(), m.end()) for m in found) if c), None)
-            mentions.append(Mention(concept.id, "…".join(m.group(0) for m in found), found[0].start(), found[0].end(),
+            cue = next((c for c in (self._cue(text, m.start(), m.end()) for m in parts) if c), None)
+            mentions.append(Mention(concept.id, "…".join(m.group(0) for m in parts), parts[0].start(), parts[0].end(),
                                     cue is not None, cue))
         for m in self._quantities(text, aspect):
             if not any(x.concept == m.concept and x.start < m.end and m.start < x.end for x in mentions):
@@ -392,7 +394,7 @@ class Reader:
         out = []
         for q in self.kb.language.get("quantities") or ():
             history = [(x.start(), x.end()) for rx in q["compiled_exceptions"] for x in rx.finditer(text)]
-            seen = set()
+            seen: set[tuple[int, int]] = set()
             first = None
             asked = q.get("when_asked")
             bare = q["compiled_when_asked"] if asked and aspect == asked["aspect"] else []

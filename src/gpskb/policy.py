@@ -12,7 +12,7 @@ import hashlib
 import json
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,12 +34,12 @@ ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*(/[a-z0-9-]+)*$")
 # Strict YAML
 
 
-class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml's parser: ~10× faster start-up
+class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]  # libyaml's parser: ~10× faster start-up
     """SafeLoader that rejects duplicate keys (PyYAML silently keeps the last one) and keeps dates as strings."""
 
 
 def _construct_mapping(loader, node, deep=False):
-    seen = {}
+    seen: dict = {}
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
         if key in seen:
@@ -485,12 +485,12 @@ class KnowledgeBase:
     concepts: dict[str, Concept]
     language: dict
     retrieval: dict
-    training: list[dict] = field(default_factory=list)
-    frame: FrameConfig | None = None
-    examples: dict = field(default_factory=dict)  # slot → value → example questions (policy/examples.yaml)
-    parties: Parties | None = None
-    wording: Wording | None = None
-    exam: ExamConfig | None = None  # how trainers' question banks are read (policy/exam.yaml, gpskb.bank)
+    training: list[dict]
+    frame: FrameConfig
+    examples: dict  # slot → value → example questions (policy/examples.yaml)
+    parties: Parties
+    wording: Wording
+    exam: ExamConfig  # how trainers' question banks are read (policy/exam.yaml, gpskb.bank)
 
     def clause(self, clause_id: str) -> Clause:
         """The clause with this id; UnknownClause (with near matches) otherwise."""

@@ -18,12 +18,16 @@ import os
 import threading
 import uuid
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import durable.engine as _engine
 
 from .errors import EngineError, PolicyError
 from .nlp import Facts
 from .policy import Condition, FollowUp, KnowledgeBase, Rule
+
+if TYPE_CHECKING:
+    from .frame import Frame
 
 _ACTION_PREFIX = "fire:"
 _HANDLED = "handled"  # the catch-all rule and its action: every fact is handled (see the module docstring)
@@ -149,7 +153,7 @@ class RuleEngine:
 
     def fire(self, concepts: set) -> list[str]:
         """Ids of the rules whose conditions hold for this set of true concepts, as the engine reports them."""
-        fact = {c: (c in concepts) for c in self.concepts}
+        fact: dict[str, object] = {c: (c in concepts) for c in self.concepts}
         sid = uuid.uuid4().hex
         fact["sid"] = sid
         fact[_MARK] = True
@@ -172,7 +176,7 @@ class RuleEngine:
             raise EngineError(f"rule engine reported unknown rules: {unknown}")
         return list(dict.fromkeys(fired))
 
-    def evaluate(self, facts: Facts, aspect: str | None = None) -> Outcome:
+    def evaluate(self, facts: Facts | Frame, aspect: str | None = None) -> Outcome:
         """The verdict for these facts (a Frame or bare Facts), the fired rules in order of precedence (decisive
         first) and open follow-ups.
 
@@ -231,7 +235,7 @@ class RuleEngine:
                         follow_ups.append(fu)
         return Outcome(verdict, firings, follow_ups)
 
-    def _matched(self, rule: Rule, facts: Facts) -> list[str]:
+    def _matched(self, rule: Rule, facts: Facts | Frame) -> list[str]:
         out = []
         for c in rule.when.positive:
             if c in facts.concepts:

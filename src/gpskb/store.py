@@ -64,6 +64,12 @@ def default_path() -> Path:
     return Path(value).expanduser() if value else config.data_dir() / "gpskb.sqlite3"
 
 
+def _row_id(cur: sqlite3.Cursor) -> int:
+    """The id of the row an INSERT just wrote (sqlite3 types `lastrowid` as optional; after an INSERT it is set)."""
+    assert cur.lastrowid is not None
+    return int(cur.lastrowid)
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
@@ -95,14 +101,14 @@ class Store:
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (_now(), question[:MAX_TEXT], verdict, json.dumps(list(citations)), rating,
                  (comment or "")[:MAX_TEXT], source))
-            return int(cur.lastrowid)
+            return _row_id(cur)
 
     def log_question(self, question: str, verdict: str, citations: list[str], source: str = "app") -> int:
         with self._connect() as db:
             cur = db.execute("INSERT INTO questions (created_at, question, verdict, citations, source) "
                              "VALUES (?, ?, ?, ?, ?)",
                              (_now(), question[:MAX_TEXT], verdict, json.dumps(list(citations)), source))
-            return int(cur.lastrowid)
+            return _row_id(cur)
 
     def feedback(self, limit: int = 200) -> list[dict]:
         with self._connect() as db:
@@ -137,7 +143,7 @@ class Store:
             try:
                 cur = db.execute("INSERT INTO banks (created_at, trainer, name, filename, n_items) VALUES (?, ?, ?, ?, ?)",
                                  (_now(), trainer, name, filename[:MAX_NAME], len(items)))
-                bank_id = int(cur.lastrowid)
+                bank_id = _row_id(cur)
                 db.executemany("INSERT INTO bank_items (bank_id, position, item) VALUES (?, ?, ?)",
                                [(bank_id, i, json.dumps(it.to_dict(), ensure_ascii=False))
                                 for i, it in enumerate(items)])
