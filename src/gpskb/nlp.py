@@ -245,8 +245,11 @@ class Reader:
         self.together = [c for c in kb.concepts.values() if c.together]
         self.breaks = [normalise(b) or b for b in lang["clause_breaks"]]
         # 是不是 / 有没有 / 能不能 contain a cue but ask a question: masked before looking for cues
-        self.question_forms = sorted({normalise(q) for q in [*lang["question_forms"], *(lang.get("bounds") or ())]},
-                                     key=len, reverse=True)
+        self.question_forms = sorted({normalise(q) for q in lang["question_forms"]}, key=len, reverse=True)
+        # a bound only before a number (不到一年 is "under a year"; 不到单位坐班 denies coming to the office)
+        bounds = sorted({normalise(b) for b in lang.get("bounds") or ()}, key=len, reverse=True)
+        self.bounds = re.compile("(" + "|".join(map(re.escape, bounds)) + r")(?=[约近]?[\d一二两三四五六七八九十百千半几])"
+                                 ) if bounds else None
         # English: each concept's words on word boundaries, longest first; a denial among the few words before them
         # (a space and a hyphen are the same join: design-and-build is design and build)
         self.english = [(c.id, re.compile(r"(?<![a-z])(" + "|".join(english_term(t) for t in sorted(c.english, key=len,
@@ -487,6 +490,8 @@ class Reader:
         masked = text
         for form in self.question_forms:
             masked = masked.replace(form, "\u25a1" * len(form))
+        if self.bounds is not None:
+            masked = self.bounds.sub(lambda m: "\u25a1" * len(m.group(0)), masked)
         self._local.masked = (text, masked)
         return masked
 
