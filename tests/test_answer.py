@@ -152,6 +152,16 @@ def test_a_domain_word_in_a_question_about_no_purchase_is_out_of_scope(engine, q
     assert a.verdict == "out_of_scope" and a.citations == [] and a.rules == []
 
 
+def test_a_general_check_set_off_by_a_word_alone_does_not_keep_a_how_to_question_in_scope(engine):
+    """目录 in an office-software question sets off the catalogue-and-budget check through the aspect reader alone;
+    a question that only asks how is not kept against the out-of-scope reader by it, while a question on the
+    guidance catalogue is still answered with 第十四条's two conditions."""
+    off = engine.answer("Excel表格里的目录怎么做超链接？")
+    assert off.verdict == "out_of_scope" and off.rules == []
+    on = engine.answer("钱已经列进今年的部门预算了，是不是就可以直接按政府购买服务来买了？")
+    assert on.verdict == "conditional" and on.citations[0].clause_id == "mof-order-102/14"
+
+
 @pytest.mark.parametrize("name, first_measured, floor", [
     # Session 4 (2026-12-04): a handful of floors moved by one question either way after the readers were retrained on
     # 708 more examples and the who-provides / who-buys general rules landed (+12 verdicts over all development files,

@@ -134,7 +134,11 @@ def compose(cfg: FrameConfig, facts: Facts, parties: list[Party], predictions: d
     spec = cfg.slots["bought"].values[bought.value] if bought is not None else None
     service_or_unsure = spec is not None and bought is not None and (
         spec.service or (bought.source == "classifier" and spec.concept not in frame.asserted))
-    if (frame.aspect in general.aspects and frame.slots["aspect"].source != "default"
+    # a question read as "how" that asks may we in so many words (Can the bureau hire an evaluator to …?) asks whether
+    asked = frame.aspect in general.aspects or (
+        frame.aspect in general.asks_whether_with and frame.rule_aspect in general.aspects
+        and any(compile_pattern(rx).search(frame.text) for rx in cfg.asks_permission))
+    if (asked and frame.slots["aspect"].source != "default"
             and not any(concept_kinds.get(c) in kinds for c in frame.concepts) and service_or_unsure
             and not frame.procedural):
         frame.asserted[general.concept] = SlotFill("area", "unnamed", "文件未点名的服务事项", "default", 1.0)
@@ -383,9 +387,12 @@ def _asks_about_ban(cfg: FrameConfig, frame: Frame) -> bool:
 
 
 def decide_scope(cfg: FrameConfig, frame: Frame, fired: bool, banned: bool, retrieval_in_scope: bool,
-                 ban_words: list[str], names_clause: bool = False) -> Scope:
+                 ban_words: list[str], names_clause: bool = False, general_only: bool = False) -> Scope:
     """The one scope stage, in the order policy/frame.yaml writes down. `names_clause`: the question names a clause
-    of the knowledge base (by an alias such as 负面清单, or by an article number the documents hold)."""
+    of the knowledge base (by an alias such as 负面清单, or by an article number the documents hold). `general_only`:
+    every rule that fired is a general check (`fallback`) set off by the aspect read alone — for a question that only
+    asks how or what, it does not outvote the out-of-scope reader in step 2 (Word文档的目录怎么生成 is not a question
+    on the guidance catalogue)."""
     s = cfg.scope
     pred = frame.predictions.get("aspect")
     p_oos = pred.p("out_of_scope") if pred else 0.0
@@ -397,7 +404,8 @@ def decide_scope(cfg: FrameConfig, frame: Frame, fired: bool, banned: bool, retr
         return Scope(True, "names_clause")
     if _asks_about_ban(cfg, frame):
         return Scope(True, "asks_about_ban")  # 这算不算劳务派遣？ does the ban on X apply?: a question about a held clause
-    if fired and (retrieval_in_scope or aspect_in_scope) and p_oos < s.refuse_over_rule_at:
+    if (fired and not (general_only and frame.procedural) and (retrieval_in_scope or aspect_in_scope)
+            and p_oos < s.refuse_over_rule_at):
         return Scope(True, "rule")
     if banned and p_oos < s.refuse_over_ban_at and not frame.procedural:
         return Scope(True, "prohibition")  # a prohibition the clause index also finds needs a sure reader to drop

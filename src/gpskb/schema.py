@@ -84,6 +84,9 @@ class GeneralTest(_Strict):
     concept: str
     aspects: tuple[str, ...]
     decided_by_kinds: tuple[str, ...]
+    # aspects read by the aspect reader that still take the general test when the question asks may we in so many
+    # words (frame.yaml `asks_permission`): a "how" reading of "Can the bureau hire an evaluator to …?"
+    asks_whether_with: tuple[str, ...] = ()
 
 
 class Scope(_Strict):
