@@ -276,3 +276,20 @@ def test_a_guessed_area_allows_nothing_while_a_ban_keeps_real_probability(engine
     assert engine.rules.evaluate(f).verdict == "conditional"
     f = _frame_with(engine, text, {"service": 0.8, "staff": 0.2}, area={"elderly_care": 0.8, "none": 0.2})
     assert "possible_staffing" not in f.asserted
+
+
+def test_a_how_reading_that_asks_whether_it_may_get_someone_to_do_something_takes_the_general_test(engine):
+    """Read as "how", a question that asks whether the office may commission someone is answered with the general
+    test's checks; one that only asks whether a manner is right is not — unless a banned reading of what is bought
+    keeps real probability (frame.yaml general_test asks_whether_forms / asks_whether_risk_at)."""
+    how = ("how_to", 0.8)
+    commission = _frame_with(engine, "Can the archives bureau commission a firm to digitise its old files?",
+                             {"service": 0.7, "none": 0.3}, aspect=how)
+    assert "unnamed_service" in commission.concepts
+    assert "o102-general-test" in [f.rule.id for f in engine.rules.evaluate(commission).firings]
+    manner = _frame_with(engine, "合同由双方签字盖章后再报财政部门备案，这样可以吗？", {"service": 0.7, "none": 0.3},
+                         aspect=how)
+    assert "unnamed_service" not in manner.concepts
+    risky = _frame_with(engine, "合同由双方签字盖章后再报财政部门备案，这样可以吗？",
+                        {"financing": 0.6, "service": 0.4}, aspect=how)
+    assert "unnamed_service" in risky.concepts and engine.rules.evaluate(risky).verdict == "conditional"

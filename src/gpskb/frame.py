@@ -134,15 +134,29 @@ def compose(cfg: FrameConfig, facts: Facts, parties: list[Party], predictions: d
     spec = cfg.slots["bought"].values[bought.value] if bought is not None else None
     service_or_unsure = spec is not None and bought is not None and (
         spec.service or (bought.source == "classifier" and spec.concept not in frame.asserted))
-    # a question read as "how" that asks may we in so many words (Can the bureau hire an evaluator to …?) asks whether
+    # a question read as "how" that asks whether it may get someone to do something, in so many words (Can the
+    # bureau hire an evaluator to …?), asks whether
+    # — or that asks may we at all while a prohibited reading of what is bought keeps real probability (then the
+    # general test's checks, not no_rule, are the answer)
     asked = frame.aspect in general.aspects or (
         frame.aspect in general.asks_whether_with and frame.rule_aspect in general.aspects
-        and any(compile_pattern(rx).search(frame.text) for rx in cfg.asks_permission))
+        and (any(compile_pattern(rx).search(frame.text) for rx in general.asks_whether_forms)
+             or (general.asks_whether_risk_at is not None and _banned_risk(cfg, frame) >= general.asks_whether_risk_at
+                 and any(compile_pattern(rx).search(frame.text) for rx in cfg.asks_permission))))
     if (asked and frame.slots["aspect"].source != "default"
             and not any(concept_kinds.get(c) in kinds for c in frame.concepts) and service_or_unsure
             and not frame.procedural):
         frame.asserted[general.concept] = SlotFill("area", "unnamed", "文件未点名的服务事项", "default", 1.0)
     return frame
+
+
+def _banned_risk(cfg: FrameConfig, frame: Frame) -> float:
+    """The bought reader's probability of the likeliest value that a ban decides (staff, goods, works …)."""
+    pred = frame.predictions.get("bought")
+    if pred is None:
+        return 0.0
+    return max((pred.p(v) for v, spec in cfg.slots["bought"].values.items() if spec.concept and not spec.service),
+               default=0.0)
 
 
 def procedural(cfg: FrameConfig, text: str) -> bool:

@@ -84,9 +84,17 @@ class GeneralTest(_Strict):
     concept: str
     aspects: tuple[str, ...]
     decided_by_kinds: tuple[str, ...]
-    # aspects read by the aspect reader that still take the general test when the question asks may we in so many
-    # words (frame.yaml `asks_permission`): a "how" reading of "Can the bureau hire an evaluator to …?"
+    # aspects read by the aspect reader that still take the general test when the question asks, in so many words
+    # (`asks_whether_forms`, regexes), whether it may get someone to do something: "Can the bureau hire an evaluator?"
     asks_whether_with: tuple[str, ...] = ()
+    asks_whether_forms: tuple[str, ...] = ()
+    asks_whether_risk_at: float | None = Field(default=None, gt=0, le=1)
+
+    @field_validator("asks_whether_forms")
+    @classmethod
+    def _forms_compile(cls, patterns):
+        _regexes(patterns)
+        return patterns
 
 
 class Scope(_Strict):
