@@ -293,3 +293,14 @@ def test_a_how_reading_that_asks_whether_it_may_get_someone_to_do_something_take
     risky = _frame_with(engine, "合同由双方签字盖章后再报财政部门备案，这样可以吗？",
                         {"financing": 0.6, "service": 0.4}, aspect=how)
     assert "unnamed_service" in risky.concepts and engine.rules.evaluate(risky).verdict == "conditional"
+
+
+def test_a_ban_word_as_the_subject_of_a_labour_service_is_set_aside_and_shown(engine):
+    """劳务派遣 in collective-bargaining guidance for dispatched workers is what the service is about: the frame sets the
+    word aside (shown in the trace) and the rules do not ban on it; with a head count or people placed with the office
+    the word is what is bought."""
+    f = engine.read("工会想给园区里的劳务派遣员工开展集体协商指导，可以走政府购买服务吗？")
+    assert "labour_dispatch" in f.set_aside and "labour_dispatch" not in f.concepts
+    assert "set_aside" in f.as_dict() and engine.rules.evaluate(f).verdict != "prohibited"
+    g = engine.read("劳动争议调解中心想通过劳务派遣招3个调解员来中心上班，可以吗？")
+    assert not g.set_aside and engine.rules.evaluate(g).verdict == "prohibited"

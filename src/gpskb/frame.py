@@ -59,6 +59,7 @@ class Frame:
     english: bool = False
     procedural: bool = False  # the question only asks how, what or how much, never whether (read once: procedural())
     open_guesses: dict = field(default_factory=dict)  # bought values a reading kept below asking (value → probability)
+    set_aside: dict[str, SlotFill] = field(default_factory=dict)  # lexicon concepts read as a service's subject
 
     @property
     def text(self) -> str:
@@ -66,7 +67,7 @@ class Frame:
 
     @property
     def concepts(self) -> set:
-        return self.facts.concepts | set(self.asserted)
+        return (self.facts.concepts - set(self.set_aside)) | set(self.asserted)
 
     @property
     def negated(self) -> set:
@@ -101,6 +102,7 @@ class Frame:
         return {"slots": {k: v.as_dict() for k, v in self.slots.items()},
                 "asserted": {c: f.describe() for c, f in self.asserted.items()},
                 "parties": [{"text": p.text, "category": p.category, "role": p.role} for p in self.parties],
+                **({"set_aside": {c: f.describe() for c, f in self.set_aside.items()}} if self.set_aside else {}),
                 "probabilities": {s: p.probabilities for s, p in self.predictions.items()}}
 
 
@@ -113,7 +115,7 @@ def compose(cfg: FrameConfig, facts: Facts, parties: list[Party], predictions: d
     parties = [p for p in parties if not denied(p.start, p.end)]
     frame = Frame(facts, parties=parties, predictions=predictions, english=english,
                   procedural=procedural(cfg, facts.text))
-    present = facts.concepts
+    present = _ban_words_as_topic(cfg, frame, facts.concepts, denied)
     negated = facts.negated
     for said_not, implied in cfg.denials.items():
         if said_not in negated and implied not in present:
@@ -319,6 +321,33 @@ def _denied_only(cfg: FrameConfig, kind: str, text: str, denied) -> bool:
     """Whether a cue's words occur only where the question denies them (no construction involved at all)."""
     spans = [m for rx in cfg.cues[kind] for m in compile_pattern(rx).finditer(text)]
     return bool(spans) and all(denied(m.start(), m.end()) for m in spans)
+
+
+def _ban_words_as_topic(cfg: FrameConfig, frame: Frame, present: set, denied) -> set:
+    """A ban's words as the subject of a service the lexicon names (frame.yaml `topic_of_services`): mediating the
+    disputes of dispatched workers, training newly hired workers. With no other word of the ban and none of its
+    cues outside those words (no head count, per-head pay, people placed with or directed by the office), the words
+    are set aside and the rules ask the deciding question through `possible`; the concepts still present."""
+    facts = frame.facts
+    for value, spec in cfg.slots["bought"].values.items():
+        words = [c for c in spec.topic_words if c in present and c not in facts.given]
+        if not words or not any(c in present for c in spec.topic_of_services):
+            continue
+        if any(c in present for c in spec.lexicon if c not in spec.topic_words):
+            continue  # the ban said in other words too (按人头, 派人坐班): not only a subject
+        if any(_cue_match(cfg, kind, frame.text, denied) for kind in spec.topic_blocked_by):
+            continue  # the words name the means (通过劳务派遣方式配备): how people are taken on
+        spans = [(m.start, m.end) for m in facts.mentions if m.concept in words]
+        cues = spec.corroborated.cues if spec.corroborated else ()
+        if any(not denied(m.start(), m.end()) and not any(s <= m.start() and m.end() <= e for s, e in spans)
+               for kind in cues for rx in cfg.cues[kind] for m in compile_pattern(rx).finditer(frame.text)):
+            continue
+        fill = _fill(cfg, "bought", value, "lexicon", 1.0, [m.term for m in facts.mentions if m.concept in words])
+        for c in words:
+            frame.set_aside[c] = fill
+        if spec.possible:
+            frame.asserted[spec.possible] = fill
+    return present - set(frame.set_aside)
 
 
 def _cue_match(cfg: FrameConfig, kind: str, text: str, denied):

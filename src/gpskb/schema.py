@@ -52,6 +52,12 @@ class SlotValue(_Strict):
     unless_kinds: tuple[str, ...] = ()  # concept kinds (a named service) that overrule a classifier reading of it
     quiet_with_kinds: tuple[str, ...] = ()  # concept kinds beside which a reading below `decide_at` does not ask (cues still decide)
     service: bool = False  # a value of `bought` that is a service (or nothing in particular): the area applies
+    # a ban's words as the subject of a service the lexicon names (disputes of dispatched workers mediated, training
+    # for newly hired workers): beside one of `topic_of_services`, with none of the value's cues, its `topic_words`
+    # are set aside and the rules ask through `possible` instead
+    topic_of_services: tuple[str, ...] = ()
+    topic_words: tuple[str, ...] = ()
+    topic_blocked_by: tuple[str, ...] = ()  # cue kinds that say the words are the means, not the subject (通过劳务派遣配备)
     lexicon: tuple[str, ...] = ()
     corroborated: Corroborated | None = None
 
