@@ -304,3 +304,15 @@ def test_a_ban_word_as_the_subject_of_a_labour_service_is_set_aside_and_shown(en
     assert "set_aside" in f.as_dict() and engine.rules.evaluate(f).verdict != "prohibited"
     g = engine.read("劳动争议调解中心想通过劳务派遣招3个调解员来中心上班，可以吗？")
     assert not g.set_aside and engine.rules.evaluate(g).verdict == "prohibited"
+
+
+def test_a_party_aspect_with_no_party_and_a_sure_banned_reading_asks_whether_it_can_be_bought(engine):
+    """Read as "who may buy" although the question names no party at all, while what is bought is surely works: the
+    rules answer whether it can be bought (frame.yaml party_aspects / party_aspect_yields_at); with a party named, the
+    party question stands."""
+    text = "Is it fine to have the new riverside promenade built under a service contract?"
+    f = _frame_with(engine, text, {"works": 0.95, "service": 0.05}, aspect=("who_buys", 0.7))
+    assert f.rule_aspect == "can_buy" and engine.rules.evaluate(f).verdict == "prohibited"
+    g = _frame_with(engine, "区妇联能不能作为购买主体，买一批新建的办公用房？", {"works": 0.95, "service": 0.05},
+                    aspect=("who_buys", 0.7))
+    assert g.parties and g.rule_aspect == "who_buys"

@@ -121,7 +121,7 @@ def compose(cfg: FrameConfig, facts: Facts, parties: list[Party], predictions: d
         if said_not in negated and implied not in present:
             frame.asserted[implied] = SlotFill("facts", implied, implied, "lexicon", 1.0,
                                                tuple(m.term for m in facts.mentions if m.concept == said_not))
-    _aspect(cfg, frame, present)
+    _aspect(cfg, frame, present, concept_kinds)
     _bought(cfg, frame, present, negated, concept_kinds, denied)
     _area(cfg, frame, present)
     _ask_beside_area_guess(cfg, frame)
@@ -182,7 +182,7 @@ def _lexicon_value(cfg: FrameConfig, slot: str, present: set):
     return None, []
 
 
-def _aspect(cfg: FrameConfig, frame: Frame, present: set) -> None:
+def _aspect(cfg: FrameConfig, frame: Frame, present: set, concept_kinds: dict) -> None:
     slot = cfg.slots["aspect"]
     given = [v for v, spec in slot.values.items() if spec.concept and spec.concept in frame.given]
     pred = frame.predictions.get("aspect")
@@ -202,6 +202,10 @@ def _aspect(cfg: FrameConfig, frame: Frame, present: set) -> None:
             fill.confidence < cfg.info_aspect_at
             or any(compile_pattern(rx).search(frame.text) for rx in cfg.asks_permission)):
         frame.rule_aspect = "can_buy"  # not sure it only asks how, or it asks may we: a rule that decides gives its verdict
+    if (fill.value in cfg.party_aspects and fill.source == "classifier" and not frame.parties
+            and cfg.party_aspect_yields_at is not None and _banned_risk(cfg, frame) >= cfg.party_aspect_yields_at
+            and not any(concept_kinds.get(c) in ("provider", "purchaser") for c in present)):
+        frame.rule_aspect = "can_buy"  # no party to decide about; what is bought is surely banned: may it be bought?
     concept = slot.values[fill.value].concept
     if concept:
         frame.asserted[concept] = fill
