@@ -194,7 +194,7 @@ def test_a_general_check_set_off_by_a_word_alone_does_not_keep_a_how_to_question
     ("blind8-questions.yaml", "verdict 0.784, hit@3 0.938, out-of-scope recall 0.714, unsafe 5",
      {"verdict": 0.95, "hit3": 0.95, "oos_recall": 0.92, "in_scope_flagged": 1, "unsafe": 0}),
     ("blind9-questions.yaml", "verdict 0.482, hit@3 0.645, out-of-scope recall 0.750, unsafe 11",
-     {"verdict": 0.89, "hit3": 0.95, "oos_recall": 0.87, "in_scope_flagged": 0, "unsafe": 0}),
+     {"verdict": 0.97, "hit3": 0.95, "oos_recall": 0.87, "in_scope_flagged": 0, "unsafe": 0}),
     ("blind10-questions.yaml", "verdict 0.764, hit@3 0.930, out-of-scope recall 0.786, unsafe 4",
      {"verdict": 0.95, "hit3": 0.97, "oos_recall": 0.99, "in_scope_flagged": 0, "unsafe": 0}),
     ("blind11-questions.yaml", "verdict 0.596, hit@3 0.731, out-of-scope recall 0.875, unsafe 5",
@@ -220,9 +220,9 @@ def test_a_general_check_set_off_by_a_word_alone_does_not_keep_a_how_to_question
      {"verdict": 0.96, "hit3": 0.95, "oos_recall": 0.92, "in_scope_flagged": 0, "unsafe": 0}),
     ("blind17-questions.yaml", "verdict 0.806, hit@3 0.952, out-of-scope recall 0.875, unsafe 3",
      {"verdict": 0.97, "hit3": 0.95, "oos_recall": 0.93, "in_scope_flagged": 0, "unsafe": 0}),
-    # read at the end of session 6 (0.917, 0 unsafe)
+    # read at the end of session 6 (0.917, 0 unsafe); 0.958 after session 7's mechanisms
     ("blind20-questions.yaml", "verdict 0.833, hit@3 0.964, out-of-scope recall 0.812, unsafe 2",
-     {"verdict": 0.90, "hit3": 0.95, "oos_recall": 0.8, "in_scope_flagged": 0, "unsafe": 0}),
+     {"verdict": 0.95, "hit3": 0.95, "oos_recall": 0.8, "in_scope_flagged": 0, "unsafe": 0}),
 ])
 def test_blind_question_sets_stay_above_their_measured_level(engine, name, first_measured, floor):
     """Sets written without seeing the lexicon or rules, first measured at `first_measured` (eval/LEDGER.md); their
