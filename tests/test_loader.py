@@ -146,3 +146,18 @@ def test_a_malformed_question_file_is_a_question_file_error(tmp_path):
     with pytest.raises(QuestionFileError) as exc:
         load_questions(path)
     assert not isinstance(exc.value, PolicyError) and "verdict" in str(exc.value) and "q.yaml" in str(exc.value)
+
+
+@pytest.mark.parametrize("old, new, field", [
+    ("topic_blocked_by: [dispatch_as_means]", "topic_blocked_by: [dispatch_as_mean]",
+     "slots.bought.values.staff.topic_blocked_by[0]: unknown cue 'dispatch_as_mean'"),
+    ("topic_words: [labour_dispatch, disguised_employment]", "topic_words: [labour_dispach, disguised_employment]",
+     "slots.bought.values.staff.topic_words[0]: unknown concept 'labour_dispach'"),
+    ("party_aspects: [who_buys, who_provides]", "party_aspects: [who_buys, who_provide]",
+     "party_aspects[1]: unknown aspect 'who_provide'"),
+    ("party_kinds: [provider, purchaser]", "party_kinds: [provider, buyer]", "party_kinds[1]: unknown concept kind 'buyer'"),
+])
+def test_a_wrong_name_in_frame_yaml_is_named_with_its_field(policy_copy, old, new, field):
+    _edit(policy_copy / "frame.yaml", old, new)
+    err = _error(policy_copy)
+    assert "frame.yaml" in str(err) and field in str(err)

@@ -142,9 +142,9 @@ def compose(cfg: FrameConfig, facts: Facts, parties: list[Party], predictions: d
     # general test's checks, not no_rule, are the answer)
     asked = frame.aspect in general.aspects or (
         frame.aspect in general.asks_whether_with and frame.rule_aspect in general.aspects
-        and (any(compile_pattern(rx).search(frame.text) for rx in general.asks_whether_forms)
+        and (_says(general.asks_whether_forms, frame.text)
              or (general.asks_whether_risk_at is not None and _banned_risk(cfg, frame) >= general.asks_whether_risk_at
-                 and any(compile_pattern(rx).search(frame.text) for rx in cfg.asks_permission))))
+                 and _says(cfg.asks_permission, frame.text))))
     if (asked and frame.slots["aspect"].source != "default"
             and not any(concept_kinds.get(c) in kinds for c in frame.concepts) and service_or_unsure
             and not frame.procedural):
@@ -161,12 +161,16 @@ def _banned_risk(cfg: FrameConfig, frame: Frame) -> float:
                default=0.0)
 
 
+def _says(patterns, text: str) -> bool:
+    """Whether any of a policy file's regular expressions occurs in the text."""
+    return any(compile_pattern(rx).search(text) for rx in patterns)
+
+
 def procedural(cfg: FrameConfig, text: str) -> bool:
     """Whether a question only asks how, what or how much, never whether (frame.yaml scope `procedure_forms`,
     `eligibility_forms`): 宣传政府购买服务可以用哪些平台？"""
     s = cfg.scope
-    return (any(compile_pattern(rx).search(text) for rx in s.procedure_forms)
-            and not any(compile_pattern(rx).search(text) for rx in s.eligibility_forms))
+    return _says(s.procedure_forms, text) and not _says(s.eligibility_forms, text)
 
 
 def _fill(cfg: FrameConfig, slot: str, value: str, source: str, confidence: float, words=()) -> SlotFill:
@@ -200,11 +204,11 @@ def _aspect(cfg: FrameConfig, frame: Frame, present: set, concept_kinds: dict) -
     frame.rule_aspect = fill.value
     if fill.value in cfg.info_aspects and fill.source == "classifier" and (
             fill.confidence < cfg.info_aspect_at
-            or any(compile_pattern(rx).search(frame.text) for rx in cfg.asks_permission)):
+            or _says(cfg.asks_permission, frame.text)):
         frame.rule_aspect = "can_buy"  # not sure it only asks how, or it asks may we: a rule that decides gives its verdict
     if (fill.value in cfg.party_aspects and fill.source == "classifier" and not frame.parties
             and cfg.party_aspect_yields_at is not None and _banned_risk(cfg, frame) >= cfg.party_aspect_yields_at
-            and not any(concept_kinds.get(c) in ("provider", "purchaser") for c in present)):
+            and not any(concept_kinds.get(c) in cfg.party_kinds for c in present)):
         frame.rule_aspect = "can_buy"  # no party to decide about; what is bought is surely banned: may it be bought?
     concept = slot.values[fill.value].concept
     if concept:
@@ -343,9 +347,8 @@ def _ban_words_as_topic(cfg: FrameConfig, frame: Frame, present: set, denied) ->
             continue  # the words name the means (通过劳务派遣方式配备): how people are taken on
         spans = [(m.start, m.end) for m in facts.mentions if m.concept in words]
         cues = spec.corroborated.cues if spec.corroborated else ()
-        if any(not denied(m.start(), m.end()) and not any(s <= m.start() and m.end() <= e for s, e in spans)
-               for kind in cues for rx in cfg.cues[kind] for m in compile_pattern(rx).finditer(frame.text)):
-            continue
+        if any(_cue_match(cfg, kind, frame.text, denied, outside=spans) for kind in cues):
+            continue  # a cue in words of its own (三个人, 按人头): people are what is bought
         fill = _fill(cfg, "bought", value, "lexicon", 1.0, [m.term for m in facts.mentions if m.concept in words])
         for c in words:
             frame.set_aside[c] = fill
@@ -354,10 +357,12 @@ def _ban_words_as_topic(cfg: FrameConfig, frame: Frame, present: set, denied) ->
     return present - set(frame.set_aside)
 
 
-def _cue_match(cfg: FrameConfig, kind: str, text: str, denied):
-    """The first undenied match of a named cue (frame.yaml `cues`), or None."""
+def _cue_match(cfg: FrameConfig, kind: str, text: str, denied, outside=()):
+    """The first undenied match of a named cue (frame.yaml `cues`), or None; with `outside` (spans), only a match
+    that does not lie within one of them (a ban's own word is not a cue for itself)."""
     return next((m for rx in cfg.cues[kind] for m in compile_pattern(rx).finditer(text)
-                 if not denied(m.start(), m.end())), None)
+                 if not denied(m.start(), m.end())
+                 and not any(s <= m.start() and m.end() <= e for s, e in outside)), None)
 
 
 def _area(cfg: FrameConfig, frame: Frame, present: set) -> None:

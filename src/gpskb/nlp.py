@@ -246,7 +246,7 @@ class Reader:
         self.breaks = [normalise(b) or b for b in lang["clause_breaks"]]
         # 是不是 / 有没有 / 能不能 contain a cue but ask a question: masked before looking for cues
         self.question_forms = sorted({normalise(q) for q in lang["question_forms"]}, key=len, reverse=True)
-        # a bound only before a number (不到一年 is "under a year"; 不到单位坐班 denies coming to the office)
+        # a bound only before a number (不到一年 is "under a year"; 他不到局里上班 denies coming in)
         bounds = sorted({normalise(b) for b in lang.get("bounds") or ()}, key=len, reverse=True)
         self.bounds = re.compile("(" + "|".join(map(re.escape, bounds)) + r")(?=[约近]?[\d一二两三四五六七八九十百千半几])"
                                  ) if bounds else None

@@ -741,7 +741,7 @@ def _load_reading(root: Path, concepts: dict) -> tuple[FrameConfig, dict, Partie
                 c = getattr(value, key)
                 if c and c not in concepts:
                     raise PolicyError(fname, f"slots.{slot_id}.values.{value_id}.{key}", f"unknown concept {c!r}")
-            for key in ("lexicon", "unless"):
+            for key in ("lexicon", "unless", "topic_of_services", "topic_words"):
                 for j, c in enumerate(getattr(value, key)):
                     if c not in concepts:
                         raise PolicyError(fname, f"slots.{slot_id}.values.{value_id}.{key}[{j}]",
@@ -749,6 +749,19 @@ def _load_reading(root: Path, concepts: dict) -> tuple[FrameConfig, dict, Partie
             for j, a in enumerate(value.guess_for):
                 if a not in frame.slots["aspect"].values:
                     raise PolicyError(fname, f"slots.{slot_id}.values.{value_id}.guess_for[{j}]", f"unknown aspect {a!r}")
+            for j, k in enumerate(value.topic_blocked_by):
+                if k not in frame.cues:
+                    raise PolicyError(fname, f"slots.{slot_id}.values.{value_id}.topic_blocked_by[{j}]",
+                                      f"unknown cue {k!r} (frame.yaml cues)")
+    for j, k in enumerate(frame.party_kinds):
+        if k not in CONCEPT_KINDS:
+            raise PolicyError(fname, f"party_kinds[{j}]", f"unknown concept kind {k!r} (one of {', '.join(CONCEPT_KINDS)})")
+    aspects = frame.slots["aspect"].values
+    for field_name, listed in (("party_aspects", frame.party_aspects),
+                               ("general_test.asks_whether_with", frame.general_test.asks_whether_with)):
+        for j, a in enumerate(listed):
+            if a not in aspects:
+                raise PolicyError(fname, f"{field_name}[{j}]", f"unknown aspect {a!r}")
     for key, value in frame.denials.items():
         for c in (key, value):
             if c not in concepts:

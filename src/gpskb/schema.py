@@ -147,6 +147,7 @@ class FrameConfig(_Strict):
     # a question read as asking who may buy or provide that names no party at all, while what is bought is surely a
     # banned kind (at least `party_aspect_yields_at`), asks whether it can be bought: the rules answer that
     party_aspects: tuple[str, ...] = ()
+    party_kinds: tuple[str, ...] = ()  # concept kinds that name a party (a named provider or purchaser keeps the aspect)
     party_aspect_yields_at: float | None = Field(default=None, gt=0, le=1)
     asks_permission: tuple[str, ...] = ()  # regexes: a question that asks may we (可以吗, 行不行, is it OK) wants a verdict
     alone_blocked_by_kinds: tuple[str, ...] = ()  # concept kinds (a named service) beside which no sure reading decides alone
