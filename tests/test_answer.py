@@ -223,6 +223,9 @@ def test_a_general_check_set_off_by_a_word_alone_does_not_keep_a_how_to_question
     # read at the end of session 6 (0.917, 0 unsafe); 0.958 after session 7's mechanisms
     ("blind20-questions.yaml", "verdict 0.833, hit@3 0.964, out-of-scope recall 0.812, unsafe 2",
      {"verdict": 0.95, "hit3": 0.95, "oos_recall": 0.8, "in_scope_flagged": 0, "unsafe": 0}),
+    # read at the start of session 8 (0.944 on the session-7 product); 0.972 after session 8's first mechanisms
+    ("blind22-questions.yaml", "verdict 0.875, hit@3 0.941, out-of-scope recall 0.938, unsafe 1",
+     {"verdict": 0.97, "hit3": 0.94, "oos_recall": 0.93, "in_scope_flagged": 2, "unsafe": 0}),
 ])
 def test_blind_question_sets_stay_above_their_measured_level(engine, name, first_measured, floor):
     """Sets written without seeing the lexicon or rules, first measured at `first_measured` (eval/LEDGER.md); their
