@@ -416,15 +416,22 @@ def test_cors_header_only_for_an_allowed_origin(engine):
 # -- settings, request log, question store -----------------------------------------------------------------------
 
 
-def test_settings_from_environment():
-    s = Settings.from_env({"GPSKB_API_TOKEN": "  tok  ", "GPSKB_CORS_ORIGINS": f" {ORIGIN}/ , http://localhost:8501,,",
-                           "GPSKB_LOG_QUESTIONS": "1"})
+def test_settings_from_environment(monkeypatch):
+    for name in ("GPSKB_API_TOKEN", "GPSKB_CORS_ORIGINS", "GPSKB_LOG_QUESTIONS"):
+        monkeypatch.delenv(name, raising=False)
+    d = Settings.from_env()
+    assert (d.token, d.cors_origins, d.log_questions) == (None, (), False)
+    monkeypatch.setenv("GPSKB_API_TOKEN", "  tok  ")
+    monkeypatch.setenv("GPSKB_CORS_ORIGINS", f" {ORIGIN}/ , http://localhost:8501,,")
+    monkeypatch.setenv("GPSKB_LOG_QUESTIONS", "1")
+    s = Settings.from_env()
     assert s.token == "tok"
     assert s.cors_origins == (ORIGIN, "http://localhost:8501")
     assert s.log_questions is True
-    d = Settings.from_env({})
-    assert (d.token, d.cors_origins, d.log_questions) == (None, (), False)
-    assert Settings.from_env({"GPSKB_API_TOKEN": "  ", "GPSKB_LOG_QUESTIONS": "0"}).token is None
+    monkeypatch.setenv("GPSKB_API_TOKEN", "  ")
+    monkeypatch.setenv("GPSKB_LOG_QUESTIONS", "0")
+    s = Settings.from_env()
+    assert s.token is None and s.log_questions is False
 
 
 def test_each_request_is_logged_once_without_token_or_question(engine, caplog):

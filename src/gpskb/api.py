@@ -37,7 +37,6 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-import os
 import threading
 import time
 from collections import Counter
@@ -52,7 +51,7 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
 
-from . import __version__, policy
+from . import __version__, config, policy
 from .answer import Citation, Engine, answer_dict
 from .errors import GpskbError, InputError, UnknownClause
 
@@ -62,9 +61,7 @@ API_PREFIX = "/api/v1"
 MAX_BODY_BYTES = 64 * 1024
 MAX_BATCH = 100
 MAX_FACTS = 32
-TOKEN_ENV = "GPSKB_API_TOKEN"
-CORS_ENV = "GPSKB_CORS_ORIGINS"
-LOG_QUESTIONS_ENV = "GPSKB_LOG_QUESTIONS"
+TOKEN_ENV = config.Settings.variable("api_token")
 #: asked once at startup so the first real request does not pay for loading the model's pages
 WARMUP_QUESTION = "能否以劳务派遣方式通过政府购买服务用工？"
 _VERDICT_KEY = "gpskb.verdict"  # set in the ASGI scope by an endpoint, read by the request log
@@ -74,10 +71,6 @@ JSON = "application/json"
 
 # ---------------------------------------------------------------------------------------------------------------
 # Settings
-
-
-def _truthy(value: str | None) -> bool:
-    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
 
 
 @dataclass(frozen=True)
@@ -92,11 +85,11 @@ class Settings:
     max_batch: int = MAX_BATCH
 
     @classmethod
-    def from_env(cls, environ=None) -> Settings:
-        env = os.environ if environ is None else environ
-        token = (env.get(TOKEN_ENV) or "").strip() or None
-        origins = tuple(o.strip().rstrip("/") for o in (env.get(CORS_ENV) or "").split(",") if o.strip())
-        return cls(token=token, cors_origins=origins, log_questions=_truthy(env.get(LOG_QUESTIONS_ENV)))
+    def from_env(cls) -> Settings:
+        """The API's part of the environment's settings (gpskb.config.Settings: GPSKB_API_TOKEN, GPSKB_CORS_ORIGINS,
+        GPSKB_LOG_QUESTIONS)."""
+        env = config.settings()
+        return cls(token=env.token, cors_origins=env.origins, log_questions=env.log_questions)
 
 
 # ---------------------------------------------------------------------------------------------------------------

