@@ -161,3 +161,36 @@ def test_a_wrong_name_in_frame_yaml_is_named_with_its_field(policy_copy, old, ne
     _edit(policy_copy / "frame.yaml", old, new)
     err = _error(policy_copy)
     assert "frame.yaml" in str(err) and field in str(err)
+
+
+# -- the shape of the rule, lexicon and question files, checked by pydantic models (gpskb.policy_files) -----------
+
+@pytest.mark.parametrize("old, new, where", [
+    ("    outcome: prohibited\n", "    outcome: forbidden\n", "rules[0].outcome: 'forbidden' is not one of"),
+    ("    outcome: prohibited\n", "    outcome: prohibited\n    overide: [allowed]\n",
+     "rules[0].overide: unknown key (did you mean 'overrides'?)"),
+    ("    priority: 100\n", "    priority: high\n", "rules[0].priority: expected an integer"),
+    ("    title: ", "    title: ''\n    titl: ", "rules[0].title: expected non-empty text"),
+])
+def test_a_rule_file_of_the_wrong_shape_names_the_rule_and_field(policy_copy, old, new, where):
+    _edit(policy_copy / "rules" / "caizong-2023-12.yaml", old, new)
+    err = _error(policy_copy)
+    assert "caizong-2023-12.yaml" in str(err) and where in str(err), str(err)
+
+
+def test_a_concept_of_an_unknown_kind_names_the_choices(policy_copy):
+    _edit(policy_copy / "lexicon.yaml", "  - id: hiring\n    label: ", "  - id: hiring\n    kind2: x\n    label: ")
+    err = _error(policy_copy)
+    assert "lexicon.yaml" in str(err) and ".kind2: unknown key (did you mean 'kind'?)" in str(err), str(err)
+
+
+def test_a_question_file_error_names_the_question_and_field(tmp_path):
+    from gpskb.errors import QuestionFileError
+    from gpskb.evaluation import load_questions
+
+    path = tmp_path / "q.yaml"
+    path.write_text("- {id: a, kind: info, cite: [11], q: 谁发的}\n- {id: b, kind: eligible, q: 能买吗}\n",
+                    encoding="utf-8")
+    with pytest.raises(QuestionFileError) as exc:
+        load_questions(path)
+    assert "q.yaml: [1].kind: 'eligible' is not one of" in str(exc.value)

@@ -9,18 +9,10 @@ from pathlib import Path
 import numpy as np
 
 from .errors import QuestionFileError
-from .policy import F, _check, display_path, read_yaml
+from .policy import display_path, read_yaml
+from .policy_files import QuestionEntry, check
 
 KINDS = ("eligibility", "info", "out_of_scope")
-QUESTION_SCHEMA = {
-    "id": F("str"),
-    "kind": F("str", choices=KINDS),
-    "q": F("str"),
-    "verdict": F("strs", required=False, choices=("prohibited", "allowed", "conditional", "no_rule")),
-    "cite": F("list", required=False, schema={}),  # checked below: numbers, 'meta', part ids or clause ids
-    "aspect": F("str", required=False),  # what the question asks: an aspect of policy/frame.yaml (checked when scored)
-    "lang": F("str", required=False, choices=("zh", "en")),
-}
 DEFAULT_DOCUMENT = "caizong-2023-12"
 
 
@@ -66,7 +58,7 @@ def load_questions(path) -> list[Question]:
             item = dict(item, cite=None)
         else:
             cites = None
-        _check(item, QUESTION_SCHEMA, where, name)
+        check(QuestionEntry, item, name, QuestionFileError, where)
         if item["id"] in seen:
             raise QuestionFileError(name, f"{where}.id", f"duplicate question id {item['id']!r}")
         seen.add(item["id"])

@@ -20,15 +20,18 @@ import yaml
 
 from . import config
 from .errors import PolicyError, UnknownClause, UnknownRule
+from .policy_files import (
+    CONCEPT_KINDS,
+    DocumentFile,
+    LanguageFile,
+    LexiconFile,
+    RetrievalFile,
+    RulesFile,
+    TrainingFile,
+    check,
+)
 from .schema import ExamConfig, Examples, FrameConfig, Parties, Wording, validated
 from .text import compile_pattern
-
-OUTCOMES = ("prohibited", "conditional", "allowed")
-CONCEPT_KINDS = ("employment", "mode", "service", "auxiliary", "provider", "purchaser", "role", "object", "contract",
-                 "frame")
-CLAUSE_KINDS = ("preamble", "part", "item", "closing", "chapter", "article", "article-item", "note")
-ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*(/[a-z0-9-]+)*$")
-
 
 # ---------------------------------------------------------------------------------------------------------------
 # Strict YAML
@@ -85,221 +88,6 @@ def read_yaml(path: Path) -> Any:
         raise PolicyError(name, where, f"malformed YAML: {problem}") from None
     except yaml.YAMLError as exc:
         raise PolicyError(name, "", f"malformed YAML: {exc}") from None
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# A small schema language: enough to name the field that is wrong.
-
-
-@dataclass(frozen=True)
-class F:
-    """One field: its type ('str', 'int', 'bool', 'strs', 'map', 'list'), whether required, and nested schema."""
-
-    type: str
-    required: bool = True
-    choices: tuple = ()
-    schema: dict | None = None  # for 'map' and 'list' of maps
-    pattern: re.Pattern | None = None
-
-
-def _check(obj, schema: dict, path: str, file: str) -> dict:
-    where = path or "top level"
-    if not isinstance(obj, dict):
-        raise PolicyError(file, where, f"expected a mapping, got {type(obj).__name__}")
-    for key in obj:
-        if key not in schema:
-            near = difflib.get_close_matches(str(key), list(schema), n=1)
-            hint = f" (did you mean {near[0]!r}?)" if near else ""
-            raise PolicyError(file, _join(path, key), f"unknown key{hint}")
-    for key, spec in schema.items():
-        fpath = _join(path, key)
-        if key not in obj or obj[key] is None:
-            if spec.required:
-                raise PolicyError(file, fpath, "field required")
-            continue
-        value = obj[key]
-        _check_value(value, spec, fpath, file)
-    return obj
-
-
-def _check_value(value, spec: F, fpath: str, file: str):
-    t = spec.type
-    if t == "str":
-        if not isinstance(value, str) or not value.strip():
-            raise PolicyError(file, fpath, "expected non-empty text")
-        if spec.pattern and not spec.pattern.match(value):
-            raise PolicyError(file, fpath, f"{value!r} is not a valid id (lower-case ASCII, digits, '-' and '/')")
-    elif t == "int":
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise PolicyError(file, fpath, "expected an integer")
-    elif t == "num":
-        if not isinstance(value, (int, float)) or isinstance(value, bool):
-            raise PolicyError(file, fpath, "expected a number")
-    elif t == "bool":
-        if not isinstance(value, bool):
-            raise PolicyError(file, fpath, "expected true or false")
-    elif t == "strs":
-        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-            raise PolicyError(file, fpath, "expected a list of non-empty texts")
-        for i, v in enumerate(value):
-            if spec.choices and v not in spec.choices:
-                raise PolicyError(file, f"{fpath}[{i}]", f"{v!r} is not one of {', '.join(spec.choices)}")
-        return
-    elif t == "map":
-        if spec.schema is None:
-            if not isinstance(value, dict) or not value:
-                raise PolicyError(file, fpath, "expected a non-empty mapping")
-        else:
-            _check(value, spec.schema, fpath, file)
-    elif t == "list":
-        if not isinstance(value, list):
-            raise PolicyError(file, fpath, "expected a list")
-        for i, item in enumerate(value):
-            if spec.schema is None:  # a list of lists of texts
-                _check_value(item, F("strs"), f"{fpath}[{i}]", file)
-            else:
-                _check(item, spec.schema, f"{fpath}[{i}]", file)
-    else:  # pragma: no cover - schema bug
-        raise AssertionError(t)
-    if spec.choices and value not in spec.choices:
-        raise PolicyError(file, fpath, f"{value!r} is not one of {', '.join(map(str, spec.choices))}")
-
-
-def _join(path, key):
-    return f"{path}.{key}" if path else str(key)
-
-
-DOCUMENT_SCHEMA = {
-    "document": F("map", schema={
-        "id": F("str", pattern=ID_RE),
-        "number": F("str"),
-        "title": F("str"),
-        "short_title": F("str", required=False),
-        "issuer": F("str"),
-        "addressees": F("str", required=False),
-        "disclosure": F("str", required=False),
-        "copied_to": F("str", required=False),
-        "printed_by": F("str", required=False),
-        "printed_on": F("str", required=False),
-        "published_on": F("str", required=False),
-        "effective_on": F("str", required=False),
-        "source": F("str"),
-        "excerpt": F("bool"),
-        "excerpt_note": F("str", required=False),
-        "provenance": F("list", required=False, schema={"tag": F("str"), "description": F("str")}),
-        "missing": F("list", required=False, schema={"articles": F("str"), "note": F("str")}),
-        "missing_topics": F("list", required=False, schema={"id": F("str"), "label": F("str"),
-                                                             "patterns": F("strs")}),
-    }),
-    "clauses": F("list", schema={
-        "id": F("str", pattern=ID_RE),
-        "kind": F("str", choices=CLAUSE_KINDS),
-        "number": F("str", required=False),
-        "title": F("str", required=False),
-        "part": F("str", required=False),
-        "text": F("str"),
-        "sources": F("str", required=False),
-        "aliases": F("strs", required=False),
-    }),
-}
-
-CONDITION_SCHEMA = {"any": F("strs", required=False), "all": F("strs", required=False),
-                    "none": F("strs", required=False), "any_of_each": F("list", required=False, schema=None)}
-
-RULES_SCHEMA = {
-    "rules": F("list", schema={
-        "id": F("str", pattern=ID_RE),
-        "title": F("str"),
-        "clauses": F("strs"),
-        "quote": F("str"),
-        "when": F("map", schema=CONDITION_SCHEMA),
-        "outcome": F("str", choices=OUTCOMES),
-        "priority": F("int"),
-        "overrides": F("strs", required=False, choices=OUTCOMES),
-        "explanation": F("str"),
-        "conclusion": F("str", required=False),
-        "aspect": F("str", required=False),  # one of policy/frame.yaml's aspects (checked after it is loaded)
-        "fallback": F("bool", required=False),  # decides only when no other rule that does not prohibit fired
-        "alone": F("bool", required=False),  # a fallback that never makes another rule's allowed conditional
-        "override_note": F("str", required=False),
-        "checks": F("strs", required=False),
-        "follow_ups": F("strs", required=False),
-    }),
-    "not_formalised": F("list", required=False, schema={"clause": F("str"), "reason": F("str")}),
-    "follow_ups": F("list", required=False, schema={
-        "id": F("str", pattern=ID_RE),
-        "ask_when": F("map", schema=CONDITION_SCHEMA),
-        "question": F("str"),
-        "options": F("list", schema={"label": F("str"), "facts": F("strs")}),
-    }),
-}
-
-LEXICON_SCHEMA = {
-    "concepts": F("list", schema={
-        "id": F("str", pattern=re.compile(r"^[a-z][a-z0-9_]*$")),
-        "label": F("str"),
-        "kind": F("str", choices=CONCEPT_KINDS),
-        "terms": F("strs"),
-        "exceptions": F("strs", required=False),
-        "exception_patterns": F("strs", required=False),
-        "patterns": F("strs", required=False),
-        "together": F("list", required=False, schema=None),
-        "english": F("strs", required=False),
-        "note": F("str", required=False),
-    }),
-}
-
-LANGUAGE_SCHEMA = {
-    "negation_cues": F("strs"),
-    "negation_window": F("int"),
-    "negation_after_cues": F("strs"),
-    "negation_after_window": F("int"),
-    "english_negation": F("str", required=False),
-    "question_forms": F("strs"),
-    "bounds": F("strs", required=False),
-    "quantities": F("list", required=False, schema={
-        "id": F("str"), "patterns": F("strs"), "per_unit": F("map", schema=None),
-        "ranges": F("list", schema={"above": F("num"), "upto": F("num"), "concept": F("str")}),
-        "renewals": F("strs", required=False),
-        "date_ranges": F("strs", required=False),
-        "exceptions": F("strs", required=False),
-        "when_asked": F("map", required=False, schema={"aspect": F("str"), "patterns": F("strs")}),
-    }),
-    "mentions": F("map", required=False, schema={
-        "kinds": F("strs"), "topic_patterns": F("strs"), "concern_patterns": F("strs"),
-        "uncertain_kinds": F("strs", required=False), "uncertain_patterns": F("strs", required=False),
-        "countered": F("map", required=False, schema={"by": F("strs"), "concepts": F("strs")}),
-        "background_kinds": F("strs", required=False), "background_clause": F("str", required=False),
-        "purchase_words": F("str", required=False),
-    }),
-    "gap_tolerance": F("map", schema={"min_term_chars": F("int"), "max_inserted": F("int")}),
-    "typo_tolerance": F("map", schema={"min_term_chars": F("int"), "max_substitutions": F("int")}),
-    "clause_breaks": F("strs"),
-    "generic_terms": F("strs"),
-    "max_question_chars": F("int"),
-}
-
-RETRIEVAL_SCHEMA = {
-    "chunking": F("map", schema={"sentence_breaks": F("strs"), "min_chars": F("int"),
-                                 "title_prefix": F("bool")}),
-    "fusion": F("map", schema={"method": F("str", choices=("rrf",)), "k": F("int"),
-                               "dense_weight": F("num"), "lexical_weight": F("num"), "concept_weight": F("num"),
-                               "concept_ranker_skips_kinds": F("strs", choices=CONCEPT_KINDS)}),
-    "out_of_scope": F("map", schema={"lexical_weight": F("str"), "threshold": F("str"), "how_chosen": F("str")}),
-    "max_citations": F("int"),
-    "english_glossary": F("list", required=False, schema={"en": F("str"), "zh": F("str")}),
-}
-
-TRAINING_SCHEMA = {
-    "scenarios": F("list", schema={
-        "id": F("str"),
-        "title": F("str"),
-        "scenario": F("str"),
-        "verdict": F("str", choices=OUTCOMES),
-        "clauses": F("strs"),
-        "explanation": F("str"),
-    }),
-}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -567,7 +355,7 @@ def load(policy: str | os.PathLike | None = None) -> KnowledgeBase:
         raise PolicyError(display_path(root / "documents"), "", "no document files (*.yaml)")
     for path in doc_files:
         name = display_path(path)
-        data = _check(read_yaml(path), DOCUMENT_SCHEMA, "", name)
+        data = check(DocumentFile, read_yaml(path), name)
         meta = data["document"]
         if meta["id"] in documents:
             raise PolicyError(name, "document.id", f"duplicate document id {meta['id']!r} "
@@ -597,7 +385,7 @@ def load(policy: str | os.PathLike | None = None) -> KnowledgeBase:
 
     lex_path = root / "lexicon.yaml"
     lex_name = display_path(lex_path)
-    lex = _check(read_yaml(lex_path), LEXICON_SCHEMA, "", lex_name)
+    lex = check(LexiconFile, read_yaml(lex_path), lex_name)
     concepts: dict[str, Concept] = {}
     term_owner: dict[str, str] = {}
     for i, c in enumerate(lex["concepts"]):
@@ -620,7 +408,7 @@ def load(policy: str | os.PathLike | None = None) -> KnowledgeBase:
                                     tuple(compiled["patterns"]), tuple(t.lower() for t in c.get("english") or ()),
                                     tuple(together))
 
-    language = _check(read_yaml(root / "language.yaml"), LANGUAGE_SCHEMA, "", display_path(root / "language.yaml"))
+    language = check(LanguageFile, read_yaml(root / "language.yaml"), display_path(root / "language.yaml"))
     lang_name = display_path(root / "language.yaml")
     for i, q in enumerate(language.get("quantities") or ()):
         q["compiled"] = _regexes(q["patterns"], lang_name, f"quantities[{i}].patterns", ("n", "unit"))
@@ -651,7 +439,7 @@ def load(policy: str | os.PathLike | None = None) -> KnowledgeBase:
                 if kind not in kinds:
                     raise PolicyError(lang_name, f"mentions.{key}[{j}]",
                                       f"no concept of policy/lexicon.yaml has kind {kind!r}")
-    retrieval = _check(read_yaml(root / "retrieval.yaml"), RETRIEVAL_SCHEMA, "", display_path(root / "retrieval.yaml"))
+    retrieval = check(RetrievalFile, read_yaml(root / "retrieval.yaml"), display_path(root / "retrieval.yaml"))
     retrieval["compiled_glossary"] = list(zip(
         _regexes([g["en"] for g in retrieval.get("english_glossary") or ()], display_path(root / "retrieval.yaml"),
                  "english_glossary.en"),
@@ -668,7 +456,7 @@ def load(policy: str | os.PathLike | None = None) -> KnowledgeBase:
     follow_ups: dict[str, FollowUp] = {}
     for path in sorted((root / "rules").glob("*.yaml")):
         name = display_path(path)
-        data = _check(read_yaml(path), RULES_SCHEMA, "", name)
+        data = check(RulesFile, read_yaml(path), name)
         for i, f in enumerate(data.get("follow_ups") or ()):
             if f["id"] in follow_ups:
                 raise PolicyError(name, f"follow_ups[{i}].id", f"duplicate follow-up id {f['id']!r}")
@@ -709,7 +497,7 @@ def load(policy: str | os.PathLike | None = None) -> KnowledgeBase:
     tpath = root / "training.yaml"
     if tpath.exists():
         tname = display_path(tpath)
-        tdata = _check(read_yaml(tpath), TRAINING_SCHEMA, "", tname)
+        tdata = check(TrainingFile, read_yaml(tpath), tname)
         seen = set()
         for i, s in enumerate(tdata["scenarios"]):
             if s["id"] in seen:
