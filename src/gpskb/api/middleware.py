@@ -1,0 +1,159 @@
+"""Pure ASGI middleware: the request log, bearer auth, the body limit, the catch-all and JSON CORS."""
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import time
+
+from fastapi.responses import Response
+from starlette.datastructures import Headers
+from starlette.middleware.cors import CORSMiddleware
+
+from .errors import _HTTP_ERRORS, _BodyTooLarge, _http_error, error_response
+from .settings import _VERDICT_KEY, Settings
+
+log = logging.getLogger("gpskb.api")
+
+# ---------------------------------------------------------------------------------------------------------------
+# Middleware (pure ASGI: no per-request task or body buffering, unlike BaseHTTPMiddleware)
+
+
+class _ResponseWatch:
+    """A `send` wrapper that records whether the response has started and with which status."""
+
+    def __init__(self, send):
+        self.send, self.started, self.status = send, False, 500
+
+    async def __call__(self, message):
+        if message["type"] == "http.response.start":
+            self.started, self.status = True, message["status"]
+        await self.send(message)
+
+
+class RequestLogMiddleware:
+    """One log line per request: method, route template (or the escaped path when no route matched), status,
+    latency and the verdict(s) an endpoint put in the scope. Headers, the token and the body are never logged."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        t0 = time.perf_counter()
+        watch = _ResponseWatch(send)
+        try:
+            await self.app(scope, receive, watch)
+        finally:
+            status = watch.status
+            route = scope.get("route")
+            where = getattr(route, "path", None) or json.dumps(scope.get("path", ""), ensure_ascii=True)[1:-1][:200]
+            verdict = scope.get(_VERDICT_KEY)
+            ms = (time.perf_counter() - t0) * 1000
+            level = logging.ERROR if status >= 500 else logging.INFO
+            log.log(level, "%s %s %d %.1fms%s", scope.get("method"), where, status, ms,
+                    f" verdict={verdict}" if verdict else "")
+
+
+class BearerAuthMiddleware:
+    """When a token is configured, every /api request needs `Authorization: Bearer <token>`; anything else is a 401
+    whose body says only "unauthorized" (未授权). The comparison is constant-time (hmac.compare_digest)."""
+
+    def __init__(self, app, token: str, settings: Settings):
+        self.app = app
+        self.expected = b"Bearer " + token.encode("utf-8")
+        self.settings = settings
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and _is_api(scope.get("path", "")):
+            given = b""
+            for name, value in scope.get("headers", ()):
+                if name == b"authorization":
+                    given = value
+                    break
+            # the scheme is case-insensitive (RFC 7235); normalise it before the constant-time comparison
+            if given[:7].lower() == b"bearer ":
+                given = b"Bearer " + given[7:].strip()
+            if not hmac.compare_digest(given, self.expected):
+                response = _http_error(401, self.settings)
+                return await response(scope, receive, send)
+        await self.app(scope, receive, send)
+
+
+def _is_api(path: str) -> bool:
+    return path == "/api" or path.startswith("/api/")
+
+
+class BodyLimitMiddleware:
+    """Refuse request bodies over the limit with 413: at once when Content-Length says so, else by counting the
+    bytes as they arrive (chunked bodies have no Content-Length)."""
+
+    def __init__(self, app, settings: Settings):
+        self.app = app
+        self.settings = settings
+        self.limit = settings.max_body_bytes
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        length = Headers(scope=scope).get("content-length")
+        if length is not None:
+            try:
+                too_large = int(length) > self.limit
+            except ValueError:
+                too_large = False  # the server rejects a malformed Content-Length before we see it
+            if too_large:
+                return await _http_error(413, self.settings)(scope, receive, send)
+        received = 0
+        watch = _ResponseWatch(send)
+
+        async def limited_receive():
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise _BodyTooLarge()
+            return message
+
+        try:
+            await self.app(scope, limited_receive, watch)
+        except _BodyTooLarge:
+            if watch.started:
+                raise
+            await _http_error(413, self.settings)(scope, receive, send)
+
+
+class CatchAllMiddleware:
+    """The innermost net: an exception no handler took is logged with its traceback on the server and answered
+    with a JSON 500 that carries no detail. (Inside CORS, so even a 500 is readable by an allowed origin.)"""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        watch = _ResponseWatch(send)
+        try:
+            await self.app(scope, receive, watch)
+        except Exception:
+            log.exception("unhandled error on %s %s", scope.get("method"),
+                          getattr(scope.get("route"), "path", "(no route)"))
+            if watch.started:
+                raise
+            code, zh, en = _HTTP_ERRORS[500]
+            await error_response(500, code, zh, en)(scope, receive, send)
+
+
+class JSONCORSMiddleware(CORSMiddleware):
+    """Starlette's CORS middleware, with its refusal of a preflight request as a JSON error like every other."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code >= 400:
+            detail = bytes(response.body).decode("utf-8", "replace")
+            return error_response(response.status_code, "cors_rejected", "跨域请求不被允许", detail,
+                                  headers={"Vary": "Origin"})
+        return response
