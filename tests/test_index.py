@@ -103,3 +103,22 @@ def test_sentence_transformers_backend_builds_and_searches_offline(kb, monkeypat
     # all-MiniLM maps most Chinese characters to [UNK]: its dense ranking is noise here, the fusion still works
     found = idx.search("劳务派遣", concepts={"labour_dispatch"})
     assert len(found.hits) == len(kb.clauses) and found.ranking("fused")[0] == "caizong-2023-12/11"
+
+
+@pytest.mark.parametrize("question", [
+    "In the ministerial regulation, what is the meaning of the government buying a service?",  # no word shared
+    "Under regulation 102, what is the meaning of the government buying a service?",  # only digits shared
+])
+def test_a_ranker_that_matched_nothing_does_not_vote(index, question):
+    """With no word in common (an English question the glossary does not cover), every lexical score is 0 or comes
+    from digits alone; the tied ranks would be the documents' order (the preamble, the closing block with its dates
+    first). The lexical ranker then abstains and the dense ranker's definition article leads."""
+    result = index.search(question)
+    assert [h.clause_id for h in result.hits[:1]] == ["mof-order-102/2"]
+    assert not index.lexical.shares_words(index.lexical_query(question))
+
+
+def test_digits_still_count_for_the_scope_check(index):
+    """Abstaining from the ranking does not hide the lexical match from the out-of-scope check."""
+    with_digits = index.search("Under regulation 102, what is the meaning of the government buying a service?")
+    assert with_digits.top_lexical > 0

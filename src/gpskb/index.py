@@ -224,6 +224,12 @@ class LexicalRanker:
             return np.zeros(self.n, dtype=np.float32)
         return np.asarray(self.bm25.get_scores(toks), dtype=np.float32)
 
+    def shares_words(self, query: str) -> bool:
+        """Whether the query shares more than digits with the passages: an English question's "Order No. 102" or "the
+        2023 notice" alone would rank the passages that carry dates and document numbers (the closing block) first,
+        whatever was asked — such a query gets no lexical ranking (its score still counts for the scope check)."""
+        return any(not t.isdigit() for t in lexical_tokens(query) if t in self.vocab)
+
 
 # ---------------------------------------------------------------------------------------------------------------
 # The index
@@ -416,7 +422,8 @@ class Index:
         dense_chunk, idx = self.faiss.search(qv.reshape(1, -1), len(self.chunks))
         dense_by_chunk = np.empty(len(self.chunks), dtype=np.float32)
         dense_by_chunk[idx[0]] = dense_chunk[0]
-        lex_by_chunk = self.lexical.scores(self.lexical_query(query))
+        lex_query = self.lexical_query(query)
+        lex_by_chunk = self.lexical.scores(lex_query)
         t2 = time.perf_counter()
 
         n = len(self.clause_ids)
@@ -424,6 +431,9 @@ class Index:
         lexical = np.zeros(n, dtype=np.float32)
         np.maximum.at(dense, self._chunk_clause, dense_by_chunk)
         np.maximum.at(lexical, self._chunk_clause, lex_by_chunk)
+        top_lexical = float(lexical.max())
+        if not self.lexical.shares_words(lex_query):
+            lexical[:] = 0.0  # digits only: no lexical vote (see LexicalRanker.shares_words)
         d_rank = _ranks(dense)
         l_rank = _ranks(lexical)
         concept = np.zeros(n, dtype=np.float32)
@@ -433,11 +443,14 @@ class Index:
                 concept[pos] = max(concept[pos], priority)
         c_rank = _ranks(concept)
         f = cfg["fusion"]
-        fused = f["dense_weight"] / (f["k"] + d_rank) + f["lexical_weight"] / (f["k"] + l_rank)
+        # a ranker votes only for the clauses it matched: with no shared word (an English question the glossary does
+        # not cover) every lexical score is 0, and their tied ranks would only be the documents' order
+        fused = f["dense_weight"] / (f["k"] + d_rank) + np.where(lexical > 0, f["lexical_weight"] / (f["k"] + l_rank), 0.0)
         fused = fused + np.where(concept > 0, f["concept_weight"] / (f["k"] + c_rank), 0.0)
-        best = (f["dense_weight"] + f["lexical_weight"] + (f["concept_weight"] if concept.any() else 0)) / (f["k"] + 1)
+        best = (f["dense_weight"] + (f["lexical_weight"] if lexical.any() else 0)
+                + (f["concept_weight"] if concept.any() else 0)) / (f["k"] + 1)
         order = np.lexsort((-dense, -fused))
-        top_dense, top_lexical = float(dense.max()), float(lexical.max())
+        top_dense = float(dense.max())
         qnorm = normalise(query)
         in_scope = scope_score(top_dense, top_lexical, cfg["out_of_scope"]) >= cfg["out_of_scope"]["threshold"]
         hits = []
