@@ -122,3 +122,15 @@ def test_digits_still_count_for_the_scope_check(index):
     """Abstaining from the ranking does not hide the lexical match from the out-of-scope check."""
     with_digits = index.search("Under regulation 102, what is the meaning of the government buying a service?")
     assert with_digits.top_lexical > 0
+
+
+@pytest.mark.parametrize("question, first", [
+    ("What does the 2023 notice ask departments to do about performance evaluation?", "caizong-2023-12/9"),
+    ("Which office printed and sent out the 2023 notice, and on what day?", "caizong-2023-12/closing"),
+    ("这份通知是哪天印发的？", "caizong-2023-12/closing"),
+])
+def test_naming_the_document_does_not_rank_its_metadata_first(index, question, first):
+    """The closing block's metadata passage holds the number, issuer and dates, not the title: a question that only
+    names the document ("what does the 2023 notice say about …") finds the clause it asks about, while a question
+    about the document itself (who issued it, when) still finds the closing block."""
+    assert index.search(question).hits[0].clause_id == first

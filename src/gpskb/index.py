@@ -32,7 +32,7 @@ from .policy import KnowledgeBase, display_path
 from .text import normalise
 
 # Bump when chunk() or lexical_tokens() change: the manifest check then refuses indexes built the old way.
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 EMBEDDER_ENV = config.Settings.variable("embedder")
 _TOKEN_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaffa-z0-9]")
 _QUERY_CACHE = 4096
@@ -196,7 +196,9 @@ def chunk(kb: KnowledgeBase) -> list[Chunk]:
         closing = next((c for c in kb.clauses.values() if c.document == doc.id and c.kind == "closing"), None)
         if closing is not None:
             m = doc.meta
-            meta = "；".join(x for x in (doc.number, doc.title, f"发文机关：{doc.issuer}",
+            # the number, issuer and dates, not the title: every question that names the document ("what does the
+            # 2023 notice say about …") would match the title and rank the closing first, whatever it asked
+            meta = "；".join(x for x in (doc.number, f"发文机关：{doc.issuer}",
                                           f"印发：{m.get('printed_by', '')}{m.get('printed_on', '')}") if x)
             chunks.append(Chunk(closing.id, meta, -1, -1, meta, is_sentence=False))
     return chunks
