@@ -255,3 +255,15 @@ def test_a_topic_the_excerpt_does_not_hold_is_no_rule_with_a_note_saying_so(engi
 def test_a_prohibition_in_the_questions_own_words_stands_beside_a_missing_topic(engine):
     a = engine.answer("单位违规把修路工程包装成购买服务，会被怎么问责？")
     assert a.verdict == "prohibited" and a.citations[0].clause_id == "mof-order-102/10/3"
+
+
+def test_beside_a_general_check_the_best_retrieved_passage_is_cited_third(engine):
+    """policy/retrieval.yaml `fallback_retrieval_at`: when only a fallback rule (the general test of 第九条…) decides,
+    the passage retrieval ranks first is cited among the first three; every clause of the rule is still cited."""
+    q = "Could the district pay a studio to produce short videos explaining the purchase-of-services reform to the public?"
+    a = engine.answer(q)
+    assert [r["rule_id"] for r in a.rules if r["status"] == "decisive"] == ["o102-general-test"]
+    rule_clauses = engine.kb.rule("o102-general-test").clauses
+    best = next(h.clause_id for h in engine.index.search(q).hits if h.clause_id not in rule_clauses)
+    assert (a.citations[2].clause_id, a.citations[2].reason) == (best, "retrieval")
+    assert set(rule_clauses) <= {c.clause_id for c in a.citations}

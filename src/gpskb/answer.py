@@ -198,6 +198,14 @@ class Engine:
             rule_clauses = list(dict.fromkeys(c for f in deciding for c in f.rule.clauses))
             for cid in rule_clauses:
                 citations.append(self._citation(cid, hits[cid], "rule"))
+            at = kb.retrieval.get("fallback_retrieval_at")
+            decisive = [f for f in outcome.firings if f.status == "decisive"]
+            if at is not None and decisive and all(f.rule.fallback for f in decisive):
+                # a general check decided: the passage retrieval ranks first stays among the first citations
+                best = next((h for h in found.hits if h.clause_id not in rule_clauses), None)
+                if best is not None:
+                    citations.insert(min(at, len(citations)), self._citation(best.clause_id, best, "retrieval"))
+                    rule_clauses.append(best.clause_id)
             limit = max(kb.retrieval["max_citations"], len(citations))
             for h in found.hits:
                 if len(citations) >= limit:

@@ -290,6 +290,7 @@ class RetrievalFile(_Shape):
     fusion: Fusion
     out_of_scope: OutOfScope
     max_citations: StrictInt
+    fallback_retrieval_at: StrictInt | None = None  # where the best retrieved passage goes beside a fallback rule
     english_glossary: list[Gloss] | None = None
 
 
