@@ -183,7 +183,7 @@ def test_a_general_check_set_off_by_a_word_alone_does_not_keep_a_how_to_question
     ("blind4-questions.yaml", "verdict 0.667, hit@3 0.818, out-of-scope recall 0.333, unsafe 8",
      {"verdict": 0.94, "hit3": 0.95, "oos_recall": 0.83, "in_scope_flagged": 0, "unsafe": 0}),
     ("blind5-questions.yaml", "verdict 0.377, hit@3 0.413, out-of-scope recall 0.467, unsafe 24",
-     {"verdict": 0.89, "hit3": 0.94, "oos_recall": 0.86, "in_scope_flagged": 1, "unsafe": 0}),
+     {"verdict": 0.89, "hit3": 0.96, "oos_recall": 0.86, "in_scope_flagged": 1, "unsafe": 0}),
     ("blind6-questions.yaml", "verdict 0.795, hit@3 0.943, out-of-scope recall 0.583, unsafe 3",
      {"verdict": 0.95, "hit3": 0.98, "oos_recall": 0.99, "in_scope_flagged": 0, "unsafe": 0}),
     ("blind7-questions.yaml", "verdict 0.674, hit@3 0.833, out-of-scope recall 1.0, unsafe 3",
@@ -194,13 +194,13 @@ def test_a_general_check_set_off_by_a_word_alone_does_not_keep_a_how_to_question
     ("blind8-questions.yaml", "verdict 0.784, hit@3 0.938, out-of-scope recall 0.714, unsafe 5",
      {"verdict": 0.95, "hit3": 0.95, "oos_recall": 0.92, "in_scope_flagged": 1, "unsafe": 0}),
     ("blind9-questions.yaml", "verdict 0.482, hit@3 0.645, out-of-scope recall 0.750, unsafe 11",
-     {"verdict": 0.97, "hit3": 0.95, "oos_recall": 0.87, "in_scope_flagged": 0, "unsafe": 0}),
+     {"verdict": 0.97, "hit3": 0.99, "oos_recall": 0.87, "in_scope_flagged": 0, "unsafe": 0}),
     ("blind10-questions.yaml", "verdict 0.764, hit@3 0.930, out-of-scope recall 0.786, unsafe 4",
      {"verdict": 0.95, "hit3": 0.97, "oos_recall": 0.99, "in_scope_flagged": 0, "unsafe": 0}),
     ("blind11-questions.yaml", "verdict 0.596, hit@3 0.731, out-of-scope recall 0.875, unsafe 5",
-     {"verdict": 0.93, "hit3": 0.92, "oos_recall": 0.87, "in_scope_flagged": 2, "unsafe": 0}),
+     {"verdict": 0.93, "hit3": 0.95, "oos_recall": 0.87, "in_scope_flagged": 2, "unsafe": 0}),
     ("blind12-questions.yaml", "verdict 0.767, hit@3 0.904, out-of-scope recall 0.625, unsafe 3",
-     {"verdict": 0.89, "hit3": 0.92, "oos_recall": 0.75, "in_scope_flagged": 0, "unsafe": 0}),
+     {"verdict": 0.89, "hit3": 0.95, "oos_recall": 0.75, "in_scope_flagged": 0, "unsafe": 0}),
     ("blind13-questions.yaml", "verdict 0.776, hit@3 0.930, out-of-scope recall 0.286, unsafe 3",
      {"verdict": 0.97, "hit3": 0.94, "oos_recall": 0.5, "in_scope_flagged": 0, "unsafe": 0}),
     # 0.92 until session 4: a mass organisation said only to be funded by the budget (not also on 事业编制) is now
@@ -210,11 +210,11 @@ def test_a_general_check_set_off_by_a_word_alone_does_not_keep_a_how_to_question
     # oos 0.57 until session 5: after retraining, two of its questions for details the texts do not give (a deadline,
     # a weighting) read as how-to; over all 20 development files out-of-scope found is 269 of 298 against 270
     ("blind14-questions.yaml", "verdict 0.855, hit@3 0.954, out-of-scope recall 0.50, unsafe 4",
-     {"verdict": 0.96, "hit3": 0.95, "oos_recall": 0.5, "in_scope_flagged": 0, "unsafe": 0}),
+     {"verdict": 0.96, "hit3": 0.99, "oos_recall": 0.5, "in_scope_flagged": 0, "unsafe": 0}),
     # hit@3 0.90 and in_scope_flagged 1 until session 5: the re-chosen out-of-scope thresholds refuse a second
     # question of it (a canteen contract's term, asked as "nothing against that, right?"), whose clause is then not cited
     ("dev16-questions.yaml", "verdict 0.811, hit@3 0.904, out-of-scope recall 0.812, unsafe 0",
-     {"verdict": 0.90, "hit3": 0.89, "oos_recall": 0.9, "in_scope_flagged": 2, "unsafe": 0}),
+     {"verdict": 0.90, "hit3": 0.93, "oos_recall": 0.9, "in_scope_flagged": 2, "unsafe": 0}),
     # read in session 5 (its first figure, on the session-4 product, is in eval/LEDGER.md)
     ("blind16-questions.yaml", "verdict 0.789, hit@3 0.965, out-of-scope recall 0.929, unsafe 0",
      {"verdict": 0.96, "hit3": 0.95, "oos_recall": 0.92, "in_scope_flagged": 0, "unsafe": 0}),
@@ -225,9 +225,11 @@ def test_a_general_check_set_off_by_a_word_alone_does_not_keep_a_how_to_question
      {"verdict": 0.95, "hit3": 0.95, "oos_recall": 0.8, "in_scope_flagged": 0, "unsafe": 0}),
     # read at the start of session 8 (0.944 on the session-7 product); 0.972 after session 8's first mechanisms
     ("blind22-questions.yaml", "verdict 0.875, hit@3 0.941, out-of-scope recall 0.938, unsafe 1",
-     {"verdict": 0.97, "hit3": 0.94, "oos_recall": 0.93, "in_scope_flagged": 2, "unsafe": 0}),
+     {"verdict": 0.97, "hit3": 0.96, "oos_recall": 0.93, "in_scope_flagged": 2, "unsafe": 0}),
 ])
 def test_blind_question_sets_stay_above_their_measured_level(engine, name, first_measured, floor):
+    # hit@3 floors of dev16, blind5, blind9, blind11, blind12, blind14 and blind22 raised in session 8: a ranker that
+    # matched nothing abstains, the closing block no longer carries the title, a general check keeps the best passage
     """Sets written without seeing the lexicon or rules, first measured at `first_measured` (eval/LEDGER.md); their
     failures were then read, so they are development sets now (the next unseen set is the real measure). Guard at
     the level measured when the question frame landed (2026-12-04). heldout, blind2 and blind3 had been tuned to
