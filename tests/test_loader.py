@@ -170,7 +170,8 @@ def test_a_wrong_name_in_frame_yaml_is_named_with_its_field(policy_copy, old, ne
     ("    outcome: prohibited\n", "    outcome: prohibited\n    overide: [allowed]\n",
      "rules[0].overide: unknown key (did you mean 'overrides'?)"),
     ("    priority: 100\n", "    priority: high\n", "rules[0].priority: expected an integer"),
-    ("    title: ", "    title: ''\n    titl: ", "rules[0].title: expected non-empty text"),
+    ("    title: 不得将人员招、聘用，劳务派遣用工，设置公益性岗位等纳入政府购买服务范围\n", "    title: ''\n",
+     "rules[0].title: expected non-empty text"),
 ])
 def test_a_rule_file_of_the_wrong_shape_names_the_rule_and_field(policy_copy, old, new, where):
     _edit(policy_copy / "rules" / "caizong-2023-12.yaml", old, new)
@@ -178,7 +179,7 @@ def test_a_rule_file_of_the_wrong_shape_names_the_rule_and_field(policy_copy, ol
     assert "caizong-2023-12.yaml" in str(err) and where in str(err), str(err)
 
 
-def test_a_concept_of_an_unknown_kind_names_the_choices(policy_copy):
+def test_an_unknown_key_in_a_concept_suggests_the_near_one(policy_copy):
     _edit(policy_copy / "lexicon.yaml", "  - id: hiring\n    label: ", "  - id: hiring\n    kind2: x\n    label: ")
     err = _error(policy_copy)
     assert "lexicon.yaml" in str(err) and ".kind2: unknown key (did you mean 'kind'?)" in str(err), str(err)
@@ -194,3 +195,21 @@ def test_a_question_file_error_names_the_question_and_field(tmp_path):
     with pytest.raises(QuestionFileError) as exc:
         load_questions(path)
     assert "q.yaml: [1].kind: 'eligible' is not one of" in str(exc.value)
+
+
+def test_a_misspelt_required_key_is_reported_as_itself(policy_copy):
+    """An unknown key is reported before the required field it leaves missing (txt: for text:)."""
+    _edit(policy_copy / "documents" / "caizong-2023-12.yaml", "    text: ", "    txt: ")
+    err = _error(policy_copy)
+    assert ".txt: unknown key (did you mean 'text'?)" in str(err), str(err)
+
+
+@pytest.mark.parametrize("old, new, where", [
+    ("  dense_weight: 0.25\n", "  dense_weight: 'x'\n", "fusion.dense_weight: expected a number"),
+    ("max_citations: 3\n", "max_citations: 3.5\n", "max_citations: expected an integer"),
+    ("fallback_retrieval_at: 2\n", "fallback_retrieval_at: 0\n", "fallback_retrieval_at: "),
+])
+def test_retrieval_settings_of_the_wrong_type_name_the_field(policy_copy, old, new, where):
+    _edit(policy_copy / "retrieval.yaml", old, new)
+    err = _error(policy_copy)
+    assert "retrieval.yaml" in str(err) and where in str(err), str(err)

