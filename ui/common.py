@@ -14,6 +14,7 @@ import hashlib
 import html
 import re
 import sqlite3
+from pathlib import Path
 from urllib.parse import quote
 
 import streamlit as st
@@ -26,56 +27,8 @@ STATUS_LABEL = {"decisive": "决定结论", "supporting": "同向支持", "overr
 REASON_LABEL = {"rule": "判定依据", "retrieval": "相关条款"}
 BROWSE_URL = "browse"  # url_path of the Browse page (app.py)
 
-CSS = """<style>
-.gp-verdict{display:flex;flex-wrap:wrap;align-items:center;gap:.5rem 1rem;padding:.8rem 1rem;border-radius:.6rem;
-  border:1px solid;margin:.4rem 0 .6rem;color:#1f2328}
-.gp-badge{font-weight:700;font-size:1.3rem;line-height:1.2;padding:.3rem .9rem;border-radius:999px;color:#fff;
-  white-space:nowrap;letter-spacing:.05em}
-.gp-conclusion{font-size:1.05rem;font-weight:600}
-.gp-v-prohibited{background:#fdecea;border-color:#f1b8b2}.gp-v-prohibited .gp-badge{background:#b42318}
-.gp-v-allowed{background:#e7f5ec;border-color:#a9d9b8}.gp-v-allowed .gp-badge{background:#1a7f37}
-.gp-v-conditional{background:#fff4dc;border-color:#f0cf86}.gp-v-conditional .gp-badge{background:#b26a00}
-.gp-v-no_rule,.gp-v-out_of_scope{background:#f1f3f5;border-color:#cfd5dc}
-.gp-v-no_rule .gp-badge,.gp-v-out_of_scope .gp-badge{background:#5c6773}
-.gp-question{color:#57606a;font-size:.9rem;margin:.2rem 0 0}
-.gp-memo{border-left:4px solid #d0d7de;padding:.1rem 0 .1rem .9rem;margin:.2rem 0 .8rem}
-.gp-memo p{margin:.25rem 0;line-height:1.7}
-.gp-k{font-weight:700}
-.gp-cite{border:1px solid #d8dee4;border-radius:.5rem;padding:.7rem .9rem;margin:.5rem 0;background:#fff;color:#1f2328}
-.gp-cite-head{display:flex;flex-wrap:wrap;align-items:baseline;gap:.4rem;margin-bottom:.35rem}
-.gp-cite-doc{font-weight:700}
-.gp-cite-label{font-weight:700;color:#0b3d91}
-.gp-cite-link{margin-left:auto;font-size:.85rem;white-space:nowrap}
-.gp-cite-text{line-height:1.8;margin:0}
-.gp-cite-note{font-size:.85rem;color:#8a1c13;margin:.35rem 0 0}
-.gp-tag{font-size:.75rem;padding:.05rem .45rem;border-radius:.3rem;border:1px solid #d0d7de;color:#57606a;
-  white-space:nowrap}
-.gp-tag-rule{background:#eef4ff;border-color:#b6ccf5;color:#1b4db3}
-.gp-tag-excerpt{background:#fff0ee;border-color:#f1b8b2;color:#a01e12;font-weight:700}
-.gp-sent{background:#fff6cc;color:#1f2328;box-shadow:inset 0 -2px 0 #e3b800}
-.gp-term{background:#ffd84d;color:#1f2328;font-weight:700;border-radius:2px}
-.gp-rule{border:1px solid #d8dee4;border-radius:.5rem;padding:.6rem .8rem;margin:.5rem 0;color:#1f2328;background:#fff}
-.gp-rule-overridden{opacity:.75;border-style:dashed}
-.gp-rule p{margin:.3rem 0;line-height:1.65}
-.gp-rule blockquote{margin:.4rem 0;padding:.2rem .7rem;border-left:3px solid #b6ccf5;color:#32383f}
-.gp-chip{display:inline-block;font-size:.78rem;padding:.05rem .5rem;border-radius:999px;color:#fff;margin-right:.3rem}
-.gp-c-prohibited{background:#b42318}.gp-c-conditional{background:#b26a00}.gp-c-allowed{background:#1a7f37}
-.gp-c-status{background:#eaeef2;color:#32383f}
-.gp-muted{color:#6e7781;font-size:.85rem}
-.gp-doc-head{margin:.2rem 0 .6rem}
-.gp-doc-title{font-size:1.35rem;font-weight:700;margin:0}
-.gp-excerpt{border:1px solid #f1b8b2;background:#fff0ee;color:#7a160d;border-radius:.5rem;padding:.6rem .9rem;
-  margin:.5rem 0}
-.gp-clause-text{line-height:1.85;margin:.2rem 0 .4rem}
-.gp-target{border-left:5px solid #e3b800;background:#fffbea;color:#1f2328;padding:.3rem .7rem;border-radius:.3rem}
-.gp-score{font-size:2rem;font-weight:700}
-.gp-present-title{font-size:1.6rem;color:#57606a;margin:0 0 .6rem}
-.gp-present-text{font-size:2.3rem;line-height:1.6;font-weight:600}
-.gp-present .gp-badge{font-size:2.4rem;padding:.4rem 1.4rem}
-.gp-present .gp-conclusion{font-size:1.7rem}
-.gp-present-expl{font-size:1.7rem;line-height:1.65}
-.gp-present-cites{font-size:1.35rem;opacity:.85}
-</style>"""
+#: the app's styles, kept in ui/style.css and injected once per page
+CSS = "<style>" + (Path(__file__).with_name("style.css")).read_text(encoding="utf-8") + "</style>"
 
 
 # ---------------------------------------------------------------------------------------------------------------
