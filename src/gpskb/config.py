@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .errors import SettingError
@@ -38,21 +38,21 @@ class Settings(BaseSettings):
 
     @field_validator("policy_dir", "index_dir", "data_dir", "store", "api_token", mode="before")
     @classmethod
-    def _blank_is_unset(cls, value):
+    def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("embedder", mode="before")
     @classmethod
-    def _blank_is_default(cls, value):
+    def _blank_is_default(cls, value: object) -> object:
         return cls.model_fields["embedder"].default if isinstance(value, str) and not value.strip() else value
 
     @field_validator("index_autorebuild", "log_questions", mode="before")
     @classmethod
-    def _switch(cls, value, info):
+    def _switch(cls, value: object, info: ValidationInfo) -> object:
         """A switch written with spaces (" 1 ") reads as written; a blank one keeps its default."""
         if isinstance(value, str):
             value = value.strip()
-            return cls.model_fields[info.field_name].default if not value else value
+            return cls.model_fields[str(info.field_name)].default if not value else value
         return value
 
     @property
@@ -79,13 +79,13 @@ def settings() -> Settings:
         raise SettingError(Settings.variable(field), f"{err['msg']} (got {err.get('input')!r})") from None
 
 
-def policy_dir(override: str | os.PathLike | None = None) -> Path:
+def policy_dir(override: str | os.PathLike[str] | None = None) -> Path:
     """The policy folder: an explicit override, else $GPSKB_POLICY_DIR, else the project's policy/."""
     value = override or settings().policy_dir
     return Path(value).expanduser().resolve() if value else PROJECT_ROOT / "policy"
 
 
-def index_dir(policy: Path, override: str | os.PathLike | None = None) -> Path:
+def index_dir(policy: Path, override: str | os.PathLike[str] | None = None) -> Path:
     """The index folder: an override, else $GPSKB_INDEX_DIR, else `index/` beside the policy folder.
 
     Beside, not fixed: a site that keeps its own policy folder gets its own index and never overwrites ours.
@@ -94,7 +94,7 @@ def index_dir(policy: Path, override: str | os.PathLike | None = None) -> Path:
     return Path(value).expanduser().resolve() if value else policy.parent / "index"
 
 
-def data_dir(override: str | os.PathLike | None = None) -> Path:
+def data_dir(override: str | os.PathLike[str] | None = None) -> Path:
     """Where feedback and question logs are stored (git-ignored `data/` by default)."""
     value = override or settings().data_dir
     return Path(value).expanduser().resolve() if value else PROJECT_ROOT / "data"

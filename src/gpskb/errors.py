@@ -1,4 +1,7 @@
 """Named errors of the library. Front ends (CLI, app, API) turn them into one clear message, never a traceback."""
+from __future__ import annotations
+
+from collections.abc import Iterable
 
 
 class GpskbError(Exception):
@@ -8,7 +11,7 @@ class GpskbError(Exception):
 class FileFieldError(GpskbError):
     """A file gpskb reads is malformed. The message names the file and the field (`file: field: problem`)."""
 
-    def __init__(self, file, where, message):
+    def __init__(self, file: object, where: str, message: str) -> None:
         self.file = str(file)
         self.where = where
         self.problem = message
@@ -22,7 +25,7 @@ class PolicyError(FileFieldError):
 class SettingError(GpskbError):
     """An environment variable or setting with a value gpskb cannot use. The message names the variable."""
 
-    def __init__(self, name, message):
+    def __init__(self, name: str, message: str) -> None:
         self.name = name
         super().__init__(f"{name}: {message}")
 
@@ -52,7 +55,7 @@ class UnknownId(GpskbError):
 
     what = "id"
 
-    def __init__(self, wanted, suggestions):
+    def __init__(self, wanted: str, suggestions: Iterable[str]) -> None:
         self.wanted = wanted
         self.suggestions = list(suggestions)
         hint = f"; did you mean: {', '.join(self.suggestions)}" if self.suggestions else ""
@@ -63,7 +66,7 @@ class UnknownClause(UnknownId):
     what = "clause id"
 
     @property
-    def clause_id(self):
+    def clause_id(self) -> str:
         return self.wanted
 
 
@@ -71,5 +74,5 @@ class UnknownRule(UnknownId):
     what = "rule id"
 
     @property
-    def rule_id(self):
+    def rule_id(self) -> str:
         return self.wanted

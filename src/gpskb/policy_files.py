@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import difflib
 import re
-from typing import Annotated, Any, Literal, get_args
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any, Literal, NoReturn, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, ValidationError
 from pydantic_core import PydanticCustomError
@@ -27,7 +28,7 @@ def _text(value: str) -> str:
     return value
 
 
-def _id(pattern: re.Pattern):
+def _id(pattern: re.Pattern[str]) -> Callable[[str], str]:
     def check(value: str) -> str:
         if not pattern.match(value):
             raise PydanticCustomError("bad_id", "{value} is not a valid id (lower-case ASCII, digits, '-' and '/')",
@@ -206,7 +207,7 @@ class Quantity(_Shape):
     when_asked: WhenAsked | None = None
 
 
-def _raise_empty_mapping():
+def _raise_empty_mapping() -> NoReturn:
     raise PydanticCustomError("empty_mapping", "expected a non-empty mapping")
 
 
@@ -333,7 +334,7 @@ _MESSAGES = {
 }
 
 
-def _where(loc) -> str:
+def _where(loc: Sequence[int | str]) -> str:
     out = ""
     for part in loc:
         if isinstance(part, int):
@@ -345,7 +346,7 @@ def _where(loc) -> str:
     return out
 
 
-def _model_at(model: type[BaseModel], loc) -> type[BaseModel] | None:
+def _model_at(model: type[BaseModel], loc: Sequence[int | str]) -> type[BaseModel] | None:
     """The model whose field set a location's last key was checked against (for "did you mean")."""
     current: Any = model
     for part in loc[:-1]:
@@ -358,7 +359,7 @@ def _model_at(model: type[BaseModel], loc) -> type[BaseModel] | None:
     return current if isinstance(current, type) and issubclass(current, BaseModel) else None
 
 
-def _inner_model(annotation):
+def _inner_model(annotation: Any) -> type[BaseModel] | None:
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
     for arg in getattr(annotation, "__args__", ()) or ():
