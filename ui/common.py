@@ -82,9 +82,9 @@ def _store(path: str):
 
 def store():
     """The feedback/question store at $GPSKB_STORE (default data/gpskb.sqlite3)."""
-    from gpskb.store import default_path
+    from gpskb.config import store_path
 
-    return _store(str(default_path()))
+    return _store(str(store_path()))
 
 
 def log_question(question: str, answer) -> None:

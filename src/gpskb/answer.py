@@ -20,7 +20,7 @@ from .nlp import Facts, Reader, clean_question, has_chinese
 from .parties import Gazetteer
 from .policy import KnowledgeBase
 from .rules import Outcome, RuleEngine
-from .text import compile_pattern, normalise
+from .text import matches_any, normalise
 
 VERDICTS = ("prohibited", "conditional", "allowed", "no_rule", "out_of_scope")
 
@@ -155,7 +155,7 @@ class Engine:
         missing = self._missing_articles(text)
         if missing and not banned:
             return Scope(False, "missing_article", "\n".join(missing))
-        if not banned and any(compile_pattern(rx).search(normalise(text)) for rx in self.kb.frame.scope.other_documents):
+        if not banned and matches_any(self.kb.frame.scope.other_documents, normalise(text)):
             held = "、".join(d.number + ("（节选）" if d.excerpt else "") for d in self.kb.documents.values())
             return Scope(False, "other_document", self.wording.notes.other_document.format(held=held))
         if gaps and not banned:

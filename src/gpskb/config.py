@@ -36,24 +36,17 @@ class Settings(BaseSettings):
     cors_origins: str = Field("", description="comma-separated origins allowed to call the API (none by default)")
     log_questions: bool = Field(False, description="`1`: the API stores each question in the store (source `api`)")
 
-    @field_validator("policy_dir", "index_dir", "data_dir", "store", "api_token", mode="before")
+    @field_validator("*", mode="before")
     @classmethod
-    def _blank_is_unset(cls, value: object) -> object:
-        return None if isinstance(value, str) and not value.strip() else value
-
-    @field_validator("embedder", mode="before")
-    @classmethod
-    def _blank_is_default(cls, value: object) -> object:
-        return cls.model_fields["embedder"].default if isinstance(value, str) and not value.strip() else value
-
-    @field_validator("index_autorebuild", "log_questions", mode="before")
-    @classmethod
-    def _switch(cls, value: object, info: ValidationInfo) -> object:
-        """A switch written with spaces (" 1 ") reads as written; a blank one keeps its default."""
-        if isinstance(value, str):
-            value = value.strip()
-            return cls.model_fields[str(info.field_name)].default if not value else value
-        return value
+    def _blank_is_default(cls, value: object, info: ValidationInfo) -> object:
+        """A variable of spaces keeps its field's default; a switch written with spaces (" 1 ") reads as written. Other
+        values are kept as given (an embedder prefix such as "query: " ends in its space)."""
+        if not isinstance(value, str):
+            return value
+        field = cls.model_fields[str(info.field_name)]
+        if not value.strip():
+            return field.default
+        return value.strip() if field.annotation is bool else value
 
     @property
     def origins(self) -> tuple[str, ...]:
@@ -62,7 +55,7 @@ class Settings(BaseSettings):
 
     @property
     def token(self) -> str | None:
-        return self.api_token.strip() if self.api_token and self.api_token.strip() else None
+        return self.api_token.strip() if self.api_token else None  # a blank one is unset (`_blank_is_default`)
 
     @staticmethod
     def variable(field: str) -> str:

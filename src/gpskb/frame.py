@@ -17,7 +17,7 @@ from .learn import Prediction
 from .nlp import Facts
 from .parties import Party
 from .schema import FrameConfig
-from .text import compile_pattern
+from .text import compile_pattern, matches_any
 
 #: reader names as the trace shows them to a person
 SOURCE_LABEL = {"lexicon": "词语", "gazetteer": "机构名称", "classifier": "语义判断", "corroborated": "语义判断＋句式",
@@ -142,9 +142,9 @@ def compose(cfg: FrameConfig, facts: Facts, parties: list[Party], predictions: d
     # general test's checks, not no_rule, are the answer)
     asked = frame.aspect in general.aspects or (
         frame.aspect in general.asks_whether_with and frame.rule_aspect in general.aspects
-        and (_says(general.asks_whether_forms, frame.text)
+        and (matches_any(general.asks_whether_forms, frame.text)
              or (general.asks_whether_risk_at is not None and _banned_risk(cfg, frame) >= general.asks_whether_risk_at
-                 and _says(cfg.asks_permission, frame.text))))
+                 and matches_any(cfg.asks_permission, frame.text))))
     if (asked and frame.slots["aspect"].source != "default"
             and not any(concept_kinds.get(c) in kinds for c in frame.concepts) and service_or_unsure
             and not frame.procedural):
@@ -161,16 +161,11 @@ def _banned_risk(cfg: FrameConfig, frame: Frame) -> float:
                default=0.0)
 
 
-def _says(patterns, text: str) -> bool:
-    """Whether any of a policy file's regular expressions occurs in the text."""
-    return any(compile_pattern(rx).search(text) for rx in patterns)
-
-
 def procedural(cfg: FrameConfig, text: str) -> bool:
     """Whether a question only asks how, what or how much, never whether (frame.yaml scope `procedure_forms`,
     `eligibility_forms`): 宣传政府购买服务可以用哪些平台？"""
     s = cfg.scope
-    return _says(s.procedure_forms, text) and not _says(s.eligibility_forms, text)
+    return matches_any(s.procedure_forms, text) and not matches_any(s.eligibility_forms, text)
 
 
 def _fill(cfg: FrameConfig, slot: str, value: str, source: str, confidence: float, words=()) -> SlotFill:
@@ -204,7 +199,7 @@ def _aspect(cfg: FrameConfig, frame: Frame, present: set, concept_kinds: dict) -
     frame.rule_aspect = fill.value
     if fill.value in cfg.info_aspects and fill.source == "classifier" and (
             fill.confidence < cfg.info_aspect_at
-            or _says(cfg.asks_permission, frame.text)):
+            or matches_any(cfg.asks_permission, frame.text)):
         frame.rule_aspect = "can_buy"  # not sure it only asks how, or it asks may we: a rule that decides gives its verdict
     if (fill.value in cfg.party_aspects and fill.source == "classifier" and not frame.parties
             and cfg.party_aspect_yields_at is not None and _banned_risk(cfg, frame) >= cfg.party_aspect_yields_at

@@ -220,17 +220,23 @@ class LexicalRanker:
         self.bm25.index(corpus, show_progress=False)
         self.n = len(texts)
 
-    def scores(self, query: str) -> np.ndarray:
-        toks = [t for t in lexical_tokens(query) if t in self.vocab]
+    def tokens(self, query: str) -> list[str]:
+        """The query's tokens the passages know."""
+        return [t for t in lexical_tokens(query) if t in self.vocab]
+
+    def scores(self, query: str | list[str]) -> np.ndarray:
+        """BM25 score of every passage for a query (its text, or its `tokens`)."""
+        toks = self.tokens(query) if isinstance(query, str) else query
         if not toks:
             return np.zeros(self.n, dtype=np.float32)
         return np.asarray(self.bm25.get_scores(toks), dtype=np.float32)
 
-    def shares_words(self, query: str) -> bool:
-        """Whether the query shares more than digits with the passages: an English question's "Order No. 102" or "the
-        2023 notice" alone would rank the passages that carry dates and document numbers (the closing block) first,
+    @staticmethod
+    def shares_words(tokens: list[str]) -> bool:
+        """Whether a query's known tokens are more than digits: an English question's "Order No. 102" or "the 2023
+        notice" alone would rank the passages that carry dates and document numbers (the closing block) first,
         whatever was asked — such a query gets no lexical ranking (its score still counts for the scope check)."""
-        return any(not t.isdigit() for t in lexical_tokens(query) if t in self.vocab)
+        return any(not t.isdigit() for t in tokens)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -424,8 +430,8 @@ class Index:
         dense_chunk, idx = self.faiss.search(qv.reshape(1, -1), len(self.chunks))
         dense_by_chunk = np.empty(len(self.chunks), dtype=np.float32)
         dense_by_chunk[idx[0]] = dense_chunk[0]
-        lex_query = self.lexical_query(query)
-        lex_by_chunk = self.lexical.scores(lex_query)
+        lex_tokens = self.lexical.tokens(self.lexical_query(query))
+        lex_by_chunk = self.lexical.scores(lex_tokens)
         t2 = time.perf_counter()
 
         n = len(self.clause_ids)
@@ -434,7 +440,7 @@ class Index:
         np.maximum.at(dense, self._chunk_clause, dense_by_chunk)
         np.maximum.at(lexical, self._chunk_clause, lex_by_chunk)
         top_lexical = float(lexical.max())
-        if not self.lexical.shares_words(lex_query):
+        if not self.lexical.shares_words(lex_tokens):
             lexical[:] = 0.0  # digits only: no lexical vote (see LexicalRanker.shares_words)
         d_rank = _ranks(dense)
         l_rank = _ranks(lexical)

@@ -56,11 +56,6 @@ MAX_TEXT = 4000
 MAX_NAME = 100
 
 
-def default_path() -> Path:
-    """$GPSKB_STORE, else data/gpskb.sqlite3 under the (git-ignored) data folder."""
-    return config.store_path()
-
-
 def _row_id(cur: sqlite3.Cursor) -> int:
     """The id of the row an INSERT just wrote (sqlite3 types `lastrowid` as optional; after an INSERT it is set)."""
     assert cur.lastrowid is not None
@@ -75,7 +70,7 @@ class Store:
     """Feedback and question log in one SQLite file."""
 
     def __init__(self, path: str | Path | None = None):
-        self.path = Path(path) if path else default_path()
+        self.path = Path(path) if path else config.store_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")

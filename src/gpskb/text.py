@@ -64,6 +64,11 @@ def compile_pattern(pattern: str) -> re.Pattern:
     return re.compile(fold_pattern(pattern))
 
 
+def matches_any(patterns, text: str) -> bool:
+    """Whether any of a policy file's patterns (compiled as `compile_pattern` does) occurs in the text."""
+    return any(compile_pattern(rx).search(text) for rx in patterns)
+
+
 def find_all(text: str, sub: str):
     """Every start index of `sub` in text (overlapping occurrences too)."""
     i = text.find(sub)
