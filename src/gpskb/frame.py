@@ -397,7 +397,7 @@ def _parties(cfg: FrameConfig, frame: Frame, parties: list[Party], roles_cfg) ->
     roles = [p.role for p in parties]
     for i, party in enumerate(parties):
         role = party.role
-        if role is None:
+        if role is None and not party.describes:  # a company owned by the city government: the city is no party to it
             if aspect == "who_buys":
                 role = "purchaser"
             elif aspect == "who_provides" and not party.may_buy:

@@ -35,6 +35,7 @@ class Party:
     concept: str
     type_id: str
     role: str | None = None  # provider | purchaser | None (not said)
+    describes: bool = False  # the name only describes another party (a company owned by the city government): no role
     as_purchaser: str = ""  # its category's concept when it is the purchaser
     may_buy: bool = False  # its category may be a purchaser (第五条)
     either_role: bool = False  # its category is barred in both roles (第八条)
@@ -67,6 +68,9 @@ class Gazetteer:
         self.purchaser_after = [compile_pattern(p) for p in parties.roles.purchaser_after]
         self.purchaser_outright = [compile_pattern(p) for p in parties.roles.purchaser_outright]
         self.provider_pronoun = [compile_pattern(p) for p in parties.roles.provider_pronoun]
+        self.said_around = [(compile_pattern(a.before), compile_pattern(a.after), a.role, a.of_buyers)
+                            for a in parties.roles.said_around]
+        self.subject_after = [compile_pattern(p) for p in parties.roles.subject_after]
         self.purchaser_pronoun = [compile_pattern(p) for p in parties.roles.purchaser_pronoun]
         self.self_before = [compile_pattern(p) for p in parties.roles.self_before]
         self.self_purchaser = [compile_pattern(p) for p in parties.roles.self_purchaser]
@@ -144,7 +148,9 @@ class Gazetteer:
             category = self.types[tid].category
             start, end = g[0][0], g[-1][1]
             cat = self.categories[category]
-            parties.append(Party(text[start:end], start, end, category, cat.concept, tid, self._role(text, start, end),
+            role = self._role(text, start, end, cat.may_buy)
+            parties.append(Party(text[start:end], start, end, category, cat.concept, tid,
+                                 None if role == "describes" else role, role == "describes",
                                  cat.as_purchaser, cat.may_buy, cat.either_role))
         # 某某中心…中心想…: a bare type word names the party named before with that type word (its class)
         for i, p in enumerate(parties):
@@ -160,7 +166,7 @@ class Gazetteer:
                     parties[i] = self._of_category(p, self.uncertain_category)
         # 我们是一个行业协会…自己当购买主体: the party the asker says it is takes the asker's role
         selves = [i for i, p in enumerate(parties)
-                  if any(rx.search(text[max(0, p.start - 24):p.start]) for rx in self.self_before)][:1]  # the first
+                  if not p.describes and any(rx.search(text[max(0, p.start - 24):p.start]) for rx in self.self_before)][:1]  # the first
         if selves:
             role = ("purchaser" if any(rx.search(text) for rx in self.self_purchaser)
                     else "provider" if any(rx.search(text) for rx in self.self_provider) else None)
@@ -168,10 +174,12 @@ class Gazetteer:
                 if role and parties[i].role is None:
                     parties[i] = dataclasses.replace(parties[i], role=role)
         # a pronoun points back at the party named last before it: 向它购买 (provider), 它以…名义买 (purchaser) — for a
-        # provider not the buyer that is the subject of the same clause (某局能否向它购买: 它 was named earlier)
+        # provider not a buyer that is the subject of the clause (某局能否向它购买 / 街道办想…，请他…: 它 and 他 are
+        # someone else), nor a name that only describes another party
         self._point_back(text, parties, self.provider_pronoun, "provider",
-                         skip=lambda p, at: p.may_buy and at - p.end <= 6)
-        self._point_back(text, parties, self.purchaser_pronoun, "purchaser")
+                         skip=lambda p, at: p.describes or p.may_buy and (
+                             at - p.end <= 6 or any(rx.search(text[p.end:p.end + 12]) for rx in self.subject_after)))
+        self._point_back(text, parties, self.purchaser_pronoun, "purchaser", skip=lambda p, at: p.describes)
         return parties
 
     def _of_category(self, party: Party, category: str) -> Party:
@@ -182,10 +190,12 @@ class Gazetteer:
 
     @staticmethod
     def _point_back(text: str, parties: list, patterns, role: str, skip=lambda p, at: False) -> None:
-        """Give `role` to the party named last before each pronoun match (unless it already has a role)."""
+        """Give `role` to the party named last before each pronoun match (unless it already has a role); a party the
+        words already gave the other role is not the one the pronoun means (…from an NGO. Can it be the purchaser?)."""
         for rx in patterns:
             for m in rx.finditer(text):
-                before = [i for i, p in enumerate(parties) if p.end <= m.start() and not skip(p, m.start())]
+                before = [i for i, p in enumerate(parties) if p.end <= m.start() and not skip(p, m.start())
+                          and p.role in (None, role)]
                 if before and parties[before[-1]].role is None:
                     parties[before[-1]] = dataclasses.replace(parties[before[-1]], role=role)
 
@@ -194,12 +204,18 @@ class Gazetteer:
         parties = self.read(normalise(name))
         return parties[-1].category if parties else None
 
-    def _role(self, text: str, start: int, end: int) -> str | None:
+    def _role(self, text: str, start: int, end: int, may_buy: bool) -> str | None:
+        """provider | purchaser | describes (the name only describes another party) | None, from the words around."""
         before, after = text[max(0, start - 24):start], text[end:end + 40]
         if "(" in text[start:end] and ")" not in text[start:end]:
             after = after.lstrip(") ")  # the name took in its own bracketed category: 某市科协(群团组织)可以作为…
         if any(rx.search(after) for rx in self.purchaser_outright):
             return "purchaser"  # X作为购买主体: the role said outright wins over a 由 or 向 before the name
+        wide = text[max(0, start - 48):start]  # English needs more words (founded by the provincial education …)
+        for rx_before, rx_after, role, of_buyers in self.said_around:
+            if (may_buy or not of_buyers) and rx_before.search(wide) and rx_after.search(after):
+                # 由民政局向…购买 (the buyer), a company owned by the city government (describes it), 向财政局报送 (none)
+                return None if role == "none" else role
         if any(rx.search(before) for rx in self.provider_before) or any(rx.search(after) for rx in
                                                                         self.provider_after):
             return "provider"

@@ -6,7 +6,7 @@ like every other policy error.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -214,12 +214,27 @@ class PartyCategory(_Strict):
     note: str | None = None
 
 
+class SaidAround(_Strict):
+    """A role said by the words on both sides of a party's name (由民政局向社会组织购买: the party after 由 buys)."""
+
+    before: str  # a pattern on the words just before the name
+    after: str = ""  # and one on the words just after it ("" = anything)
+    # describes: the name only describes another party (owned by X); none: these words give no role (the one-sided
+    # patterns are not tried)
+    role: Literal["purchaser", "provider", "describes", "none"]
+    of_buyers: bool = False  # only a party whose category may buy (第五条) takes the role (由民政局付费: not 由企业付费)
+
+    _compiles = field_validator("before", "after")(classmethod(lambda cls, pattern: _regexes([pattern])[0]))
+
+
 class Roles(_Strict):
+    said_around: tuple[SaidAround, ...] = ()  # checked first, in order, after a purchaser's role said outright
     provider_before: tuple[str, ...]  # patterns on the words just before a party: it is the provider (向…)
     provider_after: tuple[str, ...]  # on the words just after it (…来承接)
     purchaser_after: tuple[str, ...]  # …自己购买 / use its own funds to buy
     purchaser_outright: tuple[str, ...] = ()  # …作为购买主体: said outright, wins over a 由/向 before the name
     provider_pronoun: tuple[str, ...] = ()  # 向它购买: the party named last before it is the provider
+    subject_after: tuple[str, ...] = ()  # 街道办想…: a buyer that is the subject of the clause is not a pronoun's party
     purchaser_pronoun: tuple[str, ...] = ()  # 它以政府购买服务名义买…: the party named last before it buys
     self_before: tuple[str, ...] = ()  # 我们是（一家）…: the words before a party that say it is the one asking
     self_purchaser: tuple[str, ...] = ()  # 我们…自己当购买主体: the asker buys
@@ -232,7 +247,7 @@ class Roles(_Strict):
 
     _compiles = field_validator("provider_before", "provider_after", "purchaser_after", "purchaser_outright", "provider_pronoun",
                                 "purchaser_pronoun", "self_before", "self_purchaser", "self_provider", "uncertain",
-                                "beneficiary_before")(
+                                "beneficiary_before", "subject_after")(
         classmethod(lambda cls, patterns: _regexes(patterns)))
 
 
