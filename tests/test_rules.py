@@ -115,6 +115,18 @@ def test_concurrent_evaluations_agree(kb, rules):
     assert errors == []
 
 
+def test_the_rule_host_runs_no_background_dispatch_threads(kb):
+    """durable_rules' host re-arms two threading.Timer loops that dispatch into the rulesets outside the engine's
+    lock (about 1 evaluation in 10,000 then returned no state under concurrency); gpskb's host starts none."""
+    before = {t.ident for t in threading.enumerate()}
+    engine = RuleEngine(kb)
+    assert engine.fire({"labour_dispatch"})
+    new = [t for t in threading.enumerate() if t.ident not in before]
+    assert new == []
+    assert not any(isinstance(t, threading.Timer) for t in threading.enumerate())
+    assert not hasattr(engine._host, "_d_timer") and not hasattr(engine._host, "_t_timer")
+
+
 def test_an_exception_swallowed_inside_an_action_is_raised(kb, monkeypatch):
     engine = RuleEngine(kb)
     import gpskb.rules as mod
