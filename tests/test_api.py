@@ -21,6 +21,7 @@ from conftest import stop_process
 from fastapi.testclient import TestClient
 
 from gpskb.api import MAX_BATCH, MAX_BODY_BYTES, Settings, create_app
+from gpskb.api.models import AnswerOut
 
 ROOT = Path(__file__).resolve().parents[1]
 Q = "能否以劳务派遣方式通过政府购买服务用工？"
@@ -275,6 +276,28 @@ def test_health_and_docs_need_no_token(locked):
     assert schema["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
     assert schema["paths"]["/api/v1/ask"]["post"]["security"] == [{"bearerAuth": []}]
     assert "security" not in schema["paths"]["/healthz"]["get"]
+
+
+# every kind of answer: a ban, an allowed area, a follow-up, a general test, English, out of scope, a form's facts
+CONTRACT_CASES = [
+    {"question": Q},
+    {"question": "民政局想购买居家养老上门服务，可以吗？"},
+    {"question": "我们想请一家公司派人来单位做保洁，可以吗？"},
+    {"question": "Can the county buy a survey of residents' satisfaction with bus routes?"},
+    {"question": "个人所得税的专项附加扣除怎么填？"},
+    {"question": "办公楼物业服务合同能签几年？"},
+    {"question": "我们想请一家公司派人来单位做保洁，可以吗？", "facts": ["by_results"]},
+]
+
+
+@pytest.mark.parametrize("body", CONTRACT_CASES, ids=range(len(CONTRACT_CASES)))
+def test_every_answer_validates_against_the_published_response_model(client, engine, body):
+    """AnswerOut (the OpenAPI schema of /ask) declares every field the library writes, with extra fields
+    forbidden: an answer the model does not describe fails here, so the published contract cannot drift."""
+    r = client.post("/api/v1/ask", json=body)
+    assert r.status_code == 200
+    AnswerOut.model_validate(r.json())
+    assert set(AnswerOut.model_fields) == set(engine.answer(body["question"]).to_dict())
 
 
 def test_openapi_documents_the_routes(client):

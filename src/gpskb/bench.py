@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 
+import numpy as np
 import psutil
 
 from . import config
@@ -28,13 +29,9 @@ TARGETS = {
 
 
 def percentile(values, p):
-    """Linear-interpolation percentile, p in 0..100 (shared with scripts/load.py)."""
-    values = sorted(values)
-    if not values:
-        return float("nan")
-    k = (len(values) - 1) * p / 100
-    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
-    return values[lo] + (values[hi] - values[lo]) * (k - lo)
+    """The p-th percentile (0..100, linear interpolation: numpy's default), NaN for no values (shared with
+    scripts/load.py)."""
+    return float(np.percentile(values, p)) if len(values) else float("nan")
 
 
 def _mark(value, target, lower_is_better=True):

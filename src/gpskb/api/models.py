@@ -2,7 +2,7 @@
 /openapi.json."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
@@ -28,17 +28,62 @@ class BatchRequest(BaseModel):
                                  description=f"至多 {MAX_BATCH} 个问题；无效的问题在结果中给出 error，其余照常回答")
 
 
-class AnswerOut(BaseModel):
+class RuleOut(BaseModel):
+    """One fired rule in the trace (gpskb.rules.Firing.as_dict)."""
+
+    model_config = ConfigDict(extra="forbid")
+    rule_id: str
+    outcome: Literal["prohibited", "conditional", "allowed"]
+    clause_ids: list[str]
+    matched: list[str] = Field(description="the question's words (or a form's labels) that made it fire")
+    explanation: str
+    status: Literal["decisive", "supporting", "overridden", "not_asked"]
+    overridden_by: str | None
+    quote: str = Field(description="the clause's words the rule rests on, verbatim")
+    priority: int
+    title: str
+    checks: list[str]
+
+
+class FollowUpOption(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    label: str
+    facts: list[str] = Field(description="concept ids to send back in `facts` when this option is chosen")
+
+
+class FollowUpOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str
     question: str
-    verdict: str = Field(description="prohibited | conditional | allowed | no_rule | out_of_scope")
+    options: list[FollowUpOption]
+
+
+class UnderstoodOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    aspect: str | None = Field(description="can_buy | who_provides | who_buys | contract_term | budget_catalogue | "
+                                           "how_to | text_info | out_of_scope")
+    label: str
+    shown: str
+
+
+class AnswerOut(BaseModel):
+    """The answer object of `POST /api/v1/ask` and `gpskb ask --json` (gpskb.answer.Answer.to_dict): every field the
+    library writes is declared here, and tests/test_api.py validates real answers against it."""
+
+    model_config = ConfigDict(extra="forbid")
+    question: str
+    verdict: Literal["prohibited", "conditional", "allowed", "no_rule", "out_of_scope"]
     answer: str
     citations: list[Citation]  # the library's dataclass: the contract has one definition
-    rules: list[dict]
+    rules: list[RuleOut]
     badge: str
-    follow_ups: list[dict]
-    facts: dict
-    timings_ms: dict
+    follow_ups: list[FollowUpOut]
+    facts: dict[str, Any] = Field(description="what was read: concepts, mentions, the frame (a trace, not a contract)")
+    timings_ms: dict[str, float]
     notes: list[str]
+    conclusion: str
+    understood: UnderstoodOut = Field(description="the aspect asked, as read")
+    english: str | None = Field(description="the one-line English verdict, for a question asked in English")
 
 
 class ItemError(BaseModel):
