@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import socket
 import sqlite3
@@ -276,6 +277,18 @@ def test_health_and_docs_need_no_token(locked):
     assert schema["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
     assert schema["paths"]["/api/v1/ask"]["post"]["security"] == [{"bearerAuth": []}]
     assert "security" not in schema["paths"]["/healthz"]["get"]
+
+
+def test_docs_page_loads_swagger_ui_from_this_server_not_a_cdn(locked):
+    """An intranet has no CDN: /docs refers only to this server's own files, and they are served without a token."""
+    html = locked.get("/docs").text
+    assets = re.findall(r"""(?:src|href)=['"]([^'"]+)['"]""", html)
+    assert any(a.endswith("swagger-ui-bundle.js") for a in assets)
+    assert any(a.endswith("swagger-ui.css") for a in assets)
+    for a in assets:
+        assert a.startswith("/"), f"/docs loads {a} from elsewhere"
+        r = locked.get(a)
+        assert r.status_code == 200 and len(r.content) > 1000, a
 
 
 # every kind of answer: a ban, an allowed area, a follow-up, a general test, English, out of scope, a form's facts

@@ -113,6 +113,20 @@ def test_ask_json_reads_stdin_and_one_bad_line_never_stops_the_batch(run):
     assert lines[6]["verdict"] == "prohibited" and lines[6]["citations"][0]["clause_id"] == "caizong-2023-12/11"
 
 
+def test_ask_json_applies_the_given_facts_and_refuses_unknown_ones(run):
+    """--fact answers a follow-up in --json mode as it does in text mode; an unknown id is refused before any
+    question is answered (exit 2, one line naming it, nothing on stdout)."""
+    q = "社区想请一家机构上门照护失能老人，可以吗？"
+    code, out, _ = run("ask", "--json", "--fact", "by_results", q)
+    assert code == 0
+    assert "by_results" in json.loads(out)["facts"]["concepts"]
+    code, out, _ = run("ask", "--json", q)
+    assert "by_results" not in json.loads(out)["facts"]["concepts"]
+    code, out, err = run("ask", "--json", "--fact", "no_such_fact", q)
+    assert code == 2 and out == ""
+    assert "no_such_fact" in err and len(err.strip().splitlines()) == 1
+
+
 def test_ask_for_a_person_shows_verdict_citation_and_follow_up(run):
     code, out, _ = run("ask", "机关食堂能否外包")
     assert code == 0

@@ -213,3 +213,17 @@ def test_retrieval_settings_of_the_wrong_type_name_the_field(policy_copy, old, n
     _edit(policy_copy / "retrieval.yaml", old, new)
     err = _error(policy_copy)
     assert "retrieval.yaml" in str(err) and where in str(err), str(err)
+
+
+@pytest.mark.parametrize("value", ["0", "-5"])
+def test_a_question_limit_below_ten_characters_names_file_and_field(policy_copy, value):
+    """max_question_chars 0 or -5 loaded and then refused every question with a message naming neither."""
+    _edit(policy_copy / "language.yaml", "max_question_chars: 2000", f"max_question_chars: {value}")
+    err = _error(policy_copy)
+    assert "language.yaml" in str(err) and "max_question_chars" in str(err)
+
+
+def test_a_role_said_around_a_name_must_be_a_known_role(policy_copy):
+    _edit(policy_copy / "parties.yaml", "role: describes}", "role: owner}")
+    err = _error(policy_copy)
+    assert "parties.yaml" in str(err) and "said_around" in str(err) and "role" in str(err)

@@ -371,9 +371,10 @@ def answer(question: str, facts=()) -> Answer:
     return default_engine().answer(question, facts)
 
 
-def answer_dict(engine: Engine, question) -> dict:
-    """The JSON contract for one question, or {"question": ..., "error": ...}: a bad line never stops a batch."""
+def answer_dict(engine: Engine, question, facts=()) -> dict:
+    """The JSON contract for one question (with `facts` given, as a follow-up's answer), or {"question": ...,
+    "error": ...}: a bad line never stops a batch."""
     try:
-        return engine.answer(question).to_dict()
+        return engine.answer(question, facts=facts).to_dict()
     except GpskbError as exc:
         return {"question": question if isinstance(question, str) else repr(question), "error": str(exc)}

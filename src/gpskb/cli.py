@@ -93,12 +93,17 @@ def cmd_ask(args) -> int:
     questions = args.questions
     if args.json:
         engine = _engine(args)
+        facts = tuple(args.fact or ())
+        unknown = sorted(set(facts) - set(engine.kb.concepts))
+        if unknown:  # the facts apply to every question: refused once, before any is answered
+            _err(f"unknown facts: {', '.join(map(repr, unknown))} (see policy/lexicon.yaml for concept ids)")
+            return EXIT_ERROR
         source = questions if questions else _stdin_lines()
         out = sys.stdout
         for q in source:
             if not questions and q in ("", b""):
                 continue  # empty lines between questions on stdin are not questions (whitespace-only lines are)
-            out.write(json.dumps(answer_dict(engine, q), ensure_ascii=False) + "\n")
+            out.write(json.dumps(answer_dict(engine, q, facts), ensure_ascii=False) + "\n")
             out.flush()
         return 0
     if not questions:

@@ -252,7 +252,7 @@ class LanguageFile(_Shape):
     typo_tolerance: TypoTolerance
     clause_breaks: Texts
     generic_terms: Texts
-    max_question_chars: StrictInt
+    max_question_chars: StrictInt = Field(ge=10)  # a question longer than this is refused (0 would refuse every one)
 
 
 # --- retrieval.yaml -------------------------------------------------------------------------------------------

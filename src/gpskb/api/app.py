@@ -10,6 +10,7 @@ from collections import Counter
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__, policy
@@ -123,7 +124,9 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     engine = engine or build_engine()
     service = _Service(engine, settings)
 
-    app = FastAPI(
+    # FastAPIOffline: FastAPI whose /docs page loads Swagger UI from files the fastapi-offline package ships
+    # (mounted at /static-offline-docs), not from a CDN an intranet cannot reach
+    app = FastAPIOffline(
         title="gpskb API",
         version=__version__,
         summary="能否通过政府购买服务方式购买？结论与依据条款。",
