@@ -140,7 +140,9 @@ def compose(cfg: FrameConfig, facts: Facts, parties: list[Party], predictions: d
     # bureau hire an evaluator to …?), asks whether
     # — or that asks may we at all while a prohibited reading of what is bought keeps real probability (then the
     # general test's checks, not no_rule, are the answer)
-    asked = frame.aspect in general.aspects or (
+    # — or that the aspect reader takes for out of scope (`out_of_scope_reads`): if a rule on a party keeps it in scope,
+    # that rule alone does not answer whether the service may be bought (decide_scope: the test keeps nothing)
+    asked = frame.aspect in general.aspects or (general.out_of_scope_reads and frame.aspect == "out_of_scope") or (
         frame.aspect in general.asks_whether_with and frame.rule_aspect in general.aspects
         and (matches_any(general.asks_whether_forms, frame.text)
              or (general.asks_whether_risk_at is not None and _banned_risk(cfg, frame) >= general.asks_whether_risk_at
@@ -441,6 +443,8 @@ def decide_scope(cfg: FrameConfig, frame: Frame, fired: bool, banned: bool, retr
     asks how or what, it does not outvote the out-of-scope reader in step 2 (Word文档的目录怎么生成 is not a question
     on the guidance catalogue)."""
     s = cfg.scope
+    if general_only and frame.aspect == "out_of_scope":
+        fired = False  # the general test, asserted beside an out-of-scope reading, keeps nothing in scope by itself
     pred = frame.predictions.get("aspect")
     p_oos = pred.p("out_of_scope") if pred else 0.0
     reads_oos = _reads_out_of_scope(frame)
