@@ -336,3 +336,20 @@ def test_a_party_aspect_with_no_party_and_a_sure_banned_reading_asks_whether_it_
     g = _frame_with(engine, "区妇联能不能作为购买主体，买一批新建的办公用房？", {"works": 0.95, "service": 0.05},
                     aspect=("who_buys", 0.7))
     assert g.parties and g.rule_aspect == "who_buys"
+
+
+def test_the_role_words_after_a_name_that_only_describes_another_party_are_that_partys(engine):
+    """'a company owned by the county government serve as the provider': the government only says whose company it
+    is (no role, not even from the aspect asked); 'serve as the provider' is the company's."""
+    from gpskb.text import normalise
+
+    text = "Can an engineering company wholly owned by the county government serve as the provider of our bridge inspection service?"
+    company, government = engine.gazetteer.read(normalise(text))
+    assert (company.category, company.role) == ("enterprise", "provider")
+    assert (government.category, government.role, government.describes) == ("state_organ", None, True)
+    # said in Chinese the owner is part of the name (one party, of its last type word): the company provides
+    funded = engine.gazetteer.read(normalise("由县政府出资设立的物业公司能不能承接机关大院的保洁？"))
+    assert [(p.category, p.role) for p in funded] == [("enterprise", "provider")]
+    # …and set off by a comma, the owner after 由 only describes the company named next
+    apart = engine.gazetteer.read(normalise("一家由县政府出资设立的、做物业的公司，能不能承接机关大院的保洁？"))
+    assert [(p.category, p.role) for p in apart if p.category == "state_organ"] == [("state_organ", None)]

@@ -152,6 +152,14 @@ class Gazetteer:
             parties.append(Party(text[start:end], start, end, category, cat.concept, tid,
                                  None if role == "describes" else role, role == "describes",
                                  cat.as_purchaser, cat.may_buy, cat.either_role))
+        # a company owned by the city government may be the provider: the role words after a name that only describes
+        # another party are that party's (the nearest one before it that is a party in its own right)
+        for i, p in enumerate(parties):
+            if p.describes:
+                own = [j for j in range(i) if not parties[j].describes]
+                role = self._after_role(self._after(text, p.start, p.end))
+                if own and role and parties[own[-1]].role is None:
+                    parties[own[-1]] = dataclasses.replace(parties[own[-1]], role=role)
         # 某某中心…中心想…: a bare type word names the party named before with that type word (its class)
         for i, p in enumerate(parties):
             if p.text in self.type_names:
@@ -206,20 +214,33 @@ class Gazetteer:
 
     def _role(self, text: str, start: int, end: int, may_buy: bool) -> str | None:
         """provider | purchaser | describes (the name only describes another party) | None, from the words around."""
-        before, after = text[max(0, start - 24):start], text[end:end + 40]
-        if "(" in text[start:end] and ")" not in text[start:end]:
-            after = after.lstrip(") ")  # the name took in its own bracketed category: 某市科协(群团组织)可以作为…
+        before, after = text[max(0, start - 24):start], self._after(text, start, end)
+        wide = text[max(0, start - 48):start]  # English needs more words (founded by the provincial education …)
+        said = [(role, of_buyers) for rx_before, rx_after, role, of_buyers in self.said_around
+                if (may_buy or not of_buyers) and rx_before.search(wide) and rx_after.search(after)]
+        if any(role == "describes" for role, _ in said):
+            return "describes"  # a company owned by the city government … be the provider: the words are the company's
         if any(rx.search(after) for rx in self.purchaser_outright):
             return "purchaser"  # X作为购买主体: the role said outright wins over a 由 or 向 before the name
-        wide = text[max(0, start - 48):start]  # English needs more words (founded by the provincial education …)
-        for rx_before, rx_after, role, of_buyers in self.said_around:
-            if (may_buy or not of_buyers) and rx_before.search(wide) and rx_after.search(after):
-                # 由民政局向…购买 (the buyer), a company owned by the city government (describes it), 向财政局报送 (none)
-                return None if role == "none" else role
-        if any(rx.search(before) for rx in self.provider_before) or any(rx.search(after) for rx in
-                                                                        self.provider_after):
+        if said:  # 由民政局向…购买 (the buyer), 向财政局报送 (none: no role from these words)
+            return None if said[0][0] == "none" else said[0][0]
+        if any(rx.search(before) for rx in self.provider_before):
             return "provider"
-        if any(rx.search(after) for rx in self.purchaser_after) and not any(
-                rx.search(before) for rx in self.beneficiary_before):
-            return "purchaser"  # …unless the party is the one bought for: 为园区企业购买
+        if any(rx.search(before) for rx in self.beneficiary_before):
+            return self._after_role(after, purchaser=False)  # …not the buyer when it is the one bought for: 为园区企业购买
+        return self._after_role(after)
+
+    @staticmethod
+    def _after(text: str, start: int, end: int) -> str:
+        after = text[end:end + 40]
+        if "(" in text[start:end] and ")" not in text[start:end]:
+            after = after.lstrip(") ")  # the name took in its own bracketed category: 某市科协(群团组织)可以作为…
+        return after
+
+    def _after_role(self, after: str, purchaser: bool = True) -> str | None:
+        """The role the words right after a name give it (…来承接, …自己购买), None when they give none."""
+        if any(rx.search(after) for rx in self.provider_after):
+            return "provider"
+        if purchaser and any(rx.search(after) for rx in self.purchaser_after):
+            return "purchaser"
         return None
