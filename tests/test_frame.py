@@ -353,3 +353,27 @@ def test_the_role_words_after_a_name_that_only_describes_another_party_are_that_
     # …and set off by a comma, the owner after 由 only describes the company named next
     apart = engine.gazetteer.read(normalise("一家由县政府出资设立的、做物业的公司，能不能承接机关大院的保洁？"))
     assert [(p.category, p.role) for p in apart if p.category == "state_organ"] == [("state_organ", None)]
+
+
+@pytest.mark.parametrize("text, asks_only_how", [
+    ("街道请物业公司派三个人常驻办公室，工资按人头结，这算什么？", False),
+    ("局里想用购买服务的钱买两台空调，大家怎么看？", False),
+    ("We'd pay the agency per head for two clerks at our desk. Thoughts?", False),
+    ("政府购买服务的绩效评价指标有哪些？", True),
+    ("What documents does the contract file need?", True),
+])
+def test_a_question_that_ends_by_asking_for_a_judgement_asks_whether(engine, text, asks_only_how):
+    """这算什么？ / 怎么看？ / thoughts? at the end ask for a judgement: the question asks whether, not how or what
+    (frame.yaml scope eligibility_forms), so a prohibition its words decide is answered."""
+    from gpskb.frame import procedural
+    from gpskb.text import normalise
+
+    assert procedural(engine.kb.frame, normalise(text)) is asks_only_how
+
+
+@pytest.mark.parametrize("text", ["街道请物业公司派三个人常驻办公室", "每天来5个人打扫", "这个人能不能来帮忙", "找几个人临时顶一下"])
+def test_a_head_count_names_no_individual_provider(engine, text):
+    from gpskb.text import normalise
+
+    assert "individual" not in [p.category for p in engine.gazetteer.read(normalise(text))]
+    assert [p.category for p in engine.gazetteer.read(normalise("请一位退休教师个人来上课"))] == ["individual"]
