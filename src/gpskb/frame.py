@@ -140,9 +140,12 @@ def compose(cfg: FrameConfig, facts: Facts, parties: list[Party], predictions: d
     # bureau hire an evaluator to …?), asks whether
     # — or that asks may we at all while a prohibited reading of what is bought keeps real probability (then the
     # general test's checks, not no_rule, are the answer)
-    # — or that the aspect reader takes for out of scope (`out_of_scope_reads`): if a rule on a party keeps it in scope,
-    # that rule alone does not answer whether the service may be bought (decide_scope: the test keeps nothing)
-    asked = frame.aspect in general.aspects or (general.out_of_scope_reads and frame.aspect == "out_of_scope") or (
+    # — or that the aspect reader takes for out of scope but names a party in a role (`out_of_scope_reads`): if a rule
+    # on that party keeps it in scope, the rule alone does not answer whether the service may be bought (decide_scope:
+    # the test keeps nothing in scope by itself)
+    party_in_role = roles is not None and bool({roles.provider_concept, roles.purchaser_concept} & set(frame.asserted))
+    asked = frame.aspect in general.aspects or (
+        general.out_of_scope_reads and frame.aspect == "out_of_scope" and party_in_role) or (
         frame.aspect in general.asks_whether_with and frame.rule_aspect in general.aspects
         and (matches_any(general.asks_whether_forms, frame.text)
              or (general.asks_whether_risk_at is not None and _banned_risk(cfg, frame) >= general.asks_whether_risk_at

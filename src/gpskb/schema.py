@@ -95,8 +95,9 @@ class GeneralTest(_Strict):
     asks_whether_with: tuple[str, ...] = ()
     asks_whether_forms: tuple[str, ...] = ()
     asks_whether_risk_at: float | None = Field(default=None, gt=0, le=1)
-    # a question the aspect reader takes for out of scope also takes the general test: if another rule keeps it in
-    # scope (a provider's type), the rule does not answer "may it be bought" alone; by itself the test keeps nothing
+    # a question the aspect reader takes for out of scope, naming a party in a role, also takes the general test: if
+    # a rule on the party keeps it in scope, that rule does not answer "may it be bought" alone; the test alone keeps
+    # nothing in scope
     out_of_scope_reads: bool = False
 
     @field_validator("asks_whether_forms")
