@@ -149,9 +149,10 @@ def test_a_malformed_question_file_is_a_question_file_error(tmp_path):
 
 
 @pytest.mark.parametrize("old, new, field", [
-    ("topic_blocked_by: [dispatch_as_means]", "topic_blocked_by: [dispatch_as_mean]",
+    ("topic_blocked_by: [dispatch_as_means, posts_created]", "topic_blocked_by: [dispatch_as_mean, posts_created]",
      "slots.bought.values.staff.topic_blocked_by[0]: unknown cue 'dispatch_as_mean'"),
-    ("topic_words: [labour_dispatch, disguised_employment]", "topic_words: [labour_dispach, disguised_employment]",
+    ("topic_words: [labour_dispatch, disguised_employment, public_welfare_post]",
+     "topic_words: [labour_dispach, disguised_employment, public_welfare_post]",
      "slots.bought.values.staff.topic_words[0]: unknown concept 'labour_dispach'"),
     ("party_aspects: [who_buys, who_provides]", "party_aspects: [who_buys, who_provide]",
      "party_aspects[1]: unknown aspect 'who_provide'"),
