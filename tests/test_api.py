@@ -23,6 +23,7 @@ from fastapi.testclient import TestClient
 
 from gpskb.api import MAX_BATCH, MAX_BODY_BYTES, Settings, create_app
 from gpskb.api.models import AnswerOut
+from gpskb.errors import SettingError
 
 ROOT = Path(__file__).resolve().parents[1]
 Q = "能否以劳务派遣方式通过政府购买服务用工？"
@@ -464,10 +465,23 @@ def test_settings_from_environment(monkeypatch):
     assert s.token == "tok"
     assert s.cors_origins == (ORIGIN, "http://localhost:8501")
     assert s.log_questions is True
-    monkeypatch.setenv("GPSKB_API_TOKEN", "  ")
     monkeypatch.setenv("GPSKB_LOG_QUESTIONS", "0")
-    s = Settings.from_env()
-    assert s.token is None and s.log_questions is False
+    assert Settings.from_env().log_questions is False
+    # a token set but blank would have turned authentication off without a word: it is refused, naming the variable
+    # (an empty one, GPSKB_API_TOKEN=, is unset, as for every variable)
+    for blank in ("  ", "\t"):
+        monkeypatch.setenv("GPSKB_API_TOKEN", blank)
+        with pytest.raises(SettingError, match="GPSKB_API_TOKEN.*set but blank"):
+            Settings.from_env()
+
+
+def test_serve_refuses_to_start_with_a_blank_token(monkeypatch, capsys):
+    from gpskb import cli
+
+    monkeypatch.setenv("GPSKB_API_TOKEN", "   ")
+    assert cli.main(["serve", "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "GPSKB_API_TOKEN" in err and len(err.strip().splitlines()) == 1
 
 
 def test_each_request_is_logged_once_without_token_or_question(engine, caplog):

@@ -32,7 +32,8 @@ class Settings(BaseSettings):
     embedder_query_prefix: str = Field("", description="text put before each question for a sentence-transformers model")
     embedder_passage_prefix: str = Field("", description="text put before each passage for a sentence-transformers model")
     store: Path | None = Field(None, description="the SQLite store file (default: `data/gpskb.sqlite3`)")
-    api_token: str | None = Field(None, description="when set, every `/api` route needs `Authorization: Bearer <token>`")
+    api_token: str | None = Field(None, description="when set, every `/api` route needs `Authorization: Bearer <token>`"
+                                                  " (set but blank: refused)")
     cors_origins: str = Field("", description="comma-separated origins allowed to call the API (none by default)")
     log_questions: bool = Field(False, description="`1`: the API stores each question in the store (source `api`)")
 
@@ -44,6 +45,9 @@ class Settings(BaseSettings):
         if not isinstance(value, str):
             return value
         field = cls.model_fields[str(info.field_name)]
+        if not value.strip() and info.field_name == "api_token":
+            # an operator who set a token meant to require one: a blank one never turns authentication off silently
+            raise ValueError("is set but blank: give the token, or unset the variable to serve without authentication")
         if not value.strip():
             return field.default
         return value.strip() if field.annotation is bool else value
@@ -55,7 +59,7 @@ class Settings(BaseSettings):
 
     @property
     def token(self) -> str | None:
-        return self.api_token.strip() if self.api_token else None  # a blank one is unset (`_blank_is_default`)
+        return self.api_token.strip() if self.api_token else None  # a blank one is refused (`_blank_is_default`)
 
     @staticmethod
     def variable(field: str) -> str:
