@@ -482,6 +482,11 @@ def test_serve_refuses_to_start_with_a_blank_token(monkeypatch, capsys):
     assert cli.main(["serve", "--port", "0"]) == 2
     err = capsys.readouterr().err
     assert "GPSKB_API_TOKEN" in err and len(err.strip().splitlines()) == 1
+    # …while every other command (gpskb ask, the app) reads it as unset and works
+    from gpskb import config
+
+    assert config.settings().token is None
+    assert cli.main(["clauses"]) == 0
 
 
 def test_each_request_is_logged_once_without_token_or_question(engine, caplog):

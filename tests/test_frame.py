@@ -355,13 +355,13 @@ def test_the_role_words_after_a_name_that_only_describes_another_party_are_that_
 
 @pytest.mark.parametrize("text, asks_only_how", [
     ("街道请物业公司派三个人常驻办公室，工资按人头结，这算什么？", False),
-    ("局里想用购买服务的钱买两台空调，大家怎么看？", False),
-    ("We'd pay the agency per head for two clerks at our desk. Thoughts?", False),
+    ("局里想用购买服务的钱买两台空调，这种怎么定性？", False),
+    ("派遣员工的加班费按多少算，怎么说？", True),  # 怎么说 after a how-question asks how
     ("政府购买服务的绩效评价指标有哪些？", True),
     ("What documents does the contract file need?", True),
 ])
 def test_a_question_that_ends_by_asking_for_a_judgement_asks_whether(engine, text, asks_only_how):
-    """这算什么？ / 怎么看？ / thoughts? at the end ask for a judgement: the question asks whether, not how or what
+    """这算什么？ / 这种怎么定性？ at the end ask what this counts as: the question asks whether, not how or what
     (frame.yaml scope eligibility_forms), so a prohibition its words decide is answered."""
     from gpskb.frame import procedural
     from gpskb.text import normalise

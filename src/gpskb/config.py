@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     embedder_passage_prefix: str = Field("", description="text put before each passage for a sentence-transformers model")
     store: Path | None = Field(None, description="the SQLite store file (default: `data/gpskb.sqlite3`)")
     api_token: str | None = Field(None, description="when set, every `/api` route needs `Authorization: Bearer <token>`"
-                                                  " (set but blank: refused)")
+                                                  " (set to spaces: the API refuses to start)")
     cors_origins: str = Field("", description="comma-separated origins allowed to call the API (none by default)")
     log_questions: bool = Field(False, description="`1`: the API stores each question in the store (source `api`)")
 
@@ -45,9 +45,6 @@ class Settings(BaseSettings):
         if not isinstance(value, str):
             return value
         field = cls.model_fields[str(info.field_name)]
-        if not value.strip() and info.field_name == "api_token":
-            # an operator who set a token meant to require one: a blank one never turns authentication off silently
-            raise ValueError("is set but blank: give the token, or unset the variable to serve without authentication")
         if not value.strip():
             return field.default
         return value.strip() if field.annotation is bool else value
@@ -59,7 +56,7 @@ class Settings(BaseSettings):
 
     @property
     def token(self) -> str | None:
-        return self.api_token.strip() if self.api_token else None  # a blank one is refused (`_blank_is_default`)
+        return self.api_token.strip() if self.api_token else None  # a blank one is unset here; the API refuses it
 
     @staticmethod
     def variable(field: str) -> str:
@@ -74,6 +71,13 @@ def settings() -> Settings:
         err = e.errors()[0]
         field = str(err["loc"][0]) if err.get("loc") else ""
         raise SettingError(Settings.variable(field), f"{err['msg']} (got {err.get('input')!r})") from None
+
+
+def api_token_blank() -> bool:
+    """Whether GPSKB_API_TOKEN is set to spaces only: `Settings` reads it as unset (every blank keeps its default),
+    but the API refuses to start on it (an operator who set a token meant to require one)."""
+    value = os.environ.get(Settings.variable("api_token"))
+    return value is not None and value != "" and not value.strip()
 
 
 def policy_dir(override: str | os.PathLike[str] | None = None) -> Path:

@@ -149,17 +149,24 @@ class Gazetteer:
             start, end = g[0][0], g[-1][1]
             cat = self.categories[category]
             role = self._role(text, start, end, cat.may_buy)
+            if role == "describes" and len(g) > 1:
+                # 挂靠在民政局的协会: the owner's cue is before the first name of a merged party, whose head (the
+                # association) is a party in its own right: only the owner is described, so the words after decide
+                role = self._role(text, start, end, cat.may_buy, describes=False)
             parties.append(Party(text[start:end], start, end, category, cat.concept, tid,
                                  None if role == "describes" else role, role == "describes",
                                  cat.as_purchaser, cat.may_buy, cat.either_role))
         # a company owned by the city government may be the provider: the role words after a name that only describes
-        # another party are that party's (the nearest one before it that is a party in its own right)
+        # another party are that party's — the party named just before the describing words (in the same clause, at
+        # most 40 characters back), never a buyer (the bureau … a canteen owned by the city that provides …)
         for i, p in enumerate(parties):
-            if p.describes:
-                own = [j for j in range(i) if not parties[j].describes]
+            if p.describes and i > 0:
+                owned = parties[i - 1]
+                gap = text[owned.end:p.start]
                 role = self._after_role(self._after(text, p.start, p.end))
-                if own and role and parties[own[-1]].role is None:
-                    parties[own[-1]] = dataclasses.replace(parties[own[-1]], role=role)
+                if (role and owned.role is None and not owned.describes and not owned.may_buy and len(gap) <= 40
+                        and not re.search(r"[。；？！.;?!]", gap)):
+                    parties[i - 1] = dataclasses.replace(owned, role=role)
         # 某某中心…中心想…: a bare type word names the party named before with that type word (its class)
         for i, p in enumerate(parties):
             if p.text in self.type_names:
@@ -212,12 +219,13 @@ class Gazetteer:
         parties = self.read(normalise(name))
         return parties[-1].category if parties else None
 
-    def _role(self, text: str, start: int, end: int, may_buy: bool) -> str | None:
+    def _role(self, text: str, start: int, end: int, may_buy: bool, describes: bool = True) -> str | None:
         """provider | purchaser | describes (the name only describes another party) | None, from the words around."""
         before, after = text[max(0, start - 24):start], self._after(text, start, end)
         wide = text[max(0, start - 48):start]  # English needs more words (founded by the provincial education …)
         said = [(role, of_buyers) for rx_before, rx_after, role, of_buyers in self.said_around
-                if (may_buy or not of_buyers) and rx_before.search(wide) and rx_after.search(after)]
+                if (may_buy or not of_buyers) and (describes or role != "describes")
+                and rx_before.search(wide) and rx_after.search(after)]
         if any(role == "describes" for role, _ in said):
             return "describes"  # a company owned by the city government … be the provider: the words are the company's
         if any(rx.search(after) for rx in self.purchaser_outright):
