@@ -314,6 +314,18 @@ def test_every_answer_validates_against_the_published_response_model(client, eng
     assert set(AnswerOut.model_fields) == set(engine.answer(body["question"]).to_dict())
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-32"])
+def test_a_body_not_in_utf8_is_refused_not_answered(client, encoding):
+    body = json.dumps({"question": Q}, ensure_ascii=False).encode(encoding)
+    for path in ("/api/v1/ask", "/api/v1/ask/batch"):
+        r = client.post(path, content=body if path.endswith("ask") else json.dumps(
+            {"questions": [Q]}, ensure_ascii=False).encode(encoding), headers={"content-type": "application/json"})
+        assert_error(r, 422, "invalid_encoding")
+    ok = client.post("/api/v1/ask", content=json.dumps({"question": Q}, ensure_ascii=False).encode("utf-8"),
+                     headers={"content-type": "application/json"})
+    assert ok.status_code == 200
+
+
 def test_openapi_documents_the_routes(client):
     schema = client.get("/openapi.json").json()
     assert {"/api/v1/ask", "/api/v1/ask/batch", "/api/v1/clauses", "/api/v1/clauses/{clause_id}", "/healthz"} \

@@ -7,7 +7,7 @@ import threading
 import time
 from collections import Counter
 
-from fastapi import FastAPI, Query, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi_offline import FastAPIOffline
@@ -117,6 +117,16 @@ class _Service:
             log.warning("could not store the question in %s", self.store.path, exc_info=True)
 
 
+async def _utf8_body(request: Request) -> None:
+    """The API takes UTF-8 JSON only: json.loads would also decode a UTF-16 or UTF-32 body (it guesses from the
+    first bytes), so such a body is refused with a clear error instead of being answered."""
+    try:
+        (await request.body()).decode("utf-8")
+    except UnicodeDecodeError:
+        raise ApiError(422, "invalid_encoding", "请求体必须是 UTF-8 编码的 JSON",
+                       "the request body must be UTF-8 encoded JSON") from None
+
+
 def create_app(engine: Engine | None = None, settings: Settings | None = None) -> FastAPI:
     """The FastAPI application over one engine (built from the default policy folder and index when not given) and
     settings (from the environment when not given). Also usable as `uvicorn --factory gpskb.api:create_app`."""
@@ -187,7 +197,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     # -- routes ------------------------------------------------------------------------------------------------
 
     @app.post(f"{API_PREFIX}/ask", response_model=AnswerOut, tags=["ask"], summary="回答一个问题 / answer one question",
-              responses=_errors(401, 413, 422))
+              responses=_errors(401, 413, 422), dependencies=[Depends(_utf8_body)])
     def ask(body: AskRequest, request: Request):
         """The verdict, the memo text, the cited clauses (deciding clause first), the rule trace and timings:
         the same object as `gpskb ask --json`. A question the library refuses (empty, too long, binary) is a 422."""
@@ -201,7 +211,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
 
     @app.post(f"{API_PREFIX}/ask/batch", response_model=BatchOut, tags=["ask"],
               summary=f"回答至多 {MAX_BATCH} 个问题 / answer up to {MAX_BATCH} questions",
-              responses=_errors(401, 413, 422))
+              responses=_errors(401, 413, 422), dependencies=[Depends(_utf8_body)])
     def ask_batch(body: BatchRequest, request: Request):
         """One result per question, in order. A question that cannot be answered gives
         `{"question": ..., "error": ...}` in its place; the others are answered."""
