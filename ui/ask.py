@@ -54,7 +54,10 @@ def main() -> None:
     if not compact:
         st.title("政府购买服务：能不能买？")
         st.caption("输入要通过政府购买服务方式购买的事项，按回车。结论由明确的规则作出，并附上作为依据的条款原文。")
-    question = st.text_input("您的问题", key="q", bind="query-params",
+    engine = ui.engine()
+    # the engine's own limit (policy/language.yaml max_question_chars): a 20,000-character paste is cut at the box, not
+    # copied into the URL and refused after a reload
+    question = st.text_input("您的问题", key="q", bind="query-params", max_chars=engine.max_chars,
                              placeholder="例如：能否以劳务派遣方式通过政府购买服务用工？（输入后按回车）",
                              label_visibility="collapsed" if compact else "visible")
     if not compact:
@@ -63,7 +66,6 @@ def main() -> None:
             for i, ex in enumerate(EXAMPLES):
                 st.button(ex, key=f"ex_{i}", on_click=_use_example, args=(ex,))
 
-    engine = ui.engine()
     if not question:
         if not compact:
             docs = "、".join(f"{d.number}《{d.title}》" + ("（节选）" if d.excerpt else "")
