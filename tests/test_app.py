@@ -239,6 +239,13 @@ def test_check_form_choices_come_from_the_lexicon(kb):
             [c.label for c in kb.concepts.values() if c.kind == kind]
 
 
+def test_check_with_nothing_chosen_asks_for_a_choice_and_answers_nothing():
+    at = check_page()
+    run(at.form_submit_button[0].click())
+    assert "请至少选择一项情况" in at.warning[0].value
+    assert badges(at) == [] and "核查结果" not in html_of(at) and not at.exception
+
+
 def test_check_form_verdicts():
     at = check_page()
     at.selectbox(key="chk_service").set_value("logistics_service")

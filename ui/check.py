@@ -76,6 +76,11 @@ def main() -> None:
         if mode:
             facts.append(mode)
         facts += employed + extra
+        if not facts and not (description or "").strip():
+            # nothing chosen and nothing described: there is nothing to check (no 未作规定, no gap logged)
+            st.session_state.pop("check_request", None)
+            st.warning("请至少选择一项情况或填写服务内容描述，再点「核查」。", icon=":material/edit_note:")
+            return
         st.session_state["check_request"] = (tuple(dict.fromkeys(facts)), description or "")
 
     request = st.session_state.get("check_request")
