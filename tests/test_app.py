@@ -105,6 +105,9 @@ def test_ask_shows_verdict_badge_answer_and_cited_clause():
     code = at.code[0].value
     assert code.startswith(f"问题：{LABOUR_DISPATCH}") and "引用条款：" in code and "（十一）严禁变相用工：" in code
     assert not at.warning and not at.error
+    # internal names stay out of the text: no rule id or priority, no timing; the excerpt's note once per document
+    assert "优先级" not in page and "ban-disguised-employment</span>" not in page and "毫秒" not in page
+    assert page.count("节选说明：") <= 1 and (page.count("节选说明：") == 1) == ('gp-tag-excerpt">节选' in page)
 
 
 def test_example_question_button_asks_it():

@@ -199,11 +199,13 @@ def card_html(*, clause_id: str, document: str, label: str, text: str, span=None
             f'<p class="gp-cite-text">{highlight(text, span, terms)}</p>{note}{extra}</div>')
 
 
-def citation_html(c, n: int | None = None, extra_terms=()) -> str:
-    """One Citation of an Answer (deciding clause first): why it is cited, what matched in it."""
+def citation_html(c, n: int | None = None, extra_terms=(), note: bool = True) -> str:
+    """One Citation of an Answer (deciding clause first): why it is cited, what matched in it. `note`: whether an
+    excerpted clause's card carries the excerpt's note (once per answer; every such card keeps its 节选 tag)."""
     return card_html(clause_id=c.clause_id, document=c.document, label=c.label, text=c.text, span=c.span,
                      terms=list(c.terms) + list(extra_terms), tag=REASON_LABEL.get(c.reason, c.reason),
-                     strong_tag=c.reason == "rule", excerpt=c.excerpt, excerpt_note=c.excerpt_note, n=n)
+                     strong_tag=c.reason == "rule", excerpt=c.excerpt, excerpt_note=c.excerpt_note if note else None,
+                     n=n)
 
 
 def clause_html(clause, kb, span=None, terms=(), tag: str = "", n: int | None = None, extra: str = "") -> str:
@@ -238,8 +240,7 @@ def rule_html(r: dict, kb) -> str:
     parts = [f'<div class="gp-rule gp-rule-{esc(status)}" data-rule="{esc(r.get("rule_id", ""))}"><p>'
              f'<span class="gp-chip gp-c-{esc(outcome)}">{esc(badge)}</span>'
              f'<span class="gp-chip gp-c-status">{esc(STATUS_LABEL.get(status, status))}</span>'
-             f'<b>{esc(r.get("title", ""))}</b> <span class="gp-muted">规则 {esc(r.get("rule_id", ""))}'
-             f'，优先级 {esc(r.get("priority", ""))}</span></p>']
+             f'<b>{esc(r.get("title", ""))}</b></p>']  # the rule's id stays in data-rule, not in the text
     if r.get("matched"):
         parts.append("<p>问题中匹配的词：" + "".join(f'<span class="gp-term">「{esc(w)}」</span>'
                                                for w in r["matched"]) + "</p>")
@@ -251,7 +252,9 @@ def rule_html(r: dict, kb) -> str:
     if r.get("checks"):
         parts.append("<p>审核要点：</p><ol>" + "".join(f"<li>{esc(x)}</li>" for x in r["checks"]) + "</ol>")
     if status == "overridden" and r.get("overridden_by"):
-        parts.append(f'<p class="gp-muted">本规则被优先级更高的规则 {esc(r["overridden_by"])} 覆盖，不决定结论。</p>')
+        by = next((x.title for x in kb.rules if x.id == r["overridden_by"]), "")
+        parts.append(f'<p class="gp-muted">本规则被优先适用的规则{"「" + esc(by) + "」" if by else ""}覆盖，'
+                     "不决定结论。</p>")
     parts.append("</div>")
     return "".join(parts)
 
@@ -290,8 +293,11 @@ def render_citations(answer) -> None:
         return
     st.markdown("##### 引用条款")
     extra = decisive_words(answer)
+    noted: set = set()  # the excerpt's note once per document, not on every card of it
     for i, c in enumerate(answer.citations, 1):
-        st.html(citation_html(c, i, extra))
+        st.html(citation_html(c, i, extra, note=c.document not in noted))
+        if c.excerpt:
+            noted.add(c.document)
 
 
 def render_why(answer, kb) -> None:
@@ -321,9 +327,6 @@ def render_why(answer, kb) -> None:
             why = {"no_rule": "知识库中有与所问事项相关的条款（见上），但没有规则据以判断能否购买。",
                    "out_of_scope": "知识库中没有找到与所问事项相关的规定，因此没有规则适用。"}
             st.html(f"<p>{esc(why.get(answer.verdict, '没有规则适用。'))}</p>")
-        total = (answer.timings_ms or {}).get("total")
-        if total is not None:
-            st.caption(f"用时 {total:.0f} 毫秒")
 
 
 def render_copy(answer, question: str | None, key: str) -> None:
