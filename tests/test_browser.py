@@ -95,6 +95,8 @@ def test_ask_in_a_real_browser(tmp_path):
                 timings["knowledge_base_ready_s"] = time.monotonic() - t0
 
                 box.fill(QUESTION)
+                # Streamlit's own English hint under the box is hidden: the page says 按回车 itself
+                expect(page.get_by_text("Press Enter", exact=False)).to_be_hidden()
                 t1 = time.monotonic()
                 box.press("Enter")
                 # wait_for_selector watches the DOM (expect() polls with growing pauses: no good for timing)
