@@ -9,6 +9,7 @@ import html
 import json
 import os
 import re
+from urllib.parse import quote
 import subprocess
 import sys
 from pathlib import Path
@@ -148,6 +149,10 @@ def test_embed_is_compact():
     assert not any((b.key or "").startswith("ex_") for b in compact.button)  # no examples
     assert not compact.title
     assert verdicts(compact) == ["conditional"]
+    # the embed keeps its label and opens the full app (same question, without embed) in a new tab
+    assert compact.text_input(key="q").label == "您的问题"
+    assert f'href="./?q={quote(CANTEEN)}" target="_blank"' in html_of(compact)
+    assert "在完整页面中打开" not in html_of(full)
 
 
 def test_input_errors_show_a_warning_not_a_traceback():

@@ -1,5 +1,7 @@
 """问答: a question in words → the verdict, the answer text, the cited clauses, why, a follow-up when a deciding fact
 is open, copy and feedback. ?q=… pre-fills and answers (the input is bound to the URL); ?embed=true is compact."""
+from urllib.parse import quote
+
 import streamlit as st
 
 from gpskb.errors import GpskbError, InputError
@@ -58,8 +60,10 @@ def main() -> None:
     # the engine's own limit (policy/language.yaml max_question_chars): a 20,000-character paste is cut at the box, not
     # copied into the URL and refused after a reload
     question = st.text_input("您的问题", key="q", bind="query-params", max_chars=engine.max_chars,
-                             placeholder="例如：能否以劳务派遣方式通过政府购买服务用工？（输入后按回车）",
-                             label_visibility="collapsed" if compact else "visible")
+                             placeholder="例如：能否以劳务派遣方式通过政府购买服务用工？（输入后按回车）")
+    if compact:  # the embed keeps its label and hint, and opens the full app (examples, browse, check) in a new tab
+        full = "./" + (f"?q={quote(question)}" if question else "")
+        st.html(f'<p class="gp-muted"><a href="{ui.esc(full)}" target="_blank" rel="noopener">在完整页面中打开 ↗</a></p>')
     if not compact:
         st.caption("示例问题（点击即可提问）：")
         with st.container(horizontal=True, key="examples"):
