@@ -9,11 +9,11 @@ import html
 import json
 import os
 import re
-from urllib.parse import quote
 import subprocess
 import sys
 from pathlib import Path
 from types import SimpleNamespace
+from urllib.parse import quote
 
 import pytest
 from streamlit.testing.v1 import AppTest
