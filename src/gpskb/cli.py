@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from . import __version__, config
-from .errors import GpskbError
+from .errors import GpskbError, InputError
 
 EXIT_ERROR = 2
 
@@ -94,9 +94,10 @@ def cmd_ask(args) -> int:
     if args.json:
         engine = _engine(args)
         facts = tuple(args.fact or ())
-        unknown = sorted(set(facts) - set(engine.kb.concepts))
-        if unknown:  # the facts apply to every question: refused once, before any is answered
-            _err(f"unknown facts: {', '.join(map(repr, unknown))} (see policy/lexicon.yaml for concept ids)")
+        try:  # the facts apply to every question: an unknown one is refused once, before any is answered
+            engine.reader.given(facts)
+        except InputError as exc:
+            _err(str(exc))
             return EXIT_ERROR
         source = questions if questions else _stdin_lines()
         out = sys.stdout

@@ -45,7 +45,7 @@ class Settings(BaseSettings):
         if not isinstance(value, str):
             return value
         field = cls.model_fields[str(info.field_name)]
-        if not value.strip():
+        if not value.strip() and info.field_name != "api_token":  # a token of spaces is kept: the API refuses it
             return field.default
         return value.strip() if field.annotation is bool else value
 
@@ -56,7 +56,13 @@ class Settings(BaseSettings):
 
     @property
     def token(self) -> str | None:
-        return self.api_token.strip() if self.api_token else None  # a blank one is unset here; the API refuses it
+        return self.api_token.strip() or None if self.api_token else None
+
+    @property
+    def token_blank(self) -> bool:
+        """GPSKB_API_TOKEN set to spaces only: the API refuses to start on it (an operator who set a token meant to
+        require one); every other command reads it as unset."""
+        return self.api_token is not None and not self.api_token.strip()
 
     @staticmethod
     def variable(field: str) -> str:
@@ -71,13 +77,6 @@ def settings() -> Settings:
         err = e.errors()[0]
         field = str(err["loc"][0]) if err.get("loc") else ""
         raise SettingError(Settings.variable(field), f"{err['msg']} (got {err.get('input')!r})") from None
-
-
-def api_token_blank() -> bool:
-    """Whether GPSKB_API_TOKEN is set to spaces only: `Settings` reads it as unset (every blank keeps its default),
-    but the API refuses to start on it (an operator who set a token meant to require one)."""
-    value = os.environ.get(Settings.variable("api_token"))
-    return value is not None and value != "" and not value.strip()
 
 
 def policy_dir(override: str | os.PathLike[str] | None = None) -> Path:

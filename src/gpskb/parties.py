@@ -22,6 +22,9 @@ _APPOSITION = re.compile(r"(是|为|属于|系)(一[家个所])?|\s+(is|was|are)
                          r"\s+as\s+)?(a|an|the)\s+|\s*,\s+(a|an)\s+|\s+\((a|an)\s+")
 #: at most this many characters between two type words of one name (福建省泉州市丰泽区 between a class and a name)
 _MAX_NAME_GAP = 16
+#: a describing name (owned by the city government) passes its role words back at most this far, within a clause
+_MAX_DESCRIBED_GAP = 40
+_CLAUSE_END = re.compile(r"[。；？！.;?!]")
 
 
 @dataclass(frozen=True)
@@ -158,14 +161,14 @@ class Gazetteer:
                                  cat.as_purchaser, cat.may_buy, cat.either_role))
         # a company owned by the city government may be the provider: the role words after a name that only describes
         # another party are that party's — the party named just before the describing words (in the same clause, at
-        # most 40 characters back), never a buyer (the bureau … a canteen owned by the city that provides …)
+        # most _MAX_DESCRIBED_GAP characters back), never a buyer (the bureau … a canteen owned by the city that provides …)
         for i, p in enumerate(parties):
             if p.describes and i > 0:
                 owned = parties[i - 1]
                 gap = text[owned.end:p.start]
                 role = self._after_role(self._after(text, p.start, p.end))
-                if (role and owned.role is None and not owned.describes and not owned.may_buy and len(gap) <= 40
-                        and not re.search(r"[。；？！.;?!]", gap)):
+                if (role and owned.role is None and not owned.describes and not owned.may_buy
+                        and len(gap) <= _MAX_DESCRIBED_GAP and not _CLAUSE_END.search(gap)):
                     parties[i - 1] = dataclasses.replace(owned, role=role)
         # 某某中心…中心想…: a bare type word names the party named before with that type word (its class)
         for i, p in enumerate(parties):

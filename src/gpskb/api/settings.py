@@ -37,8 +37,8 @@ class Settings:
     def from_env(cls) -> Settings:
         """The API's part of the environment's settings (gpskb.config.Settings: GPSKB_API_TOKEN, GPSKB_CORS_ORIGINS,
         GPSKB_LOG_QUESTIONS)."""
-        if config.api_token_blank():  # never serve without authentication because a token was set to spaces
+        env = config.settings()
+        if env.token_blank:  # never serve without authentication because a token was set to spaces
             raise SettingError(TOKEN_ENV, "is set but blank: give the token, or unset the variable to serve without "
                                           "authentication")
-        env = config.settings()
         return cls(token=env.token, cors_origins=env.origins, log_questions=env.log_questions)
