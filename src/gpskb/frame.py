@@ -150,7 +150,10 @@ def compose(cfg: FrameConfig, facts: Facts, parties: list[Party], predictions: d
         and (matches_any(general.asks_whether_forms, frame.text)
              or (general.asks_whether_risk_at is not None and _banned_risk(cfg, frame) >= general.asks_whether_risk_at
                  and matches_any(cfg.asks_permission, frame.text))))
-    if (asked and frame.slots["aspect"].source != "default"
+    # (an aspect the reader could not tell counts only where a party rule would otherwise answer alone while a banned
+    # reading of what is bought keeps real probability: 让国企先把路修好、分年付"服务费"，这算什么？)
+    risky_default = party_in_role and _banned_risk(cfg, frame) >= (general.asks_whether_risk_at or 1.0)
+    if (asked and (frame.slots["aspect"].source != "default" or risky_default)
             and not any(concept_kinds.get(c) in kinds for c in frame.concepts) and service_or_unsure
             and not frame.procedural):
         frame.asserted[general.concept] = SlotFill("area", "unnamed", "文件未点名的服务事项", "default", 1.0)
@@ -229,8 +232,16 @@ def _bought(cfg: FrameConfig, frame: Frame, present: set, negated: set, concept_
         # the question asks whether a ban's words apply (这就不属于劳务派遣了吧？) without saying so: ask, do not decide
         hit = [c for c in spec.lexicon if c in questioned]
         if spec.possible and hit and not any(c in present for c in spec.lexicon):
-            frame.asserted[spec.possible] = _fill(cfg, "bought", v, "lexicon", 1.0,
-                                                  [m.term for m in frame.facts.mentions if m.concept in hit])
+            words = [m.term for m in frame.facts.mentions if m.concept in hit]
+            spans = [(m.start, m.end) for m in frame.facts.mentions if m.concept in hit]
+            # (beside a service of which the ban's words are often the subject — training, job services, mediation —
+            # paying by results is answer enough: 给公益性岗位人员培训、按人次付费)
+            asked = not any(c in present for c in spec.topic_of_services)
+            if _settled(cfg, spec, frame, present, denied, spans, asked=asked):
+                if spec.settled:
+                    frame.asserted[spec.settled] = _fill(cfg, "bought", "service", "lexicon", 1.0, words)
+            else:
+                frame.asserted[spec.possible] = _fill(cfg, "bought", v, "lexicon", 1.0, words)
     if pred is None or _reads_out_of_scope(frame) or frame.procedural:
         return  # a guess at what is bought is for a question that asks whether, not how or what
     for v, spec in slot.values.items():
@@ -352,9 +363,26 @@ def _ban_words_as_topic(cfg: FrameConfig, frame: Frame, present: set, denied) ->
         fill = _fill(cfg, "bought", value, "lexicon", 1.0, [m.term for m in facts.mentions if m.concept in words])
         for c in words:
             frame.set_aside[c] = fill
-        if spec.possible:
+        if spec.possible and _settled(cfg, spec, frame, present, denied, spans):
+            if spec.settled:
+                frame.asserted[spec.settled] = fill
+        elif spec.possible:
             frame.asserted[spec.possible] = fill
     return present - set(frame.set_aside)
+
+
+def _settled(cfg: FrameConfig, spec, frame: Frame, present: set, denied, spans, asked: bool = False) -> bool:
+    """Whether the question itself answers the deciding question that a ban's words, quoted, asked about or the
+    subject of a service, would raise: it says the value's `unless` in so many words (按培训人次付费, paid per case) —
+    when the ban's words are only asked about (`asked`: 这算不算变相用工？), one of its `corroborated.unless` too (the
+    provider manages its own people) — and no cue of the ban in words of its own (a head count, per-head pay, people
+    placed with or directed by the office) says otherwise: then nothing is left to ask."""
+    if not any(c in present for c in spec.unless):
+        return False
+    if asked and not (spec.corroborated and any(c in present for c in spec.corroborated.unless)):
+        return False
+    cues = spec.corroborated.cues if spec.corroborated else ()
+    return not any(_cue_match(cfg, kind, frame.text, denied, outside=spans) for kind in cues)
 
 
 def _cue_match(cfg: FrameConfig, kind: str, text: str, denied, outside=()):

@@ -58,6 +58,10 @@ class SlotValue(_Strict):
     topic_of_services: tuple[str, ...] = ()
     topic_words: tuple[str, ...] = ()
     topic_blocked_by: tuple[str, ...] = ()  # cue kinds that say the words are the means, not the subject (通过劳务派遣配备)
+    # the question answers the deciding question itself (it says `unless` — and, where the ban's words are only asked
+    # about, one of `corroborated.unless` too — and no cue of the value in words of its own): `settled` is asserted
+    # instead of `possible` (按件数结算、调解员由机构自己管理，会不会算变相用工？)
+    settled: str | None = None
     lexicon: tuple[str, ...] = ()
     corroborated: Corroborated | None = None
 
