@@ -70,6 +70,19 @@ def test_who_may_buy_and_who_may_provide(engine, question, verdict):
 
 # -- aspect, general test, asking -----------------------------------------------------------------------------------
 
+def test_a_named_area_says_what_is_bought_when_the_guess_played_no_part(engine):
+    """The bought reader's guess at goods beside a service the lexicon names neither decides nor asks: the frame
+    shows 服务 from the named words, and the reader's own probabilities stay in the trace."""
+    frame = engine.read("政府能不能买公共卫生服务")
+    bought = frame.slots["bought"]
+    assert (bought.value, bought.source) == ("service", "lexicon") and "公共卫生服务" in bought.words
+    assert "goods" not in frame.concepts and "possible_goods" not in frame.concepts
+    assert frame.predictions["bought"].value != "service"  # the guess is still there for the trace
+    # a guess that does make the rules ask stays what the frame shows
+    asked = engine.read("社区养老服务中心想请公司派三个人来中心坐班，按人头每月付费，可以吗？")
+    assert asked.slots["bought"].value == "staff" or "possible_staffing" in asked.concepts
+
+
 def test_the_aspect_asked_decides_and_is_said_first(engine):
     a = engine.answer("物业管理服务合同能签三年吗？")
     assert a.understood["aspect"] == "contract_term"

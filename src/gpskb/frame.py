@@ -124,6 +124,7 @@ def compose(cfg: FrameConfig, facts: Facts, parties: list[Party], predictions: d
     _aspect(cfg, frame, present, concept_kinds)
     _bought(cfg, frame, present, negated, concept_kinds, denied)
     _area(cfg, frame, present)
+    _bought_by_named_area(cfg, frame)
     _ask_beside_area_guess(cfg, frame)
     if roles is not None:
         _parties(cfg, frame, parties, roles)
@@ -276,6 +277,21 @@ def _bought(cfg: FrameConfig, frame: Frame, present: set, negated: set, concept_
             frame.asserted[spec.possible] = _fill(cfg, "bought", v, "classifier", p)
         elif spec.possible:
             frame.open_guesses[v] = p
+
+
+def _bought_by_named_area(cfg: FrameConfig, frame: Frame) -> None:
+    """A service area the lexicon names says what is bought when the bought reader's guess counted for nothing (it
+    neither decided nor made the rules ask): the frame shows 服务 from those words, not a guess that played no part
+    (政府能否购买公共卫生服务？ is not shown as 语义判断 0.80：货物). The reader's probabilities stay in the trace."""
+    bought, area = frame.slots.get("bought"), frame.slots.get("area")
+    if bought is None or area is None or bought.source != "classifier" or area.source != "lexicon":
+        return
+    values = cfg.slots["bought"].values
+    spec = values[bought.value]
+    if spec.service or spec.concept in frame.asserted or (spec.possible and spec.possible in frame.asserted):
+        return
+    service = next(v for v, s in values.items() if s.service)
+    frame.slots["bought"] = _fill(cfg, "bought", service, "lexicon", 1.0, area.words)
 
 
 def _ask_beside_area_guess(cfg: FrameConfig, frame: Frame) -> None:
