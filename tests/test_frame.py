@@ -149,6 +149,17 @@ def test_a_procedure_question_that_uses_a_ban_word_is_out_of_scope_and_says_so(e
     assert a.verdict == "out_of_scope" and a.citations == []
 
 
+@pytest.mark.parametrize("question, verdict", [
+    ("劳务派遣工的加班费应该由谁来发？", "out_of_scope"),  # labour law: who pays, and no word of the texts' subject
+    ("派遣公司拖欠工资，派遣员工该去哪儿维权？", "out_of_scope"),
+    ("政府购买服务对劳务派遣有什么规定？", "prohibited"),  # names the subject: a question on the held ban
+    ("Which provision of the notice covers labour dispatch?", "prohibited"),
+])
+def test_a_how_or_what_question_with_a_ban_word_keeps_the_ban_only_when_it_names_the_texts_subject(engine, question,
+                                                                                                 verdict):
+    assert engine.answer(question).verdict == verdict
+
+
 def test_the_frame_and_the_scope_step_are_in_the_json(engine):
     d = engine.answer("能否以劳务派遣方式通过政府购买服务用工？").to_dict()
     assert d["facts"]["scope"] and d["facts"]["frame"]["slots"]["aspect"]["source"] in ("classifier", "lexicon",

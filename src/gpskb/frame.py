@@ -502,10 +502,13 @@ def decide_scope(cfg: FrameConfig, frame: Frame, fired: bool, banned: bool, retr
         return Scope(True, "names_clause")
     if _asks_about_ban(cfg, frame):
         return Scope(True, "asks_about_ban")  # 这算不算劳务派遣？ does the ban on X apply?: a question about a held clause
-    if (fired and not (general_only and frame.procedural) and (retrieval_in_scope or aspect_in_scope)
-            and p_oos < s.refuse_over_rule_at):
+    names_subject = matches_any(s.subject_words, frame.text)
+    # a how / what question whose words set off a ban but never name the texts' subject (派遣员工的社保由谁交？) is left
+    # to the out-of-scope reader; one that names it (政府购买服务对劳务派遣有什么规定？) asks about a held clause
+    if (fired and not ((general_only or (banned and not names_subject)) and frame.procedural)
+            and (retrieval_in_scope or aspect_in_scope) and p_oos < s.refuse_over_rule_at):
         return Scope(True, "rule")
-    if banned and p_oos < s.refuse_over_ban_at and not frame.procedural:
+    if banned and p_oos < s.refuse_over_ban_at and (not frame.procedural or names_subject):
         return Scope(True, "prohibition")  # a prohibition the clause index also finds needs a sure reader to drop
     note = None
     if ban_words:

@@ -121,6 +121,9 @@ class Scope(_Strict):
     other_documents: tuple[str, ...] = ()  # a document of another year (2024年…通知): not held, out of scope
     procedure_forms: tuple[str, ...] = ()
     eligibility_forms: tuple[str, ...] = ()
+    # words that name the knowledge base's own subject (政府购买服务, 通知, the notice): a how / what question with a ban's
+    # words and none of these (劳务派遣工的社保由谁交？) is about labour law, not the texts (steps 2 and 3)
+    subject_words: tuple[str, ...] = ()
     in_scope_at: float = Field(gt=0, le=1)
 
 
