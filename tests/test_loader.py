@@ -157,6 +157,9 @@ def test_a_malformed_question_file_is_a_question_file_error(tmp_path):
     ("party_aspects: [who_buys, who_provides]", "party_aspects: [who_buys, who_provide]",
      "party_aspects[1]: unknown aspect 'who_provide'"),
     ("party_kinds: [provider, purchaser]", "party_kinds: [provider, buyer]", "party_kinds[1]: unknown concept kind 'buyer'"),
+    ("settled: staffing_settled,", "settled: staffing_setled,",
+     "slots.bought.values.staff.settled: unknown concept 'staffing_setled'"),
+    ("    - '政府购买服务|购买服务|政府购买|通知", "    - '(政府购买服务|购买服务|政府购买|通知", "scope.subject_words"),
 ])
 def test_a_wrong_name_in_frame_yaml_is_named_with_its_field(policy_copy, old, new, field):
     _edit(policy_copy / "frame.yaml", old, new)

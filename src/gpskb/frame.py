@@ -240,7 +240,7 @@ def _bought(cfg: FrameConfig, frame: Frame, present: set, negated: set, concept_
             asked = not any(c in present for c in spec.topic_of_services)
             if _settled(cfg, spec, frame, present, denied, spans, asked=asked):
                 if spec.settled:
-                    frame.asserted[spec.settled] = _fill(cfg, "bought", "service", "lexicon", 1.0, words)
+                    frame.asserted[spec.settled] = _fill(cfg, "bought", _service_value(cfg), "lexicon", 1.0, words)
             else:
                 frame.asserted[spec.possible] = _fill(cfg, "bought", v, "lexicon", 1.0, words)
     if pred is None or _reads_out_of_scope(frame) or frame.procedural:
@@ -290,8 +290,12 @@ def _bought_by_named_area(cfg: FrameConfig, frame: Frame) -> None:
     spec = values[bought.value]
     if spec.service or spec.concept in frame.asserted or (spec.possible and spec.possible in frame.asserted):
         return
-    service = next(v for v, s in values.items() if s.service)
-    frame.slots["bought"] = _fill(cfg, "bought", service, "lexicon", 1.0, area.words)
+    frame.slots["bought"] = _fill(cfg, "bought", _service_value(cfg), "lexicon", 1.0, area.words)
+
+
+def _service_value(cfg: FrameConfig) -> str:
+    """The first value of the bought slot that is a service (frame.yaml order: 服务)."""
+    return next(v for v, spec in cfg.slots["bought"].values.items() if spec.service)
 
 
 def _ask_beside_area_guess(cfg: FrameConfig, frame: Frame) -> None:

@@ -525,7 +525,7 @@ def _load_reading(root: Path, concepts: dict) -> tuple[FrameConfig, dict, Partie
     frame = validated(FrameConfig, read_yaml(root / "frame.yaml"), fname)
     for slot_id, slot in frame.slots.items():
         for value_id, value in slot.values.items():
-            for key in ("concept", "possible"):
+            for key in ("concept", "possible", "settled"):
                 c = getattr(value, key)
                 if c and c not in concepts:
                     raise PolicyError(fname, f"slots.{slot_id}.values.{value_id}.{key}", f"unknown concept {c!r}")

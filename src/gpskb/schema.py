@@ -126,6 +126,9 @@ class Scope(_Strict):
     subject_words: tuple[str, ...] = ()
     in_scope_at: float = Field(gt=0, le=1)
 
+    _compiles = field_validator("other_documents", "procedure_forms", "eligibility_forms", "subject_words")(
+        classmethod(lambda cls, patterns: _regexes(patterns)))
+
 
 class FrameConfig(_Strict):
     slots: dict[str, Slot]
