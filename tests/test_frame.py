@@ -160,6 +160,12 @@ def test_a_how_or_what_question_with_a_ban_word_keeps_the_ban_only_when_it_names
     assert engine.answer(question).verdict == verdict
 
 
+def test_a_hong_kong_or_taiwan_what_question_only_asks_what(engine):
+    """甚麼 (simplified to 甚么, not 什么) is a what-question form too (frame.yaml scope.procedure_forms)."""
+    assert engine.read("派遣員工的加班費有甚麼規定？").procedural
+    assert engine.answer("澳門的勞務派遣員工，年假有甚麼規定？").verdict == "out_of_scope"
+
+
 def test_the_frame_and_the_scope_step_are_in_the_json(engine):
     d = engine.answer("能否以劳务派遣方式通过政府购买服务用工？").to_dict()
     assert d["facts"]["scope"] and d["facts"]["frame"]["slots"]["aspect"]["source"] in ("classifier", "lexicon",

@@ -107,10 +107,3 @@ def test_english_terms_join_words_with_a_space_or_a_hyphen():
     assert not rx.fullmatch("design and rebuild")
     assert english_key("Design-and  Build") == "design and build"
 
-
-def test_hong_kong_and_taiwan_shenme_reads_as_shenme():
-    """甚麼 (Hong Kong and Taiwan writing) is normalised to 什么 with its length kept, so 'what' questions read alike."""
-    from gpskb.text import normalise
-    assert normalise("有甚麼規定？") == "有什么规定?"
-    assert len(normalise("甚麼時候")) == len("甚麼時候")
-    assert normalise("甚至") == "甚至"

@@ -16,8 +16,7 @@ _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 @functools.lru_cache(maxsize=2048)
 def normalise(text: str) -> str:
-    """The form every matcher and ranker sees: Simplified characters (甚么 as 什么), NFKC-folded widths, lower case, one
-    space.
+    """The form every matcher and ranker sees: Simplified characters, NFKC-folded widths, lower case, one space.
 
     Length is preserved character for character except where NFKC expands a compatibility character, so positions
     reported on the normalised text point at the same words the user typed.
@@ -25,8 +24,7 @@ def normalise(text: str) -> str:
     text = unicodedata.normalize("NFKC", text)
     text = _CONTROL.sub(" ", text)
     text = _WS.sub(" ", text).strip()
-    # 甚麼 (Hong Kong and Taiwan writing) is 什么 to every pattern: the same length, so positions still hold
-    return _T2S.convert(text).lower().replace("甚么", "什么")
+    return _T2S.convert(text).lower()
 
 
 #: full-width punctuation and the character NFKC folds it to in normalised text
