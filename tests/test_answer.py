@@ -162,6 +162,29 @@ def test_a_general_check_set_off_by_a_word_alone_does_not_keep_a_how_to_question
     assert on.verdict == "conditional" and on.citations[0].clause_id == "mof-order-102/14"
 
 
+@pytest.mark.parametrize("question", ["政府购买居家养老服务，每户每月的补贴标准是多少钱？",
+                                      "Which provinces got the highest scores in last year's assessment of the reform?",
+                                      "社工服务项目验收时，群众满意度应该占多少分？"])
+def test_a_figure_neither_text_sets_is_out_of_scope_with_a_note(engine, question):
+    """A how-much question is answered by the texts only for the figures they hold (frame.yaml scope `figure_forms`,
+    `figures_held`): a subsidy rate, a ranking or a score is not one of them, even beside a named area."""
+    a = engine.answer(question)
+    assert a.verdict == "out_of_scope" and a.citations == []
+    assert "两份文件都没有规定" in a.answer
+
+
+@pytest.mark.parametrize("question, clause", [("政府购买服务合同一般最多可以签几年？", "mof-order-102/24"),
+                                              ("2022年全国政府购买服务的支出规模有多少？", "caizong-2023-12/preamble")])
+def test_a_figure_the_texts_hold_is_answered_from_them(engine, question, clause):
+    a = engine.answer(question)
+    assert a.verdict != "out_of_scope" and clause in [c.clause_id for c in a.citations[:3]]
+
+
+def test_asking_whether_beside_a_figure_keeps_the_verdict(engine):
+    a = engine.answer("区教育局打算向两所民办初中买义务教育阶段学位，单价多少双方再商量，这样可以吧？")
+    assert a.verdict != "out_of_scope" and a.rules
+
+
 @pytest.mark.parametrize("name, first_measured, floor", [
     # Session 4 (2026-12-04): a handful of floors moved by one question either way after the readers were retrained on
     # 708 more examples and the who-provides / who-buys general rules landed (+12 verdicts over all development files,

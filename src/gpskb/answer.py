@@ -161,8 +161,11 @@ class Engine:
         if gaps and not banned:
             return Scope(True, "missing_topic")  # the order governs it, the excerpt lacks it: said in the notes
         general_only = bool(outcome.firings) and all(f.rule.fallback for f in outcome.firings)
-        return decide_scope(self.kb.frame, frame, bool(outcome.firings), banned, found.in_scope, ban_words,
-                            names_clause=self._names_clause(text), general_only=general_only)
+        scope = decide_scope(self.kb.frame, frame, bool(outcome.firings), banned, found.in_scope, ban_words,
+                             names_clause=self._names_clause(text), general_only=general_only)
+        if scope.step == "figure_not_held":
+            return Scope(False, scope.step, self.wording.notes.figure_not_held)
+        return scope
 
     def _names_clause(self, text: str) -> bool:
         """Whether the question names a clause the knowledge base holds: an alias (负面清单) or 第N条 of a document

@@ -486,6 +486,14 @@ def _asks_about_ban(cfg: FrameConfig, frame: Frame) -> bool:
     return bool(frame.facts.questioned & bans)
 
 
+def asks_figure_not_held(cfg: FrameConfig, frame: Frame) -> bool:
+    """Whether the question only asks how much, how many points or which province (frame.yaml scope `figure_forms`),
+    of a figure the two texts do not hold (`figures_held`: the contract term, the national spending)."""
+    s = cfg.scope
+    return (frame.procedural and matches_any(s.figure_forms, frame.text)
+            and not matches_any(s.figures_held, frame.text))
+
+
 def decide_scope(cfg: FrameConfig, frame: Frame, fired: bool, banned: bool, retrieval_in_scope: bool,
                  ban_words: list[str], names_clause: bool = False, general_only: bool = False) -> Scope:
     """The one scope stage, in the order policy/frame.yaml writes down. `names_clause`: the question names a clause
@@ -506,6 +514,8 @@ def decide_scope(cfg: FrameConfig, frame: Frame, fired: bool, banned: bool, retr
         return Scope(True, "names_clause")
     if _asks_about_ban(cfg, frame):
         return Scope(True, "asks_about_ban")  # 这算不算劳务派遣？ does the ban on X apply?: a question about a held clause
+    if asks_figure_not_held(cfg, frame):
+        return Scope(False, "figure_not_held")  # 满意度指标占多少分？ the texts set no such figure
     names_subject = matches_any(s.subject_words, frame.text)
     # a how / what question whose words set off a ban but never name the texts' subject (派遣员工的社保由谁交？) is left
     # to the out-of-scope reader; one that names it (政府购买服务对劳务派遣有什么规定？) asks about a held clause

@@ -125,8 +125,12 @@ class Scope(_Strict):
     # words and none of these (劳务派遣工的社保由谁交？) is about labour law, not the texts (steps 2 and 3)
     subject_words: tuple[str, ...] = ()
     in_scope_at: float = Field(gt=0, le=1)
+    # a how-much question asks for a figure; the texts hold only the figures `figures_held` names (step 2b)
+    figure_forms: tuple[str, ...] = ()
+    figures_held: tuple[str, ...] = ()
 
-    _compiles = field_validator("other_documents", "procedure_forms", "eligibility_forms", "subject_words")(
+    _compiles = field_validator("other_documents", "procedure_forms", "eligibility_forms", "subject_words",
+                                "figure_forms", "figures_held")(
         classmethod(lambda cls, patterns: _regexes(patterns)))
 
 
@@ -290,6 +294,7 @@ class VerdictWording(_Strict):
 class NoteWording(_Strict):
     other_document: str  # {held}: the documents the knowledge base holds
     missing_topic: str  # {label}: the topic; {document}: the excerpted document; {gaps}: the articles it lacks
+    figure_not_held: str  # a how-much question on a figure neither text sets
 
 
 class Wording(_Strict):
