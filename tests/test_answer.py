@@ -185,6 +185,22 @@ def test_asking_whether_beside_a_figure_keeps_the_verdict(engine):
     assert a.verdict != "out_of_scope" and a.rules
 
 
+@pytest.mark.parametrize("question", ["按照劳动合同法，被派遣劳动者的试用期最长可以约定多久？",
+                                      "Under the Social Insurance Law, who pays the pension contributions of a dispatched worker?"])
+def test_a_question_on_what_another_law_says_is_out_of_scope_with_a_note(engine, question):
+    a = engine.answer(question)
+    assert a.verdict == "out_of_scope" and a.citations == [] and "其他法律法规本身的规定" in a.answer
+
+
+def test_another_law_beside_the_texts_subject_keeps_the_question(engine):
+    """Named beside the texts' subject (政府购买服务), another law does not take the question out of scope; the laws
+    第一条 rests on are the texts' own."""
+    a = engine.answer("劳动合同法允许劳务派遣，那政府购买服务能不能用劳务派遣的方式补充窗口人员？")
+    assert a.verdict == "prohibited" and a.citations[0].clause_id == "caizong-2023-12/11"
+    b = engine.answer("102号令的制定依据有哪几部法律？政府采购法算不算？")
+    assert b.verdict != "out_of_scope" and "mof-order-102/1" in [c.clause_id for c in b.citations[:3]]
+
+
 @pytest.mark.parametrize("name, first_measured, floor", [
     # Session 4 (2026-12-04): a handful of floors moved by one question either way after the readers were retrained on
     # 708 more examples and the who-provides / who-buys general rules landed (+12 verdicts over all development files,

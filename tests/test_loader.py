@@ -161,6 +161,7 @@ def test_a_malformed_question_file_is_a_question_file_error(tmp_path):
      "slots.bought.values.staff.settled: unknown concept 'staffing_setled'"),
     ("    - '政府购买服务|购买服务|政府购买|通知", "    - '(政府购买服务|购买服务|政府购买|通知", "scope.subject_words"),
     ("    - '多少(钱|元|块", "    - '多少((钱|元|块", "scope.figure_forms"),
+    ("    - '劳动合同法|劳动法", "    - '(劳动合同法|劳动法", "scope.other_laws"),
 ])
 def test_a_wrong_name_in_frame_yaml_is_named_with_its_field(policy_copy, old, new, field):
     _edit(policy_copy / "frame.yaml", old, new)

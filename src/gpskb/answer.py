@@ -163,8 +163,8 @@ class Engine:
         general_only = bool(outcome.firings) and all(f.rule.fallback for f in outcome.firings)
         scope = decide_scope(self.kb.frame, frame, bool(outcome.firings), banned, found.in_scope, ban_words,
                              names_clause=self._names_clause(text), general_only=general_only)
-        if scope.step == "figure_not_held":
-            return Scope(False, scope.step, self.wording.notes.figure_not_held)
+        if scope.step in ("figure_not_held", "other_law"):
+            return Scope(False, scope.step, getattr(self.wording.notes, scope.step))
         return scope
 
     def _names_clause(self, text: str) -> bool:

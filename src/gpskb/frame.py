@@ -514,9 +514,11 @@ def decide_scope(cfg: FrameConfig, frame: Frame, fired: bool, banned: bool, retr
         return Scope(True, "names_clause")
     if _asks_about_ban(cfg, frame):
         return Scope(True, "asks_about_ban")  # 这算不算劳务派遣？ does the ban on X apply?: a question about a held clause
+    names_subject = matches_any(s.subject_words, frame.text)
+    if not names_subject and matches_any(s.other_laws, frame.text):
+        return Scope(False, "other_law")  # 劳动合同法对派遣比例怎么规定？ what another law says is not ours
     if asks_figure_not_held(cfg, frame):
         return Scope(False, "figure_not_held")  # 满意度指标占多少分？ the texts set no such figure
-    names_subject = matches_any(s.subject_words, frame.text)
     # a how / what question whose words set off a ban but never name the texts' subject (派遣员工的社保由谁交？) is left
     # to the out-of-scope reader; one that names it (政府购买服务对劳务派遣有什么规定？) asks about a held clause
     if (fired and not ((general_only or (banned and not names_subject)) and frame.procedural)

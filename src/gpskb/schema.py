@@ -128,9 +128,10 @@ class Scope(_Strict):
     # a how-much question asks for a figure; the texts hold only the figures `figures_held` names (step 2b)
     figure_forms: tuple[str, ...] = ()
     figures_held: tuple[str, ...] = ()
+    other_laws: tuple[str, ...] = ()  # laws the texts do not rest on: a question on them alone is not ours (step 2a)
 
     _compiles = field_validator("other_documents", "procedure_forms", "eligibility_forms", "subject_words",
-                                "figure_forms", "figures_held")(
+                                "figure_forms", "figures_held", "other_laws")(
         classmethod(lambda cls, patterns: _regexes(patterns)))
 
 
@@ -295,6 +296,7 @@ class NoteWording(_Strict):
     other_document: str  # {held}: the documents the knowledge base holds
     missing_topic: str  # {label}: the topic; {document}: the excerpted document; {gaps}: the articles it lacks
     figure_not_held: str  # a how-much question on a figure neither text sets
+    other_law: str  # a question on what another law says, never naming the texts' subject
 
 
 class Wording(_Strict):
