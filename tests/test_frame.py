@@ -52,6 +52,19 @@ def test_parties_are_bound_to_their_role(engine, question, concept):
     assert concept in engine.read(question).concepts
 
 
+@pytest.mark.parametrize("question, category, role", [
+    ("居委会属于基层群众性自治组织，能否作为承接主体？", "grassroots_autonomy", "provider"),
+    ("某县妇联（群团组织），能否作为购买主体？", "group_org", "purchaser"),
+    ("Can district courts and procuratorates buy services?", "state_organ", None),
+])
+def test_the_role_said_after_a_comma_and_english_names_in_the_plural(engine, question, category, role):
+    """The role words may follow the name after a comma (…自治组织，可以作为承接主体吗); an English name in the plural
+    (courts, procuratorates) is the same type as its singular."""
+    from gpskb.text import normalise
+    parties = engine.gazetteer.read(normalise(question))
+    assert parties and parties[0].category == category and parties[0].role == role
+
+
 def test_a_denied_party_is_not_asserted(engine):
     frame = engine.read("不是公益一类事业单位，是公益二类，可以承接吗？")
     assert "public_welfare_1" not in frame.concepts and "public_welfare_2_institution" in frame.concepts

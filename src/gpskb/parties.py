@@ -64,7 +64,8 @@ class Gazetteer:
             self._names_by_first.setdefault(name[:1], []).append((name, tid))
         words = sorted({e.lower() for t in parties.types for e in t.english}, key=len, reverse=True)
         self._english_tid = {english_key(e): t.id for t in reversed(parties.types) for e in t.english}  # first wins
-        self._english_rx = (re.compile(r"(?<![a-z])(?=(" + "|".join(english_term(w) for w in words) + r")(?![a-z]))")
+        # a name in the plural (courts and procuratorates, two bureaus) is the same type
+        self._english_rx = (re.compile(r"(?<![a-z])(?=(" + "|".join(english_term(w) for w in words) + r")((?:e?s)?)(?![a-z]))")
                             if words else None)
         self.provider_before = [compile_pattern(p) for p in parties.roles.provider_before]
         self.provider_after = [compile_pattern(p) for p in parties.roles.provider_after]
@@ -97,7 +98,7 @@ class Gazetteer:
             # every English name at every position, in one pass (a lookahead sees overlapping names)
             for m in self._english_rx.finditer(text):
                 word = m.group(1)
-                candidates.append((m.start(), m.start() + len(word), self._english_tid[english_key(word)]))
+                candidates.append((m.start(), m.start() + len(word) + len(m.group(2)), self._english_tid[english_key(word)]))
         candidates.sort(key=lambda c: (-(c[1] - c[0]), c[0]))
         for s, e, tid in candidates:
             if any(taken[s:e]):
