@@ -237,6 +237,9 @@ class Rule:
     aspect: str = "can_buy"  # the aspect of a question this rule answers (policy/frame.yaml)
     fallback: bool = False  # a general test: any other rule that does not prohibit decides before it
     alone: bool = False  # decides only alone: it never turns another rule's `allowed` into `conditional`
+    # a review of the service itself (第（八）项's 从严审核): it turns an `allowed` into `conditional` only when its own
+    # aspect is the one asked (a one-year term asked about stays allowed; the review is listed with its checks)
+    own_aspect_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -483,7 +486,7 @@ def load(policy: str | os.PathLike | None = None) -> KnowledgeBase:
                               tuple(r.get("overrides") or ()), r["explanation"], r.get("override_note"),
                               tuple(r.get("checks") or ()), tuple(r.get("follow_ups") or ()), name,
                               r.get("conclusion"), r.get("aspect") or "can_buy", bool(r.get("fallback")),
-                              bool(r.get("alone"))))
+                              bool(r.get("alone")), bool(r.get("own_aspect_only"))))
         for i, n in enumerate(data.get("not_formalised") or ()):
             if n["clause"] not in clauses:
                 raise PolicyError(name, f"not_formalised[{i}].clause", f"unknown clause {n['clause']!r}")

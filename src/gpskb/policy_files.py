@@ -136,6 +136,7 @@ class RuleEntry(_Shape):
     aspect: Text | None = None  # one of policy/frame.yaml's aspects (checked after it is loaded)
     fallback: StrictBool | None = None  # decides only when no other rule that does not prohibit fired
     alone: StrictBool | None = None  # a fallback that never makes another rule's allowed conditional
+    own_aspect_only: StrictBool | None = None  # a review of what is bought: it qualifies an allowed only when its aspect is asked
     override_note: Text | None = None
     checks: Texts | None = None
     follow_ups: Texts | None = None

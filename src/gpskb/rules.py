@@ -209,8 +209,10 @@ class RuleEngine:
         top = deciding[0] if deciding else None
         verdict = top.outcome if top else "no_rule"
         # a conditional firing makes an allowed answer conditional — except a rule that decides only alone (the
-        # who-provides / who-buys general checks: another rule's answer stands without them)
-        if verdict == "allowed" and any(r.outcome == "conditional" and not r.alone for r in deciding):
+        # who-provides / who-buys general checks: another rule's answer stands without them) and a review of the
+        # service when another aspect is asked (a one-year term of an auxiliary service: the term is allowed)
+        if verdict == "allowed" and any(r.outcome == "conditional" and not r.alone
+                                        and not (r.own_aspect_only and r.aspect != aspect) for r in deciding):
             verdict = "conditional"
         firings = []
         for rule in fired:
