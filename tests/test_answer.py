@@ -192,6 +192,13 @@ def test_a_question_on_what_another_law_says_is_out_of_scope_with_a_note(engine,
     assert a.verdict == "out_of_scope" and a.citations == [] and "其他法律法规本身的规定" in a.answer
 
 
+def test_a_ban_set_off_in_a_question_on_another_law_is_named_in_the_note(engine):
+    """Out of scope before the ban its words set off, the answer still says which ban words it saw and how to ask."""
+    a = engine.answer("依照劳动合同法，劳务派遣工在用工单位加班，加班费由谁支付？")
+    assert a.verdict == "out_of_scope" and "其他法律法规本身的规定" in a.answer
+    assert "劳务派遣" in a.answer and "请直接这样提问" in a.answer
+
+
 def test_another_law_beside_the_texts_subject_keeps_the_question(engine):
     """Named beside the texts' subject (政府购买服务), another law does not take the question out of scope; the laws
     第一条 rests on are the texts' own."""

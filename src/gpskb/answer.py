@@ -163,8 +163,10 @@ class Engine:
         general_only = bool(outcome.firings) and all(f.rule.fallback for f in outcome.firings)
         scope = decide_scope(self.kb.frame, frame, bool(outcome.firings), banned, found.in_scope, ban_words,
                              names_clause=self._names_clause(text), general_only=general_only)
-        if scope.step in ("figure_not_held", "other_law"):
-            return Scope(False, scope.step, getattr(self.wording.notes, scope.step))
+        notes = self.wording.notes
+        said = {"figure_not_held": notes.figure_not_held, "other_law": notes.other_law}.get(scope.step)
+        if said:  # the steps whose reason the answer says, with the ban words the question used (never dropped silently)
+            return Scope(False, scope.step, "\n".join(filter(None, (said, scope.note))))
         return scope
 
     def _names_clause(self, text: str) -> bool:
