@@ -350,7 +350,7 @@ def test_a_rule_on_the_provider_alone_never_allows_a_question_read_as_out_of_sco
     outcome = engine.rules.evaluate(f)
     assert {"o102-eligible-providers", "o102-general-test"} <= {x.rule.id for x in outcome.firings}
     assert outcome.verdict == "conditional"
-    scope = decide_scope(engine.kb.frame, f, True, False, True, [], general_only=True)
+    scope = decide_scope(engine.kb.frame, f, True, False, True, general_only=True)
     assert scope.step != "rule"  # had only the general test fired, it would keep nothing in scope
     alone = _frame_with(engine, "周末去哪座山徒步比较好？", {"none": 0.9, "service": 0.1}, aspect=oos)
     assert "unnamed_service" not in alone.concepts  # no party in a role: no test

@@ -161,13 +161,15 @@ class Engine:
         if gaps and not banned:
             return Scope(True, "missing_topic")  # the order governs it, the excerpt lacks it: said in the notes
         general_only = bool(outcome.firings) and all(f.rule.fallback for f in outcome.firings)
-        scope = decide_scope(self.kb.frame, frame, bool(outcome.firings), banned, found.in_scope, ban_words,
+        scope = decide_scope(self.kb.frame, frame, bool(outcome.firings), banned, found.in_scope,
                              names_clause=self._names_clause(text), general_only=general_only)
+        if scope.answered:
+            return scope
         notes = self.wording.notes
-        said = {"figure_not_held": notes.figure_not_held, "other_law": notes.other_law}.get(scope.step)
-        if said:  # the steps whose reason the answer says, with the ban words the question used (never dropped silently)
-            return Scope(False, scope.step, "\n".join(filter(None, (said, scope.note))))
-        return scope
+        # the steps whose reason the answer says, and the ban words a refused question used (never dropped silently)
+        said = [{"figure_not_held": notes.figure_not_held, "other_law": notes.other_law}.get(scope.step),
+                notes.ban_words_not_asked.format(words="、".join(ban_words)) if ban_words else None]
+        return Scope(False, scope.step, "\n".join(filter(None, said)) or None)
 
     def _names_clause(self, text: str) -> bool:
         """Whether the question names a clause the knowledge base holds: an alias (负面清单) or 第N条 of a document

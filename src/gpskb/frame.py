@@ -495,7 +495,7 @@ def asks_figure_not_held(cfg: FrameConfig, frame: Frame) -> bool:
 
 
 def decide_scope(cfg: FrameConfig, frame: Frame, fired: bool, banned: bool, retrieval_in_scope: bool,
-                 ban_words: list[str], names_clause: bool = False, general_only: bool = False) -> Scope:
+                 names_clause: bool = False, general_only: bool = False) -> Scope:
     """The one scope stage, in the order policy/frame.yaml writes down. `names_clause`: the question names a clause
     of the knowledge base (by an alias such as 负面清单, or by an article number the documents hold). `general_only`:
     every rule that fired is a general check (`fallback`) set off by the aspect read alone — for a question that only
@@ -515,14 +515,10 @@ def decide_scope(cfg: FrameConfig, frame: Frame, fired: bool, banned: bool, retr
     if _asks_about_ban(cfg, frame):
         return Scope(True, "asks_about_ban")  # 这算不算劳务派遣？ does the ban on X apply?: a question about a held clause
     names_subject = matches_any(s.subject_words, frame.text)
-    note = None
-    if ban_words:
-        note = (f"问题中出现了「{'、'.join(ban_words)}」，但所问的似乎不是能否通过政府购买服务购买；"
-                "如果要问的是能否以政府购买服务的方式这样做，请直接这样提问。")
     if not names_subject and matches_any(s.other_laws, frame.text):
-        return Scope(False, "other_law", note)  # 劳动合同法对派遣比例怎么规定？ what another law says is not ours
+        return Scope(False, "other_law")  # 劳动合同法对派遣比例怎么规定？ what another law says is not ours
     if asks_figure_not_held(cfg, frame):
-        return Scope(False, "figure_not_held", note)  # 满意度指标占多少分？ the texts set no such figure
+        return Scope(False, "figure_not_held")  # 满意度指标占多少分？ the texts set no such figure
     # a how / what question whose words set off a ban but never name the texts' subject (派遣员工的社保由谁交？) is left
     # to the out-of-scope reader; one that names it (政府购买服务对劳务派遣有什么规定？) asks about a held clause
     if (fired and not ((general_only or (banned and not names_subject)) and frame.procedural)
@@ -531,11 +527,11 @@ def decide_scope(cfg: FrameConfig, frame: Frame, fired: bool, banned: bool, retr
     if banned and p_oos < s.refuse_over_ban_at and (not frame.procedural or names_subject):
         return Scope(True, "prohibition")  # a prohibition the clause index also finds needs a sure reader to drop
     if p_oos >= (s.out_of_scope_over_retrieval_at if retrieval_in_scope else s.out_of_scope_at):
-        return Scope(False, "aspect_out_of_scope", note)
+        return Scope(False, "aspect_out_of_scope")
     if fired and (banned or not reads_oos):
         return Scope(True, "rule")  # a prohibition in the question's own words is answered unless the reader is sure
     if fired:
-        return Scope(False, "rule_without_support", note)
+        return Scope(False, "rule_without_support")
     if aspect_in_scope or retrieval_in_scope:
         return Scope(True, "aspect_or_retrieval")
     return Scope(False, "nothing_relevant")

@@ -297,6 +297,7 @@ class NoteWording(_Strict):
     missing_topic: str  # {label}: the topic; {document}: the excerpted document; {gaps}: the articles it lacks
     figure_not_held: str  # a how-much question on a figure neither text sets
     other_law: str  # a question on what another law says, never naming the texts' subject
+    ban_words_not_asked: str  # {words}: a ban's words in a question refused as not asking whether it may be bought
 
 
 class Wording(_Strict):
