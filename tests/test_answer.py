@@ -173,8 +173,18 @@ def test_a_figure_neither_text_sets_is_out_of_scope_with_a_note(engine, question
     assert "两份文件都没有规定" in a.answer
 
 
+@pytest.mark.parametrize("question", ["2019年全国政府购买服务的支出总额是多少？",
+                                      "How much did the country spend on purchased services in 2025?"])
+def test_a_held_figure_asked_of_another_year_is_out_of_scope(engine, question):
+    """The texts hold the national spending of 2022 only (frame.yaml scope `figure_years`): asked of another year, the
+    figure is not theirs — the same question with no year, or with 2022, is answered (below)."""
+    a = engine.answer(question)
+    assert a.verdict == "out_of_scope" and a.citations == []
+
+
 @pytest.mark.parametrize("question, clause", [("政府购买服务合同一般最多可以签几年？", "mof-order-102/24"),
-                                              ("2022年全国政府购买服务的支出规模有多少？", "caizong-2023-12/preamble")])
+                                              ("2022年全国政府购买服务的支出规模有多少？", "caizong-2023-12/preamble"),
+                                              ("全国政府购买服务一年的支出总额是多少？", "caizong-2023-12/preamble")])
 def test_a_figure_the_texts_hold_is_answered_from_them(engine, question, clause):
     a = engine.answer(question)
     assert a.verdict != "out_of_scope" and clause in [c.clause_id for c in a.citations[:3]]

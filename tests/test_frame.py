@@ -65,6 +65,24 @@ def test_the_role_said_after_a_comma_and_english_names_in_the_plural(engine, que
     assert parties and parties[0].category == category and parties[0].role == role
 
 
+@pytest.mark.parametrize("question, names", [
+    ("物业公司派三名保安常驻我们局，可以吗？", ["物业公司", "我们局"]),
+    ("市水利局的一个内设处室，能否作为承接主体？", ["市水利局的一个内设处室"]),
+])
+def test_an_organ_name_is_whole_and_never_swallows_the_clause_before_it(engine, question, names):
+    """我们局 is a name of its own, not the tail of 物业公司派三名保安常驻我们局; a section inside an organ (…局的一个内设
+    处室) is one name, that organ."""
+    from gpskb.text import normalise
+    assert [p.text for p in engine.gazetteer.read(normalise(question))] == names
+
+
+def test_a_homophone_slip_never_turns_a_word_into_its_denial(engine):
+    """为依法登记 is not a slip for 未依法登记 (language.yaml typo_tolerance.never_substitute)."""
+    frame = engine.read("这家服务方为依法登记的民非单位，能承接吗？")
+    assert "provider_not_established" not in frame.concepts
+    assert "provider_not_established" in engine.read("承接方未依法登记，可以吗？").concepts
+
+
 def test_a_denied_party_is_not_asserted(engine):
     frame = engine.read("不是公益一类事业单位，是公益二类，可以承接吗？")
     assert "public_welfare_1" not in frame.concepts and "public_welfare_2_institution" in frame.concepts

@@ -251,7 +251,15 @@ def _bought(cfg: FrameConfig, frame: Frame, present: set, negated: set, concept_
         if not spec.concept or any(c in present for c in spec.lexicon):
             continue  # the lexicon already settled this value
         if any(c in negated for c in spec.lexicon):
-            continue  # the question denies it in so many words (不涉及劳务派遣)
+            # the question denies the ban's name in so many words (不涉及劳务派遣): a guess alone does not count, but the
+            # question's own structure still does — a denied label with the thing itself described (不是劳务派遣，
+            # 公司出两人常驻我局、听我们安排、按人按月结) is what （十一） calls 变相用工
+            if any(c in present for c in spec.unless):
+                continue
+            backed = _corroboration(cfg, spec, frame.text, pred.p(v), present, denied)
+            if backed:
+                frame.asserted[spec.concept] = _fill(cfg, "bought", v, "corroborated", pred.p(v), list(backed.values()))
+            continue
         if any(c in frame.facts.excepted for c in spec.lexicon):
             continue  # its words occur, but in a phrase the lexicon knows means something else (聘请律师事务所)
         if any(c in present for c in spec.unless):
@@ -370,13 +378,15 @@ def _ban_words_as_topic(cfg: FrameConfig, frame: Frame, present: set, denied) ->
     facts = frame.facts
     for value, spec in cfg.slots["bought"].values.items():
         words = [c for c in spec.topic_words if c in present and c not in facts.given]
-        if not words or not any(c in present for c in spec.topic_of_services):
+        if not words:
+            continue
+        spans = [(m.start, m.end) for m in facts.mentions if m.concept in words]
+        if not (any(c in present for c in spec.topic_of_services) or _in_topic_form(cfg, spec, frame.text, spans)):
             continue
         if any(c in present for c in spec.lexicon if c not in spec.topic_words):
             continue  # the ban said in other words too (按人头, 派人坐班): not only a subject
         if any(_cue_match(cfg, kind, frame.text, denied) for kind in spec.topic_blocked_by):
             continue  # the words name the means (通过劳务派遣方式配备): how people are taken on
-        spans = [(m.start, m.end) for m in facts.mentions if m.concept in words]
         cues = spec.corroborated.cues if spec.corroborated else ()
         if any(_cue_match(cfg, kind, frame.text, denied, outside=spans) for kind in cues):
             continue  # a cue in words of its own (三个人, 按人头): people are what is bought
@@ -389,6 +399,14 @@ def _ban_words_as_topic(cfg: FrameConfig, frame: Frame, present: set, denied) ->
         elif spec.possible:
             frame.asserted[spec.possible] = fill
     return present - set(frame.set_aside)
+
+
+def _in_topic_form(cfg: FrameConfig, spec, text: str, spans) -> bool:
+    """Whether every mention of the ban's words lies inside a match of one of the value's `topic_forms` cues (the
+    object of an evaluation, an inspection or a study)."""
+    forms = [(m.start(), m.end()) for kind in spec.topic_forms for rx in cfg.cues[kind]
+             for m in compile_pattern(rx).finditer(text)]
+    return bool(spans) and all(any(s <= a and b <= e for s, e in forms) for a, b in spans)
 
 
 def _settled(cfg: FrameConfig, spec, frame: Frame, present: set, denied, spans, asked: bool = False) -> bool:
@@ -490,8 +508,12 @@ def asks_figure_not_held(cfg: FrameConfig, frame: Frame) -> bool:
     """Whether the question only asks how much, how many points or which province (frame.yaml scope `figure_forms`),
     of a figure the two texts do not hold (`figures_held`: the contract term, the national spending)."""
     s = cfg.scope
-    return (frame.procedural and matches_any(s.figure_forms, frame.text)
-            and not matches_any(s.figures_held, frame.text))
+    if not (frame.procedural and matches_any(s.figure_forms, frame.text)):
+        return False
+    years = {int(m.group("y")) for rx in s.year_forms for m in compile_pattern(rx).finditer(frame.text)}
+    if years and s.figure_years and not years & set(s.figure_years):
+        return True  # 2024年的支出规模: a year the texts hold no figure for
+    return not matches_any(s.figures_held, frame.text)
 
 
 def decide_scope(cfg: FrameConfig, frame: Frame, fired: bool, banned: bool, retrieval_in_scope: bool,

@@ -125,8 +125,9 @@ class HomophoneMatcher:
     at most `max_subs` characters different. Only terms of `min_chars` or more: two-character homophones are too
     often real, different words."""
 
-    def __init__(self, terms: dict[str, str], min_chars: int, max_subs: int):
+    def __init__(self, terms: dict[str, str], min_chars: int, max_subs: int, never=()):
         self.max_subs = max_subs
+        self.never = set(never)  # characters a slip never stands for or replaces (未 ≠ 为: 依法登记 is not 未依法登记)
         self.keys: dict[tuple, list[tuple[str, str]]] = {}
         for term, concept in terms.items():
             if len(term) < min_chars:
@@ -147,8 +148,8 @@ class HomophoneMatcher:
                     break
                 for term, concept in self.keys.get(tuple(syl[start:start + n]), ()):
                     window = text[start:start + n]
-                    subs = sum(a != b for a, b in zip(window, term, strict=False))
-                    if 0 < subs <= self.max_subs:
+                    diff = [(a, b) for a, b in zip(window, term, strict=False) if a != b]
+                    if 0 < len(diff) <= self.max_subs and not any(a in self.never or b in self.never for a, b in diff):
                         yield start, start + n, term, concept
 
 
@@ -230,7 +231,8 @@ class Reader:
         self.cues = sorted({normalise(c) for c in lang["negation_cues"]}, key=len, reverse=True)
         terms = {normalise(t): c.id for c in kb.concepts.values() for t in c.terms}
         typo, gap = lang["typo_tolerance"], lang["gap_tolerance"]
-        self.homophones = HomophoneMatcher(terms, typo["min_term_chars"], typo["max_substitutions"])
+        self.homophones = HomophoneMatcher(terms, typo["min_term_chars"], typo["max_substitutions"],
+                                           typo.get("never_substitute", ()))
         self.gaps = GapMatcher(terms, gap["min_term_chars"], gap["max_inserted"], lang["clause_breaks"],
                                {c for c in self.cues if len(c) == 1})
         for concept in kb.concepts.values():

@@ -15,6 +15,8 @@ from .text import compile_pattern, english_key, english_term, find_all, normalis
 
 #: characters that end an organisation name: punctuation, spaces, and the function words that join two parties
 _NAME_BREAK = re.compile(r"[，。；？！、,.;?!\s“”\"'和与及或向由把给从让请找对在是能可否要想拟准]")
+#: a name that starts with the speaker (我们局, 本局) is a party of its own, never the tail of the name before it
+_SPEAKER_NAME = re.compile(r"(我们|咱们|我|本)")
 
 #: words that say two names are one party: X是Y, X为Y, X属于Y (right after the name: "X，是Y" starts a new clause)
 _APPOSITION = re.compile(r"(是|为|属于|系)(一[家个所])?|\s+(is|was|are)\s+(a|an|the)\s+"
@@ -126,7 +128,7 @@ class Gazetteer:
         groups: list[list[tuple[int, int, str]]] = []
         for m in matches:
             gap = text[groups[-1][-1][1]:m[0]] if groups else ""
-            joined = groups and (
+            joined = groups and not _SPEAKER_NAME.match(text, m[0]) and (
                 (not _NAME_BREAK.search(gap) and len(gap) <= _MAX_NAME_GAP)
                 or _APPOSITION.fullmatch(gap)  # 检测中心是公益二类事业单位
                 or (gap[:1] in "（(" and not re.search(r"[）)]", gap)))  # 事业单位（比如设计院）

@@ -540,10 +540,11 @@ def _load_reading(root: Path, concepts: dict) -> tuple[FrameConfig, dict, Partie
             for j, a in enumerate(value.guess_for):
                 if a not in frame.slots["aspect"].values:
                     raise PolicyError(fname, f"slots.{slot_id}.values.{value_id}.guess_for[{j}]", f"unknown aspect {a!r}")
-            for j, k in enumerate(value.topic_blocked_by):
-                if k not in frame.cues:
-                    raise PolicyError(fname, f"slots.{slot_id}.values.{value_id}.topic_blocked_by[{j}]",
-                                      f"unknown cue {k!r} (frame.yaml cues)")
+            for key in ("topic_blocked_by", "topic_forms"):
+                for j, k in enumerate(getattr(value, key)):
+                    if k not in frame.cues:
+                        raise PolicyError(fname, f"slots.{slot_id}.values.{value_id}.{key}[{j}]",
+                                          f"unknown cue {k!r} (frame.yaml cues)")
     for j, k in enumerate(frame.party_kinds):
         if k not in CONCEPT_KINDS:
             raise PolicyError(fname, f"party_kinds[{j}]", f"unknown concept kind {k!r} (one of {', '.join(CONCEPT_KINDS)})")

@@ -237,6 +237,7 @@ class Tolerance(_Shape):
 class TypoTolerance(_Shape):
     min_term_chars: StrictInt
     max_substitutions: StrictInt
+    never_substitute: Texts = []
 
 
 class LanguageFile(_Shape):

@@ -58,6 +58,9 @@ class SlotValue(_Strict):
     topic_of_services: tuple[str, ...] = ()
     topic_words: tuple[str, ...] = ()
     topic_blocked_by: tuple[str, ...] = ()  # cue kinds that say the words are the means, not the subject (通过劳务派遣配备)
+    # cue kinds whose match holds the ban's words as the object of a study, an evaluation or an inspection (对公益性岗位
+    # 的使用情况做绩效评价, checks of labour-dispatch agencies): the words are a subject then too, service or no service
+    topic_forms: tuple[str, ...] = ()
     # the question answers the deciding question itself (it says `unless` — and, where the ban's words are only asked
     # about, one of `corroborated.unless` too — and no cue of the value in words of its own): `settled` is asserted
     # instead of `possible` (按件数结算、调解员由机构自己管理，会不会算变相用工？)
@@ -128,10 +131,14 @@ class Scope(_Strict):
     # a how-much question asks for a figure; the texts hold only the figures `figures_held` names (step 2b)
     figure_forms: tuple[str, ...] = ()
     figures_held: tuple[str, ...] = ()
+    # the years the held figures are of (the national spending of 2022): a how-much question that names only other
+    # years (`year_forms`, group `y`) asks for a figure the texts do not hold, whatever `figures_held` says
+    figure_years: tuple[int, ...] = ()
+    year_forms: tuple[str, ...] = ()
     other_laws: tuple[str, ...] = ()  # laws the texts do not rest on: a question on them alone is not ours (step 2a)
 
     _compiles = field_validator("other_documents", "procedure_forms", "eligibility_forms", "subject_words",
-                                "figure_forms", "figures_held", "other_laws")(
+                                "figure_forms", "figures_held", "year_forms", "other_laws")(
         classmethod(lambda cls, patterns: _regexes(patterns)))
 
 
