@@ -22,6 +22,8 @@ from .errors import InputError
 from .policy import KnowledgeBase, chinese_number
 from .text import _CONTROL, _HAS_WORD, english_term, find_all, has_chinese, normalise  # noqa: F401  (has_chinese, normalise: re-exported)
 
+_LATIN = re.compile(r"[a-z]")  # normalised text is lower-cased: a question with no Latin letter has no English word
+
 
 def _import_spacy():
     """Import spaCy without letting thinc import torch.
@@ -254,10 +256,15 @@ class Reader:
                                  ) if bounds else None
         # English: each concept's words on word boundaries, longest first; a denial among the few words before them
         # (a space and a hyphen are the same join: design-and-build is design and build)
-        self.english = [(c.id, re.compile(r"(?<![a-z])(" + "|".join(english_term(t) for t in sorted(c.english, key=len,
-                                                                                                 reverse=True))
-                                          + r")(?![a-z])")) for c in kb.concepts.values() if c.english]
+        self._english_terms = [(c.id, tuple(c.english)) for c in kb.concepts.values() if c.english]
         self.english_negation = re.compile(lang["english_negation"]) if lang.get("english_negation") else None
+
+    @functools.cached_property
+    def english(self) -> list[tuple[str, re.Pattern]]:
+        """Each concept's English words as one pattern, compiled on first use: a question in Chinese never needs them,
+        and they are a third of the reader's start-up time (a cold `gpskb ask`)."""
+        return [(cid, re.compile(r"(?<![a-z])(" + "|".join(english_term(t) for t in sorted(terms, key=len, reverse=True))
+                                 + r")(?![a-z])")) for cid, terms in self._english_terms]
 
     def read(self, question: str, given=(), aspect: str | None = None) -> Facts:
         """Facts of a question (already checked by clean_question); `given` adds concepts from a form or follow-up;
@@ -310,7 +317,7 @@ class Reader:
                         continue
                     cue = self._cue(text, s, e)  # an English pattern (the firm supplies 15 clerks): English denials
                     mentions.append(Mention(concept.id, m.group(0), s, e, cue is not None, cue))
-        for concept, rx in self.english:
+        for concept, rx in self.english if _LATIN.search(text) else ():
             for m in rx.finditer(text):
                 if any(x.concept == concept and x.start < m.end() and m.start() < x.end for x in mentions):
                     continue

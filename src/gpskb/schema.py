@@ -11,13 +11,15 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import PolicyError
+from .text import compile_pattern
 
 
 def _regexes(patterns):
-    """The patterns, each checked to compile (a broken one names itself)."""
+    """The patterns, each checked to compile as the readers use them (folded: `compile_pattern`, cached, so the check
+    is the only compilation); a broken one names itself."""
     for p in patterns:
         try:
-            re.compile(p)
+            compile_pattern(p)
         except re.error as exc:
             raise ValueError(f"invalid regular expression {p!r}: {exc}") from None
     return patterns
