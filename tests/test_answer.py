@@ -164,7 +164,8 @@ def test_a_general_check_set_off_by_a_word_alone_does_not_keep_a_how_to_question
 
 @pytest.mark.parametrize("question", ["政府购买居家养老服务，每户每月的补贴标准是多少钱？",
                                       "Which provinces got the highest scores in last year's assessment of the reform?",
-                                      "社工服务项目验收时，群众满意度应该占多少分？"])
+                                      "社工服务项目验收时，群众满意度应该占多少分？",
+                                      "购买服务合同签订后单位违规的，最高罚款多少？"])
 def test_a_figure_neither_text_sets_is_out_of_scope_with_a_note(engine, question):
     """A how-much question is answered by the texts only for the figures they hold (frame.yaml scope `figure_forms`,
     `figures_held`): a subsidy rate, a ranking or a score is not one of them, even beside a named area."""

@@ -196,6 +196,9 @@ def _aspect(cfg: FrameConfig, frame: Frame, present: set, concept_kinds: dict) -
     pred = frame.predictions.get("aspect")
     if given:
         fill = _fill(cfg, "aspect", given[0], "given", 1.0)
+    elif pred and pred.confidence >= slot.decide_at and _out_of_scope_yields(cfg, frame, pred):
+        best = max((v for v in pred.probabilities if v != "out_of_scope"), key=pred.p)
+        fill = _fill(cfg, "aspect", best, "classifier", pred.p(best))
     elif pred and pred.confidence >= slot.decide_at:
         fill = _fill(cfg, "aspect", pred.value, "classifier", pred.confidence)
     else:
@@ -217,6 +220,14 @@ def _aspect(cfg: FrameConfig, frame: Frame, present: set, concept_kinds: dict) -
     concept = slot.values[fill.value].concept
     if concept:
         frame.asserted[concept] = fill
+
+
+def _out_of_scope_yields(cfg: FrameConfig, frame: Frame, pred: Prediction) -> bool:
+    """Whether an out-of-scope reading (below `out_of_scope_yields_below`) gives way: the question asks whether, in so
+    many words, and names the texts' subject (跟退休会计签了协议…这能算购买服务吗？ is a question on the texts)."""
+    at, s = cfg.out_of_scope_yields_below, cfg.scope
+    return (at is not None and pred.value == "out_of_scope" and pred.confidence < at and not frame.procedural
+            and matches_any(s.eligibility_forms, frame.text) and matches_any(s.subject_words, frame.text))
 
 
 def _bought(cfg: FrameConfig, frame: Frame, present: set, negated: set, concept_kinds: dict, denied) -> None:
@@ -246,8 +257,6 @@ def _bought(cfg: FrameConfig, frame: Frame, present: set, negated: set, concept_
     if pred is None or _reads_out_of_scope(frame) or frame.procedural:
         return  # a guess at what is bought is for a question that asks whether, not how or what
     for v, spec in slot.values.items():
-        if frame.rule_aspect not in spec.guess_for:
-            continue  # a guess at what is bought counts only for the aspects frame.yaml names for the value
         if not spec.concept or any(c in present for c in spec.lexicon):
             continue  # the lexicon already settled this value
         if any(c in negated for c in spec.lexicon):
@@ -265,6 +274,13 @@ def _bought(cfg: FrameConfig, frame: Frame, present: set, negated: set, concept_
         if any(c in present for c in spec.unless):
             continue  # overruled in so many words (按服务成果付费 overrules a guess at staff)
         p = pred.p(v)
+        if frame.rule_aspect not in spec.guess_for:
+            # a guess at what is bought counts only for the aspects frame.yaml names for the value — but the question's
+            # own structure does for any aspect (a one-year "agreement" with a clerk who sits at our desk, takes our
+            # orders and is paid a fixed monthly sum is staffing, whatever the term asked about)
+            if backed := _corroboration(cfg, spec, frame.text, p, present, denied):
+                frame.asserted[spec.concept] = _fill(cfg, "bought", v, "corroborated", p, list(backed.values()))
+            continue
         backed = _corroboration(cfg, spec, frame.text, p, present, denied)
         cor = spec.corroborated
         # beside a named service, the question's own structure still says what is bought when the reading is at the
@@ -374,18 +390,20 @@ def _ban_words_as_topic(cfg: FrameConfig, frame: Frame, present: set, denied) ->
     """A ban's words as the subject of a service the lexicon names (frame.yaml `topic_of_services`): mediating the
     disputes of dispatched workers, training newly hired workers. With no other word of the ban and none of its
     cues outside those words (no head count, per-head pay, people placed with or directed by the office), the words
-    are set aside and the rules ask the deciding question through `possible`; the concepts still present."""
+    are set aside and the value is `settled` (the service's own rule answers) — or, for a value with nothing to
+    settle it, the rules ask the deciding question through `possible`. Returns the concepts still present."""
     facts = frame.facts
     for value, spec in cfg.slots["bought"].values.items():
         words = [c for c in spec.topic_words if c in present and c not in facts.given]
         if not words:
             continue
         spans = [(m.start, m.end) for m in facts.mentions if m.concept in words]
-        if not (any(c in present for c in spec.topic_of_services) or _in_topic_form(cfg, spec, frame.text, spans)):
+        in_form = _in_topic_form(cfg, spec, frame.text, spans)
+        if not in_form and not any(c in present for c in spec.topic_of_services):
             continue
-        if any(c in present for c in spec.lexicon if c not in spec.topic_words):
+        if any(c in present for c in spec.lexicon if c not in words):
             continue  # the ban said in other words too (按人头, 派人坐班): not only a subject
-        if any(_cue_match(cfg, kind, frame.text, denied) for kind in spec.topic_blocked_by):
+        if not in_form and any(_cue_match(cfg, kind, frame.text, denied) for kind in spec.topic_blocked_by):
             continue  # the words name the means (通过劳务派遣方式配备): how people are taken on
         cues = spec.corroborated.cues if spec.corroborated else ()
         if any(_cue_match(cfg, kind, frame.text, denied, outside=spans) for kind in cues):
@@ -393,9 +411,11 @@ def _ban_words_as_topic(cfg: FrameConfig, frame: Frame, present: set, denied) ->
         fill = _fill(cfg, "bought", value, "lexicon", 1.0, [m.term for m in facts.mentions if m.concept in words])
         for c in words:
             frame.set_aside[c] = fill
-        if spec.possible and _settled(cfg, spec, frame, present, denied, spans):
-            if spec.settled:
-                frame.asserted[spec.settled] = fill
+        # the words only name what the service is about — the disputes mediated, the workers trained, the programme
+        # evaluated, the firms helped to hire — and no cue in words of its own (checked above) says people are bought:
+        # a value that can be settled (staff) is; one that cannot (financing) asks its deciding question
+        if spec.settled:
+            frame.asserted[spec.settled] = fill
         elif spec.possible:
             frame.asserted[spec.possible] = fill
     return present - set(frame.set_aside)
@@ -403,7 +423,7 @@ def _ban_words_as_topic(cfg: FrameConfig, frame: Frame, present: set, denied) ->
 
 def _in_topic_form(cfg: FrameConfig, spec, text: str, spans) -> bool:
     """Whether every mention of the ban's words lies inside a match of one of the value's `topic_forms` cues (the
-    object of an evaluation, an inspection or a study)."""
+    object of an evaluation, an inspection or a study; the way other employers staff themselves)."""
     forms = [(m.start(), m.end()) for kind in spec.topic_forms for rx in cfg.cues[kind]
              for m in compile_pattern(rx).finditer(text)]
     return bool(spans) and all(any(s <= a and b <= e for s, e in forms) for a, b in spans)
@@ -417,9 +437,14 @@ def _settled(cfg: FrameConfig, spec, frame: Frame, present: set, denied, spans, 
     placed with or directed by the office) says otherwise: then nothing is left to ask."""
     if not any(c in present for c in spec.unless):
         return False
-    if asked and not (spec.corroborated and any(c in present for c in spec.corroborated.unless)):
+    runs_own = bool(spec.corroborated and any(c in present for c in spec.corroborated.unless))
+    if asked and not runs_own:
         return False
     cues = spec.corroborated.cues if spec.corroborated else ()
+    if runs_own and spec.corroborated is not None and spec.corroborated.essential:
+        # the provider hires and manages its own people: how many it uses (不管它用几个人) says nothing; only the
+        # essential cues (per-head pay, people directed by the office) still do
+        cues = spec.corroborated.essential
     return not any(_cue_match(cfg, kind, frame.text, denied, outside=spans) for kind in cues)
 
 
@@ -451,9 +476,12 @@ def _area(cfg: FrameConfig, frame: Frame, present: set) -> None:
 
 
 def _reads_out_of_scope(frame: Frame) -> bool:
-    """Whether the aspect reader's best guess is that the knowledge base does not cover the question."""
+    """Whether the aspect reader's best guess is that the knowledge base does not cover the question (and did not
+    give way to an in-scope reading: `_out_of_scope_yields`)."""
     pred = frame.predictions.get("aspect")
-    return frame.aspect == "out_of_scope" or bool(pred and pred.value == "out_of_scope")
+    aspect = frame.slots.get("aspect")
+    yielded = aspect is not None and aspect.source == "classifier" and aspect.value != "out_of_scope"
+    return frame.aspect == "out_of_scope" or bool(pred and pred.value == "out_of_scope" and not yielded)
 
 
 def _parties(cfg: FrameConfig, frame: Frame, parties: list[Party], roles_cfg) -> None:

@@ -61,7 +61,8 @@ class SlotValue(_Strict):
     topic_words: tuple[str, ...] = ()
     topic_blocked_by: tuple[str, ...] = ()  # cue kinds that say the words are the means, not the subject (通过劳务派遣配备)
     # cue kinds whose match holds the ban's words as the object of a study, an evaluation or an inspection (对公益性岗位
-    # 的使用情况做绩效评价, checks of labour-dispatch agencies): the words are a subject then too, service or no service
+    # 的使用情况做绩效评价, checks of labour-dispatch agencies) or as how other employers staff themselves (使用派遣工的
+    # 企业): the words are a subject then too, service or no service; a means cue (`topic_blocked_by`) does not undo it
     topic_forms: tuple[str, ...] = ()
     # the question answers the deciding question itself (it says `unless` — and, where the ban's words are only asked
     # about, one of `corroborated.unless` too — and no cue of the value in words of its own): `settled` is asserted
@@ -177,6 +178,9 @@ class FrameConfig(_Strict):
     party_aspects: tuple[str, ...] = ()
     party_kinds: tuple[str, ...] = ()  # concept kinds that name a party (a named provider or purchaser keeps the aspect)
     party_aspect_yields_at: float | None = Field(default=None, gt=0, le=1)
+    # a question the aspect reader takes for out of scope, less sure than this, that asks whether (scope
+    # `eligibility_forms`) and names the texts' subject (scope `subject_words`) is read by its best in-scope aspect
+    out_of_scope_yields_below: float | None = Field(default=None, gt=0, le=1)
     asks_permission: tuple[str, ...] = ()  # regexes: a question that asks may we (可以吗, 行不行, is it OK) wants a verdict
     alone_blocked_by_kinds: tuple[str, ...] = ()  # concept kinds (a named service) beside which no sure reading decides alone
 
