@@ -162,6 +162,12 @@ def test_a_malformed_question_file_is_a_question_file_error(tmp_path):
     ("    - '政府购买服务|购买服务|政府购买|通知", "    - '(政府购买服务|购买服务|政府购买|通知", "scope.subject_words"),
     ("    - '多少(钱|元|块", "    - '多少((钱|元|块", "scope.figure_forms"),
     ("    - '劳动合同法|劳动法", "    - '(劳动合同法|劳动法", "scope.other_laws"),
+    ("topic_forms: [studied, others_employ]}", "topic_forms: [studied, others_employs]}",
+     "slots.bought.values.staff.topic_forms[1]: unknown cue 'others_employs'"),
+    ("contradictions:\n  in_catalogue: not_in_catalogue\n", "contradictions:\n  in_catalogue: not_in_catalog\n",
+     "contradictions.in_catalogue: unknown concept 'not_in_catalog'"),
+    ("figure_years: [2022, 2023]\n  year_forms: ['(?<![\\d])(?P<y>", "figure_years: [2022, 2023]\n  year_forms: ['(?<![\\d])((?P<y>",
+     "scope.year_forms"),
 ])
 def test_a_wrong_name_in_frame_yaml_is_named_with_its_field(policy_copy, old, new, field):
     _edit(policy_copy / "frame.yaml", old, new)

@@ -121,6 +121,12 @@ def compose(cfg: FrameConfig, facts: Facts, parties: list[Party], predictions: d
         if said_not in negated and implied not in present:
             frame.asserted[implied] = SlotFill("facts", implied, implied, "lexicon", 1.0,
                                                tuple(m.term for m in facts.mentions if m.concept == said_not))
+    for one, other in cfg.contradictions.items():
+        if one in present and other in present and not {one, other} & facts.given:
+            # 在省级目录里、本级目录没有: neither reading decides; the concepts are set aside and the rules ask
+            for c in (one, other):
+                frame.set_aside[c] = SlotFill("facts", c, c, "lexicon", 1.0, tuple(frame.facts.words(c)))
+            present = present - {one, other}
     _aspect(cfg, frame, present, concept_kinds)
     _bought(cfg, frame, present, negated, concept_kinds, denied)
     _area(cfg, frame, present)

@@ -554,10 +554,11 @@ def _load_reading(root: Path, concepts: dict) -> tuple[FrameConfig, dict, Partie
         for j, a in enumerate(listed):
             if a not in aspects:
                 raise PolicyError(fname, f"{field_name}[{j}]", f"unknown aspect {a!r}")
-    for key, value in frame.denials.items():
-        for c in (key, value):
-            if c not in concepts:
-                raise PolicyError(fname, f"denials.{key}", f"unknown concept {c!r}")
+    for section in ("denials", "contradictions"):
+        for key, value in getattr(frame, section).items():
+            for c in (key, value):
+                if c not in concepts:
+                    raise PolicyError(fname, f"{section}.{key}", f"unknown concept {c!r}")
     if frame.general_test.concept not in concepts:
         raise PolicyError(fname, "general_test.concept", f"unknown concept {frame.general_test.concept!r}")
     ename = display_path(root / "examples.yaml")

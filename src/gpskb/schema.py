@@ -190,6 +190,9 @@ class FrameConfig(_Strict):
         _regexes(patterns)
         return patterns
     denials: dict[str, str] = {}  # a denied concept asserts another (无需编入预算: has_budget denied → no_budget)
+    # pairs of concepts that cannot both hold of one purchase: said together (in one catalogue and not in another),
+    # neither decides — the rules ask instead
+    contradictions: dict[str, str] = {}
     general_test: GeneralTest
     scope: Scope
 
