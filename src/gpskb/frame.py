@@ -265,29 +265,20 @@ def _bought(cfg: FrameConfig, frame: Frame, present: set, negated: set, concept_
     for v, spec in slot.values.items():
         if not spec.concept or any(c in present for c in spec.lexicon):
             continue  # the lexicon already settled this value
-        if any(c in negated for c in spec.lexicon):
-            # the question denies the ban's name in so many words (不涉及劳务派遣): a guess alone does not count, but the
-            # question's own structure still does — a denied label with the thing itself described (不是劳务派遣，
-            # 公司出两人常驻我局、听我们安排、按人按月结) is what （十一） calls 变相用工
-            if any(c in present for c in spec.unless):
-                continue
-            backed = _corroboration(cfg, spec, frame.text, pred.p(v), present, denied)
-            if backed:
-                frame.asserted[spec.concept] = _fill(cfg, "bought", v, "corroborated", pred.p(v), list(backed.values()))
-            continue
-        if any(c in frame.facts.excepted for c in spec.lexicon):
+        if any(c in frame.facts.excepted for c in spec.lexicon) and not any(c in negated for c in spec.lexicon):
             continue  # its words occur, but in a phrase the lexicon knows means something else (聘请律师事务所)
         if any(c in present for c in spec.unless):
             continue  # overruled in so many words (按服务成果付费 overrules a guess at staff)
         p = pred.p(v)
-        if frame.rule_aspect not in spec.guess_for:
-            # a guess at what is bought counts only for the aspects frame.yaml names for the value — but the question's
-            # own structure does for any aspect (a one-year "agreement" with a clerk who sits at our desk, takes our
-            # orders and is paid a fixed monthly sum is staffing, whatever the term asked about)
-            if backed := _corroboration(cfg, spec, frame.text, p, present, denied):
+        backed = _corroboration(cfg, spec, frame.text, p, present, denied)
+        if any(c in negated for c in spec.lexicon) or frame.rule_aspect not in spec.guess_for:
+            # only the question's own structure counts when it denies the ban's name in so many words (不是劳务派遣，
+            # 公司出两人常驻我局、听我们安排 is what （十一） calls 变相用工) or asks an aspect the value's guess is not for
+            # (`guess_for`: a one-year "agreement" with a clerk who sits at our desk and takes our orders is staffing,
+            # whatever the term asked about) — a guess alone does not
+            if backed:
                 frame.asserted[spec.concept] = _fill(cfg, "bought", v, "corroborated", p, list(backed.values()))
             continue
-        backed = _corroboration(cfg, spec, frame.text, p, present, denied)
         cor = spec.corroborated
         # beside a named service, the question's own structure still says what is bought when the reading is at the
         # cues' `at` (买几台B超机 for 医疗资源下沉, 新建护理楼 for 养老: the service is the purpose, not the thing bought),
