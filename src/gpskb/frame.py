@@ -251,7 +251,8 @@ def _bought(cfg: FrameConfig, frame: Frame, present: set, negated: set, concept_
         hit = [c for c in spec.lexicon if c in questioned]
         if spec.possible and hit and not any(c in present for c in spec.lexicon):
             words = [m.term for m in frame.facts.mentions if m.concept in hit]
-            spans = [(m.start, m.end) for m in frame.facts.mentions if m.concept in hit]
+            # (a cue inside what the service is about — the dispatched workers whose disputes are mediated — is no cue)
+            spans = [(m.start, m.end) for m in frame.facts.mentions if m.concept in hit] + list(frame.facts.topic_spans)
             # (beside a service of which the ban's words are often the subject — training, job services, mediation —
             # paying by results is answer enough: 给公益性岗位人员培训、按人次付费)
             asked = not any(c in present for c in spec.topic_of_services)
@@ -431,13 +432,15 @@ def _settled(cfg: FrameConfig, spec, frame: Frame, present: set, denied, spans, 
     subject of a service, would raise: it says the value's `unless` in so many words (按培训人次付费, paid per case) —
     when the ban's words are only asked about (`asked`: 这算不算变相用工？), one of its `corroborated.unless` too (the
     provider manages its own people) — and no cue of the ban in words of its own (a head count, per-head pay, people
-    placed with or directed by the office) says otherwise: then nothing is left to ask."""
+    placed with or directed by the office) says otherwise: then nothing is left to ask. Beside a service of which the
+    ban's words are the usual subject (not `asked`: 购买劳动争议调解，劳务派遣的禁令管不管？), no cue of the ban is
+    answer enough, as when the words only name the subject (`_ban_words_as_topic`)."""
+    cues = spec.corroborated.cues if spec.corroborated else ()
     if not any(c in present for c in spec.unless):
-        return False
+        return not asked and not any(_cue_match(cfg, kind, frame.text, denied, outside=spans) for kind in cues)
     runs_own = bool(spec.corroborated and any(c in present for c in spec.corroborated.unless))
     if asked and not runs_own:
         return False
-    cues = spec.corroborated.cues if spec.corroborated else ()
     if runs_own and spec.corroborated is not None and spec.corroborated.essential:
         # the provider hires and manages its own people: how many it uses (不管它用几个人) says nothing; only the
         # essential cues (per-head pay, people directed by the office) still do

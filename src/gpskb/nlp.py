@@ -163,6 +163,8 @@ class Facts:
     mentions: list[Mention] = field(default_factory=list)
     given: set = field(default_factory=set)  # concepts supplied directly (a form, a follow-up answer)
     excepted: set = field(default_factory=set)  # concepts whose terms occur only inside their exceptions (聘请律师)
+    # where the question talks about something as the subject of what is bought (disputes of dispatched workers)
+    topic_spans: tuple[tuple[int, int], ...] = ()
 
     @property
     def concepts(self) -> set:
@@ -340,10 +342,11 @@ class Reader:
         for m in self._quantities(text, aspect):
             if not any(x.concept == m.concept and x.start < m.end and m.start < x.end for x in mentions):
                 mentions.append(m)
-        mentions, topical = self._talked_about(text, mentions)
+        mentions, topical, topic_spans = self._talked_about(text, mentions)
         mentions.sort(key=lambda m: m.start)
         excepted_concepts |= topical
-        return Facts(text, mentions, self.given(given), excepted_concepts - {m.concept for m in mentions})
+        return Facts(text, mentions, self.given(given), excepted_concepts - {m.concept for m in mentions},
+                     tuple(topic_spans))
 
     def _background_clauses(self, text: str, cfg: dict) -> list[tuple[int, int]]:
         """Clauses that tell what happened or is going on and name no purchase (language.yaml mentions
@@ -360,14 +363,14 @@ class Reader:
             start = end
         return spans
 
-    def _talked_about(self, text: str, mentions: list[Mention]) -> tuple[list[Mention], set]:
+    def _talked_about(self, text: str, mentions: list[Mention]) -> tuple[list[Mention], set, list]:
         """language.yaml `mentions`: words of the listed kinds that are the topic of something else (关于劳务派遣的
         普法宣传) are dropped — their concepts count as excepted — and words the question asks about or quotes (这算不算
         派遣用工？), background goods/works words and per-head words the provider's own management answers are
-        marked `questioned`."""
+        marked `questioned`. Returns the mentions kept, the concepts dropped as topics and the topic spans."""
         cfg = self.kb.language.get("mentions")
         if not cfg:
-            return mentions, set()
+            return mentions, set(), []
         kinds, unsure_kinds = set(cfg["kinds"]), set(cfg.get("uncertain_kinds") or ())
         background_kinds = set(cfg.get("background_kinds") or ())
         countered = cfg.get("countered") or {}
@@ -388,7 +391,7 @@ class Reader:
                      or (kind in unsure_kinds and inside(m, "uncertain_patterns"))
                      or (kind in kinds and inside(m, "concern_patterns")))
             kept.append(dataclasses.replace(m, questioned=True) if asked else m)
-        return kept, topical
+        return kept, topical, spans["topic_patterns"]
 
     def given(self, concepts) -> set:
         """Concept ids supplied directly (a form, a follow-up choice), checked: an unknown id is an InputError."""
