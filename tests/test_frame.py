@@ -436,3 +436,20 @@ def test_a_head_count_names_no_individual_provider(engine, text):
 
     assert "individual" not in [p.category for p in engine.gazetteer.read(normalise(text))]
     assert [p.category for p in engine.gazetteer.read(normalise("请一位退休教师个人来上课"))] == ["individual"]
+
+
+def test_a_question_whose_reading_is_split_between_two_in_scope_aspects_is_answered(engine):
+    """how_to 0.48 beside text_info 0.46 is a question on the texts whose kind is unsure, not one outside them: the
+    in-scope aspects together decide (frame.yaml scope.in_scope_at); a first reading of out_of_scope still refuses."""
+    from gpskb.frame import decide_scope
+    from gpskb.learn import Prediction
+
+    f = _frame_with(engine, "Where do the texts say what a contract must contain?", {"none": 0.9, "service": 0.1},
+                    aspect=("how_to", 0.5))
+    split = {"how_to": 0.48, "text_info": 0.46, "out_of_scope": 0.06}
+    f.predictions["aspect"] = Prediction("aspect", "how_to", 0.48, split)
+    scope = decide_scope(engine.kb.frame, f, False, False, False)
+    assert scope.answered and scope.step == "aspect_or_retrieval"
+    outside = {"out_of_scope": 0.45, "how_to": 0.3, "text_info": 0.25}
+    f.predictions["aspect"] = Prediction("aspect", "out_of_scope", 0.45, outside)
+    assert not decide_scope(engine.kb.frame, f, False, False, False).answered

@@ -392,11 +392,17 @@ def _ban_words_as_topic(cfg: FrameConfig, frame: Frame, present: set, denied) ->
     settle it, the rules ask the deciding question through `possible`. Returns the concepts still present."""
     facts = frame.facts
     for value, spec in cfg.slots["bought"].values.items():
-        words = [c for c in spec.topic_words if c in present and c not in facts.given]
+        said = lambda words: [(m.start, m.end) for m in facts.mentions  # noqa: E731
+                              if m.concept in words and not m.questioned and not m.negated]
+        # (the words as said, not where the question only asks about them: 算不算购买人员招聘？ is the asking branch's)
+        words = [c for c in (*spec.topic_words, *spec.topic_form_words) if c in present and c not in facts.given]
+        spans = said(words)
+        in_form = _in_topic_form(cfg, spec, frame.text, spans)
+        if not in_form:
+            words = [c for c in words if c not in spec.topic_form_words]  # these are a subject only inside a form
+            spans = said(words)
         if not words:
             continue
-        spans = [(m.start, m.end) for m in facts.mentions if m.concept in words]
-        in_form = _in_topic_form(cfg, spec, frame.text, spans)
         if not in_form and not any(c in present for c in spec.topic_of_services):
             continue
         if any(c in present for c in spec.lexicon if c not in words):
@@ -557,7 +563,8 @@ def decide_scope(cfg: FrameConfig, frame: Frame, fired: bool, banned: bool, retr
     pred = frame.predictions.get("aspect")
     p_oos = pred.p("out_of_scope") if pred else 0.0
     reads_oos = _reads_out_of_scope(frame)
-    aspect_in_scope = bool(pred and pred.value != "out_of_scope" and pred.confidence >= s.in_scope_at)
+    # the in-scope aspects together (how_to 0.50 + text_info 0.48 is a question on the texts, not an unsure one)
+    aspect_in_scope = bool(pred and pred.value != "out_of_scope" and 1.0 - p_oos >= s.in_scope_at)
     if frame.given:
         return Scope(True, "given")  # the user answered a follow-up or filled the form: the question is ours
     if names_clause:

@@ -532,7 +532,7 @@ def _load_reading(root: Path, concepts: dict) -> tuple[FrameConfig, dict, Partie
                 c = getattr(value, key)
                 if c and c not in concepts:
                     raise PolicyError(fname, f"slots.{slot_id}.values.{value_id}.{key}", f"unknown concept {c!r}")
-            for key in ("lexicon", "unless", "topic_of_services", "topic_words"):
+            for key in ("lexicon", "unless", "topic_of_services", "topic_words", "topic_form_words"):
                 for j, c in enumerate(getattr(value, key)):
                     if c not in concepts:
                         raise PolicyError(fname, f"slots.{slot_id}.values.{value_id}.{key}[{j}]",

@@ -64,6 +64,9 @@ class SlotValue(_Strict):
     # 的使用情况做绩效评价, checks of labour-dispatch agencies) or as how other employers staff themselves (使用派遣工的
     # 企业): the words are a subject then too, service or no service; a means cue (`topic_blocked_by`) does not undo it
     topic_forms: tuple[str, ...] = ()
+    # ban words set aside only inside a `topic_forms` match (the exam logistics of our own recruitment), never just
+    # beside a topic service: 就业服务站的工作人员招进来 hires the service's own staff
+    topic_form_words: tuple[str, ...] = ()
     # the question answers the deciding question itself (it says `unless` — and, where the ban's words are only asked
     # about, one of `corroborated.unless` too — and no cue of the value in words of its own): `settled` is asserted
     # instead of `possible` (按件数结算、调解员由机构自己管理，会不会算变相用工？)
