@@ -581,7 +581,8 @@ def decide_scope(cfg: FrameConfig, frame: Frame, fired: bool, banned: bool, retr
     if (fired and not ((general_only or (banned and not names_subject)) and frame.procedural)
             and (retrieval_in_scope or aspect_in_scope) and p_oos < s.refuse_over_rule_at):
         return Scope(True, "rule")
-    if banned and p_oos < s.refuse_over_ban_at and (not frame.procedural or names_subject):
+    refuse_at = s.refuse_over_ban_at if names_subject else s.refuse_over_ban_unnamed_at
+    if banned and p_oos < refuse_at and (not frame.procedural or names_subject):
         return Scope(True, "prohibition")  # a prohibition the clause index also finds needs a sure reader to drop
     if p_oos >= (s.out_of_scope_over_retrieval_at if retrieval_in_scope else s.out_of_scope_at):
         return Scope(False, "aspect_out_of_scope")

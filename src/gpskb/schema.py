@@ -125,6 +125,7 @@ class Scope(_Strict):
     out_of_scope_over_retrieval_at: float = Field(gt=0, le=1)
     refuse_over_rule_at: float = Field(gt=0, le=1)
     refuse_over_ban_at: float = Field(gt=0, le=1)
+    refuse_over_ban_unnamed_at: float = Field(gt=0, le=1)  # …for a question that never names the texts' subject
     # a question that asks how / what / how much and never whether (劳务派遣公司的经营许可证怎么申请？) does not keep a
     # prohibition its words set off against the out-of-scope reader (step 3)
     other_documents: tuple[str, ...] = ()  # a document of another year (2024年…通知): not held, out of scope
