@@ -389,18 +389,17 @@ def _ban_words_as_topic(cfg: FrameConfig, frame: Frame, present: set, denied) ->
     disputes of dispatched workers, training newly hired workers. With no other word of the ban and none of its
     cues outside those words (no head count, per-head pay, people placed with or directed by the office), the words
     are set aside and the value is `settled` (the service's own rule answers) — or, for a value with nothing to
-    settle it, the rules ask the deciding question through `possible`. Returns the concepts still present."""
+    settle it, the rules ask the deciding question through `possible`. A value's `topic_form_words` (hiring) are a
+    subject only inside one of its `topic_forms` (the exam logistics of our own recruitment), never just beside a
+    labour service (就业服务站的工作人员招进来 hires the service's own staff). Returns the concepts still present."""
     facts = frame.facts
     for value, spec in cfg.slots["bought"].values.items():
-        said = lambda words: [(m.start, m.end) for m in facts.mentions  # noqa: E731
-                              if m.concept in words and not m.questioned and not m.negated]
-        # (the words as said, not where the question only asks about them: 算不算购买人员招聘？ is the asking branch's)
         words = [c for c in (*spec.topic_words, *spec.topic_form_words) if c in present and c not in facts.given]
-        spans = said(words)
+        spans = _said(facts, words)
         in_form = _in_topic_form(cfg, spec, frame.text, spans)
         if not in_form:
             words = [c for c in words if c not in spec.topic_form_words]  # these are a subject only inside a form
-            spans = said(words)
+            spans = _said(facts, words)
         if not words:
             continue
         if not in_form and not any(c in present for c in spec.topic_of_services):
@@ -423,6 +422,12 @@ def _ban_words_as_topic(cfg: FrameConfig, frame: Frame, present: set, denied) ->
         elif spec.possible:
             frame.asserted[spec.possible] = fill
     return present - set(frame.set_aside)
+
+
+def _said(facts, concepts) -> list[tuple[int, int]]:
+    """The spans where the question says the concepts' words — not where it only asks about them (算不算购买人员招聘？
+    is the asking branch's) or denies them."""
+    return [(m.start, m.end) for m in facts.mentions if m.concept in concepts and not m.questioned and not m.negated]
 
 
 def _in_topic_form(cfg: FrameConfig, spec, text: str, spans) -> bool:
