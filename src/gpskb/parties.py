@@ -238,7 +238,7 @@ class Gazetteer:
             return "purchaser"  # X作为购买主体: the role said outright wins over a 由 or 向 before the name
         if said:  # 由民政局向…购买 (the buyer), 向财政局报送 (none: no role from these words)
             return None if said[0][0] == "none" else said[0][0]
-        if any(rx.search(before) for rx in self.provider_before):
+        if any(rx.search(wide) for rx in self.provider_before):  # (end-anchored: the wide window only lets English reach)
             return "provider"
         if any(rx.search(before) for rx in self.beneficiary_before):
             return self._after_role(after, purchaser=False)  # …not the buyer when it is the one bought for: 为园区企业购买
