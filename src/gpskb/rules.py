@@ -191,8 +191,9 @@ class RuleEngine:
 
         Precedence (policy/frame.yaml): a prohibition decides whatever was asked; then the rules that answer the
         aspect asked (合同期限 is answered by the contract-term rule, not by the service's review); then priority.
-        A verdict is never `allowed` while a fired rule of the question says `conditional`: the conditional rule
-        supports the answer with its checks. For a question about how to do something or about the texts, rules
+        A verdict is never `allowed` while a fired rule of the question says `conditional` (the conditional rule
+        supports the answer with its checks) unless a fired allowed rule outranks it and declares that it overrides
+        conditional: the facts the conditional rule asks for are stated. For a question about how to do something or about the texts, rules
         of other aspects that do not prohibit are listed but do not decide (`not_asked`)."""
         concepts = facts.concepts
         aspect = aspect or getattr(facts, "rule_aspect", None) or "can_buy"
@@ -209,10 +210,13 @@ class RuleEngine:
         top = deciding[0] if deciding else None
         verdict = top.outcome if top else "no_rule"
         # a conditional firing makes an allowed answer conditional — except a rule that decides only alone (the
-        # who-provides / who-buys general checks: another rule's answer stands without them) and a review of the
-        # service when another aspect is asked (a one-year term of an auxiliary service: the term is allowed)
+        # who-provides / who-buys general checks: another rule's answer stands without them), a review of the
+        # service when another aspect is asked (a one-year term of an auxiliary service: the term is allowed) and a
+        # rule outranked by a fired allowed rule that declares it overrides conditional (the review's facts stated)
+        settled = [r for r in deciding if r.outcome == "allowed" and "conditional" in r.overrides]
         if verdict == "allowed" and any(r.outcome == "conditional" and not r.alone
-                                        and not (r.own_aspect_only and r.aspect != aspect) for r in deciding):
+                                        and not (r.own_aspect_only and r.aspect != aspect)
+                                        and not any(a.priority > r.priority for a in settled) for r in deciding):
             verdict = "conditional"
         firings = []
         for rule in fired:
