@@ -409,7 +409,8 @@ def _ban_words_as_topic(cfg: FrameConfig, frame: Frame, present: set, denied) ->
         if not in_form and any(_cue_match(cfg, kind, frame.text, denied) for kind in spec.topic_blocked_by):
             continue  # the words name the means (通过劳务派遣方式配备): how people are taken on
         cues = spec.corroborated.cues if spec.corroborated else ()
-        if any(_cue_match(cfg, kind, frame.text, denied, outside=spans) for kind in cues):
+        outside = spans + _said(facts, spec.unless)  # 按人数 inside 录用后按人数结算 is pay by outcome, not per head
+        if any(_cue_match(cfg, kind, frame.text, denied, outside=outside) for kind in cues):
             continue  # a cue in words of its own (三个人, 按人头): people are what is bought
         fill = _fill(cfg, "bought", value, "lexicon", 1.0, [m.term for m in facts.mentions if m.concept in words])
         for c in words:
