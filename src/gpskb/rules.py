@@ -198,9 +198,13 @@ class RuleEngine:
         concepts = facts.concepts
         aspect = aspect or getattr(facts, "rule_aspect", None) or "can_buy"
         # among prohibitions the more specific (higher priority) decides; among the rest, the aspect asked first
-        fired = sorted((self.rules[r] for r in self.fire(concepts)),
-                       key=lambda r: (r.outcome != "prohibited", -r.priority if r.outcome == "prohibited" else 0,
-                                      r.fallback, r.aspect != aspect, -r.priority, self.order[r.id]))
+        # a review of the service (own_aspect_only) ranks with the fallbacks when a rule of another aspect asked fired:
+        # 人大机关能当购买主体吗 is answered by who may buy, the review of the 速记 service bought qualifies it
+        fired = [self.rules[r] for r in self.fire(concepts)]
+        answered = any(r.aspect == aspect for r in fired)
+        fired.sort(key=lambda r: (r.outcome != "prohibited", -r.priority if r.outcome == "prohibited" else 0,
+                                  r.fallback or (answered and r.own_aspect_only and r.aspect != aspect),
+                                  r.aspect != aspect, -r.priority, self.order[r.id]))
         info = self.info_aspects
         if aspect in info:  # the rules that may answer come first, so the decisive firing leads the trace
             fired.sort(key=lambda r: not (r.outcome == "prohibited" or r.aspect == aspect))
