@@ -72,6 +72,13 @@ def test_rule_condition_must_name_known_concepts(policy_copy):
     assert "did you mean 'agri_socialized_service'" in str(err)
 
 
+def test_a_rule_may_settle_only_an_existing_conditional_rule(policy_copy):
+    _edit(policy_copy / "rules" / "mof-order-102.yaml", "settles: [review-auxiliary-services,",
+          "settles: [review-auxiliary-service,")
+    err = _error(policy_copy)
+    assert "mof-order-102.yaml" in str(err) and ".settles[0]: 'review-auxiliary-service'" in str(err)
+
+
 def test_rule_clause_reference_must_exist(policy_copy):
     _edit(policy_copy / "rules" / "caizong-2023-12.yaml", "clauses: [caizong-2023-12/7]", "clauses: [caizong-2023-12/70]")
     err = _error(policy_copy)

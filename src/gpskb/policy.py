@@ -240,6 +240,9 @@ class Rule:
     # a review of the service itself (第（八）项's 从严审核): it turns an `allowed` into `conditional` only when its own
     # aspect is the one asked (a one-year term asked about stays allowed; the review is listed with its checks)
     own_aspect_only: bool = False
+    # conditional rules whose checks this allowed rule's facts answer (the auxiliary review when catalogue, budget and
+    # pay by results are all stated): they support the answer, they do not make it conditional
+    settles: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -486,15 +489,20 @@ def load(policy: str | os.PathLike | None = None) -> KnowledgeBase:
                               tuple(r.get("overrides") or ()), r["explanation"], r.get("override_note"),
                               tuple(r.get("checks") or ()), tuple(r.get("follow_ups") or ()), name,
                               r.get("conclusion"), r.get("aspect") or "can_buy", bool(r.get("fallback")),
-                              bool(r.get("alone")), bool(r.get("own_aspect_only"))))
+                              bool(r.get("alone")), bool(r.get("own_aspect_only")), tuple(r.get("settles") or ())))
         for i, n in enumerate(data.get("not_formalised") or ()):
             if n["clause"] not in clauses:
                 raise PolicyError(name, f"not_formalised[{i}].clause", f"unknown clause {n['clause']!r}")
             not_formalised[n["clause"]] = n["reason"]
+    by_id = {r.id: r for r in rules}
     for r in rules:
         for j, f in enumerate(r.follow_ups):
             if f not in follow_ups:
                 raise PolicyError(r.file, f"rules[{r.id}].follow_ups[{j}]", f"unknown follow-up {f!r}")
+        for j, sid in enumerate(r.settles):
+            if r.outcome != "allowed" or sid not in by_id or by_id[sid].outcome != "conditional":
+                raise PolicyError(r.file, f"rules[{r.id}].settles[{j}]",
+                                  f"{sid!r}: only an allowed rule settles, and only a conditional rule that exists")
 
     training: list[dict] = []
     tpath = root / "training.yaml"

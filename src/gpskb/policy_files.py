@@ -137,6 +137,7 @@ class RuleEntry(_Shape):
     fallback: StrictBool | None = None  # decides only when no other rule that does not prohibit fired
     alone: StrictBool | None = None  # a fallback that never makes another rule's allowed conditional
     own_aspect_only: StrictBool | None = None  # a review of what is bought: it qualifies an allowed only when its aspect is asked
+    settles: Texts | None = None  # ids of conditional rules whose checks this allowed rule's facts answer
     override_note: Text | None = None
     checks: Texts | None = None
     follow_ups: Texts | None = None

@@ -152,6 +152,7 @@ class RuleEngine:
         # aspects that ask how to do something or what the texts say (policy/frame.yaml): other aspects' rules that
         # do not prohibit are listed but do not answer them
         self.info_aspects = tuple(kb.frame.info_aspects) if kb.frame else ()
+        self.party_aspects = tuple(kb.frame.party_aspects) if kb.frame else ()
         self.order = {r.id: i for i, r in enumerate(kb.rules)}
         # A fresh name per engine: re-creating an engine (a Streamlit rerun, a reload, a second test module) never
         # collides with a ruleset already registered in this process.
@@ -192,16 +193,17 @@ class RuleEngine:
         Precedence (policy/frame.yaml): a prohibition decides whatever was asked; then the rules that answer the
         aspect asked (合同期限 is answered by the contract-term rule, not by the service's review); then priority.
         A verdict is never `allowed` while a fired rule of the question says `conditional` (the conditional rule
-        supports the answer with its checks) unless a fired allowed rule outranks it and declares that it overrides
-        conditional: the facts the conditional rule asks for are stated. For a question about how to do something or about the texts, rules
+        supports the answer with its checks) unless a fired allowed rule names it in `settles`: the facts the
+        conditional rule asks for are stated. For a question about how to do something or about the texts, rules
         of other aspects that do not prohibit are listed but do not decide (`not_asked`)."""
         concepts = facts.concepts
         aspect = aspect or getattr(facts, "rule_aspect", None) or "can_buy"
         # among prohibitions the more specific (higher priority) decides; among the rest, the aspect asked first
-        # a review of the service (own_aspect_only) ranks with the fallbacks when a rule of another aspect asked fired:
-        # 人大机关能当购买主体吗 is answered by who may buy, the review of the 速记 service bought qualifies it
+        # asked who may buy or provide (frame.yaml `party_aspects`), a review of the service (own_aspect_only) ranks with
+        # the fallbacks when a rule that answers that aspect fired: 人大机关能当购买主体吗 is answered by who may buy, the
+        # review of the 速记 service bought qualifies it
         fired = [self.rules[r] for r in self.fire(concepts)]
-        answered = any(r.aspect == aspect for r in fired)
+        answered = aspect in self.party_aspects and any(r.aspect == aspect and not r.alone for r in fired)
         fired.sort(key=lambda r: (r.outcome != "prohibited", -r.priority if r.outcome == "prohibited" else 0,
                                   r.fallback or (answered and r.own_aspect_only and r.aspect != aspect),
                                   r.aspect != aspect, -r.priority, self.order[r.id]))
@@ -216,11 +218,11 @@ class RuleEngine:
         # a conditional firing makes an allowed answer conditional — except a rule that decides only alone (the
         # who-provides / who-buys general checks: another rule's answer stands without them), a review of the
         # service when another aspect is asked (a one-year term of an auxiliary service: the term is allowed) and a
-        # rule outranked by a fired allowed rule that declares it overrides conditional (the review's facts stated)
-        settled = [r for r in deciding if r.outcome == "allowed" and "conditional" in r.overrides]
+        # rule a fired allowed rule `settles` (the review's facts stated)
+        settled = {s for r in deciding if r.outcome == "allowed" for s in r.settles}
         if verdict == "allowed" and any(r.outcome == "conditional" and not r.alone
                                         and not (r.own_aspect_only and r.aspect != aspect)
-                                        and not any(a.priority > r.priority for a in settled) for r in deciding):
+                                        and r.id not in settled for r in deciding):
             verdict = "conditional"
         firings = []
         for rule in fired:

@@ -10,8 +10,9 @@ from opencc import OpenCC
 _T2S = OpenCC("t2s")
 # Traditional text written the Taiwan way uses 著 where Simplified writes 着 (还没著落, 沿著, 意味著); OpenCC's t2s keeps
 # 著, its tw2s also turns 么 into 幺. So 着 is written here only where 著 is that particle or zhuó (著落, 著手, 接著) —
-# never in 著作, 著名, 显著, 名著, 土著. One character for one: positions are kept.
-_ZHE = re.compile(r"著(?=[落急手想眼重陆迷凉])|(?<=[沿接跟随看拿等靠味为有带忙急想做管领守盯照朝向对本冲顺按凭试活干写说听站坐])著")
+# never in 著作, 著名, 著称, 著述 (享有著作权 stays), 显著, 名著, 土著. One character for one: positions are kept.
+_ZHE = re.compile(r"著(?=[落急手想眼重陆迷凉])"
+                  r"|(?<=[沿接跟随看拿等靠味为有带忙急想做管领守盯照朝向对本冲顺按凭试活干写说听站坐])著(?![作名称述])")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\ufeff]")
 _WS = re.compile(r"\s+")
 _HAS_WORD = re.compile(r"[\w]", re.UNICODE)
