@@ -85,6 +85,14 @@ def test_a_term_written_with_inserted_characters_still_matches(reader):
     assert "vocational_training" not in reader.read("岗前，给他们培训").concepts
 
 
+def test_traditional_zhe_is_read_as_the_particle_but_not_in_words_of_writing():
+    from gpskb.text import normalise
+
+    out = normalise("預算還沒著落，沿著河道；享有著作權，對著名景區，顯著")
+    assert out == "预算还没着落,沿着河道;享有著作权,对著名景区,显著"
+    assert len(out) == len("預算還沒著落，沿著河道；享有著作權，對著名景區，顯著")
+
+
 def test_policy_patterns_see_the_folded_punctuation_of_normalised_text():
     """normalise() folds ，；？（） to ASCII: a policy class such as [^，。；？] must stop there too, or a gap crosses
     the comma into the next clause (我们是一家社工机构，民政局… read as one organisation)."""
