@@ -88,9 +88,9 @@ def test_a_term_written_with_inserted_characters_still_matches(reader):
 def test_traditional_zhe_is_read_as_the_particle_but_not_in_words_of_writing():
     from gpskb.text import normalise
 
-    out = normalise("預算還沒著落，沿著河道；享有著作權，對著名景區，顯著")
-    assert out == "预算还没着落,沿着河道;享有著作权,对著名景区,显著"
-    assert len(out) == len("預算還沒著落，沿著河道；享有著作權，對著名景區，顯著")
+    out = normalise("經費有著落，沿著河道；享有著作權，對著名景區，顯著")
+    assert out == "经费有着落,沿着河道;享有著作权,对著名景区,显著"
+    assert len(out) == len("經費有著落，沿著河道；享有著作權，對著名景區，顯著")
 
 
 def test_policy_patterns_see_the_folded_punctuation_of_normalised_text():

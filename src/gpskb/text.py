@@ -8,7 +8,7 @@ import unicodedata
 from opencc import OpenCC
 
 _T2S = OpenCC("t2s")
-# Traditional text written the Taiwan way uses 著 where Simplified writes 着 (还没著落, 沿著, 意味著); OpenCC's t2s keeps
+# Traditional text written the Taiwan way uses 著 where Simplified writes 着 (有著落, 沿著, 意味著); OpenCC's t2s keeps
 # 著, its tw2s also turns 么 into 幺. So 着 is written here only where 著 is that particle or zhuó (著落, 著手, 接著) —
 # never in 著作, 著名, 著称, 著述 (享有著作权 stays), 显著, 名著, 土著. One character for one: positions are kept.
 _ZHE = re.compile(r"著(?=[落急手想眼重陆迷凉])"
