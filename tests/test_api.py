@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import sqlite3
@@ -544,8 +545,9 @@ def _free_port() -> int:
 
 @pytest.mark.slow
 def test_real_server_over_http(tmp_path):
-    """`gpskb serve` as a subprocess (its own index in tmp_path, so the committed index/ is never touched), asked
-    over loopback with httpx, then stopped with SIGTERM."""
+    """`gpskb serve` as a subprocess (on a copy of the committed index in tmp_path, so index/ is never touched and
+    the start does not wait on a rebuild), asked over loopback with httpx, then stopped with SIGTERM."""
+    shutil.copytree(ROOT / "index", tmp_path / "index")
     port = _free_port()
     exe = Path(sys.executable).with_name("gpskb")
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "gpskb.cli"]
@@ -558,7 +560,7 @@ def test_real_server_over_http(tmp_path):
         proc = subprocess.Popen(cmd, env=env, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 180
         while True:
             assert proc.poll() is None, f"server exited: {log_path.read_text()}"
             try:
