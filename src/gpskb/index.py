@@ -305,9 +305,10 @@ class Index:
     # -- building, saving, loading ------------------------------------------------------------------------------
 
     @classmethod
-    def build(cls, kb: KnowledgeBase, embedder=None, cache_dir: Path | None = None) -> Index:
+    def build(cls, kb: KnowledgeBase, embedder=None, cache_dir: Path | None = None, train: bool = True) -> Index:
         """Embed the passages and train the frame's readers; `cache_dir` (the index folder) holds the examples'
-        vectors from the previous build."""
+        vectors from the previous build. `train=False` builds retrieval alone (no readers: the frame then rests on
+        the lexicon and patterns), for trying another embedder without embedding ~5,500 examples."""
         embedder = embedder or make_embedder()
         t0 = time.perf_counter()
         chunks = chunk(kb)
@@ -315,7 +316,7 @@ class Index:
 
         with threadpool_limits(limits=os.cpu_count() or 1, user_api="openmp"):  # a build is a batch job: every core
             vectors = embedder.passages([c.embed_text for c in chunks])
-        readers = train_readers(kb, embedder, cache_dir)
+        readers = train_readers(kb, embedder, cache_dir) if train else None
         manifest = {
             "format_version": FORMAT_VERSION,
             "gpskb_version": __version__,
