@@ -171,6 +171,8 @@ def test_a_malformed_question_file_is_a_question_file_error(tmp_path):
     ("    - '劳动合同法|劳动法", "    - '(劳动合同法|劳动法", "scope.other_laws"),
     ("topic_forms: [studied, others_employ, recruitment_admin]", "topic_forms: [studied, others_employs, recruitment_admin]",
      "slots.bought.values.staff.topic_forms[1]: unknown cue 'others_employs'"),
+    ("unless_contradicted_by: [directed_by_us]", "unless_contradicted_by: [directed_by_them]",
+     "slots.bought.values.staff.unless_contradicted_by[0]: unknown cue 'directed_by_them'"),
     ("topic_form_words: [hiring]}", "topic_form_words: [hiring_]}",
      "slots.bought.values.staff.topic_form_words[0]: unknown concept 'hiring_'"),
     ("  refuse_over_ban_unnamed_at: 0.93\n", "  refuse_over_ban_unnamed_at: 1.5\n", "scope.refuse_over_ban_unnamed_at"),

@@ -268,6 +268,14 @@ def _bought(cfg: FrameConfig, frame: Frame, present: set, negated: set, concept_
             continue  # the lexicon already settled this value
         if any(c in frame.facts.excepted for c in spec.lexicon) and not any(c in negated for c in spec.lexicon):
             continue  # its words occur, but in a phrase the lexicon knows means something else (聘请律师事务所)
+        overruled = [c for c in (*spec.unless, *(spec.corroborated.unless if spec.corroborated else ())) if c in present]
+        said = {kind: m.group(0) for kind in spec.unless_contradicted_by
+                if overruled and (m := _cue_match(cfg, kind, frame.text, denied))}
+        if said and spec.possible:
+            # the question says what overrules the value (按成果付费, 人员由公司自己管理) and its opposite too (科长每天给
+            # 他们派活): it asks which holds
+            frame.asserted[spec.possible] = _fill(cfg, "bought", v, "corroborated", pred.p(v), list(said.values()))
+            continue
         if any(c in present for c in spec.unless):
             continue  # overruled in so many words (按服务成果付费 overrules a guess at staff)
         p = pred.p(v)

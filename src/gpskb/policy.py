@@ -548,7 +548,7 @@ def _load_reading(root: Path, concepts: dict) -> tuple[FrameConfig, dict, Partie
             for j, a in enumerate(value.guess_for):
                 if a not in frame.slots["aspect"].values:
                     raise PolicyError(fname, f"slots.{slot_id}.values.{value_id}.guess_for[{j}]", f"unknown aspect {a!r}")
-            for key in ("topic_blocked_by", "topic_forms"):
+            for key in ("topic_blocked_by", "topic_forms", "unless_contradicted_by"):
                 for j, k in enumerate(getattr(value, key)):
                     if k not in frame.cues:
                         raise PolicyError(fname, f"slots.{slot_id}.values.{value_id}.{key}[{j}]",

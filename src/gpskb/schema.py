@@ -51,6 +51,9 @@ class SlotValue(_Strict):
     decide_at: float | None = Field(default=None, gt=0, le=1)  # this value's own threshold for deciding alone
     guess_for: tuple[str, ...] = ("can_buy",)  # the aspects asked for which a classifier reading of it counts
     unless: tuple[str, ...] = ()  # concepts said in so many words that overrule a classifier reading of it
+    # cue kinds that contradict an `unless` said beside them (pay by results, yet one of the office's heads assigns the day's
+    # work): the question says both, so the rules ask the deciding question through `possible`
+    unless_contradicted_by: tuple[str, ...] = ()
     unless_kinds: tuple[str, ...] = ()  # concept kinds (a named service) that overrule a classifier reading of it
     quiet_with_kinds: tuple[str, ...] = ()  # concept kinds beside which a reading below `decide_at` does not ask (cues still decide)
     service: bool = False  # a value of `bought` that is a service (or nothing in particular): the area applies
