@@ -113,9 +113,21 @@ def compose(cfg: FrameConfig, facts: Facts, parties: list[Party], predictions: d
     `denied(start, end)` says whether the lexicon reader's negation rules deny the words at that span (不是公益一类);
     `roles` (policy/parties.yaml `roles`) names the role concepts the parties assert."""
     parties = [p for p in parties if not denied(p.start, p.end)]
+    background = [(m.start(), m.end()) for rx in cfg.background_forms for m in compile_pattern(rx).finditer(facts.text)]
+    if background:
+        by_words = denied
+
+        def denied(start: int, end: int) -> bool:  # a cue in the background set against the question is no cue
+            return by_words(start, end) or any(s <= start and end <= e for s, e in background)
     frame = Frame(facts, parties=parties, predictions=predictions, english=english,
                   procedural=procedural(cfg, facts.text))
     present = _ban_words_as_topic(cfg, frame, facts.concepts, denied)
+    for c in sorted(present):
+        # granted as background (X不能买，这我们知道。那…): the words are not the case asked about
+        spans = [(m.start, m.end) for m in facts.mentions if m.concept == c]
+        if spans and all(any(s <= a and b <= e for s, e in background) for a, b in spans):
+            frame.set_aside[c] = SlotFill("facts", c, c, "lexicon", 1.0, tuple(facts.words(c)))
+            present = present - {c}
     negated = facts.negated
     for said_not, implied in cfg.denials.items():
         if said_not in negated and implied not in present:

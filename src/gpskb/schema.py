@@ -190,8 +190,11 @@ class FrameConfig(_Strict):
     out_of_scope_yields_below: float | None = Field(default=None, gt=0, le=1)
     asks_permission: tuple[str, ...] = ()  # regexes: a question that asks may we (可以吗, 行不行, is it OK) wants a verdict
     alone_blocked_by_kinds: tuple[str, ...] = ()  # concept kinds (a named service) beside which no sure reading decides alone
+    # regexes whose match is background the question sets against what it asks (X不能买，这个我们知道。那Y呢？): the
+    # structural cues inside a match say nothing about what is asked
+    background_forms: tuple[str, ...] = ()
 
-    @field_validator("asks_permission")
+    @field_validator("asks_permission", "background_forms")
     @classmethod
     def _permission_compiles(cls, patterns):
         _regexes(patterns)
