@@ -171,7 +171,7 @@ def test_a_malformed_question_file_is_a_question_file_error(tmp_path):
     ("    - '劳动合同法|劳动法", "    - '(劳动合同法|劳动法", "scope.other_laws"),
     ("topic_forms: [studied, others_employ, recruitment_admin]", "topic_forms: [studied, others_employs, recruitment_admin]",
      "slots.bought.values.staff.topic_forms[1]: unknown cue 'others_employs'"),
-    ("background_forms:\n  - '^[^？?。！!]{0,80}?(不能", "background_forms:\n  - '^[^？?。！!]{0,80}?((不能", "background_forms"),
+    ("  - '^(?=[^？?。！!]{0,100}(知道", "  - '^((?=[^？?。！!]{0,100}(知道", "background_forms"),
     ("unless_contradicted_by: [directed_by_us]", "unless_contradicted_by: [directed_by_them]",
      "slots.bought.values.staff.unless_contradicted_by[0]: unknown cue 'directed_by_them'"),
     ("topic_form_words: [hiring]}", "topic_form_words: [hiring_]}",
