@@ -160,7 +160,11 @@ class Engine:
             return Scope(False, "other_document", self.wording.notes.other_document.format(held=held))
         if gaps and not banned:
             return Scope(True, "missing_topic")  # the order governs it, the excerpt lacks it: said in the notes
-        general_only = bool(outcome.firings) and all(f.rule.fallback for f in outcome.firings)
+        # a general test, or a rule set off by the aspect read and nothing else (问目录和预算、两个条件都没说): neither
+        # keeps a question the out-of-scope reader takes for another subject (Word文档的目录) in scope by itself
+        read = {v.concept for v in self.kb.frame.slots["aspect"].values.values() if v.concept}
+        general_only = bool(outcome.firings) and all(
+            f.rule.fallback or set(f.rule.when.positive) <= read for f in outcome.firings)
         scope = decide_scope(self.kb.frame, frame, bool(outcome.firings), banned, found.in_scope,
                              names_clause=self._names_clause(text), general_only=general_only)
         if scope.answered:

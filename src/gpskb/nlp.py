@@ -194,8 +194,10 @@ class GapMatcher:
     公益性岗位): the term's characters in order, at most `max_gap` extra characters in all, within one clause.
     Only terms of `min_chars` or more: short terms with gaps are other words."""
 
-    def __init__(self, terms: dict[str, str], min_chars: int, max_gap: int, breaks: list[str], negations: set):
+    def __init__(self, terms: dict[str, str], min_chars: int, max_gap: int, breaks: list[str], negations: set,
+                 never: frozenset | set = frozenset()):
         self.max_gap = max_gap
+        self.never = set(never) | set(negations)  # a gap holding a question or denial word says something else
         self.by_first: dict[str, list[tuple[str, str]]] = {}
         for term, concept in terms.items():
             # not terms that start with a negation cue (不写违约责任): 不要写明违约责任 says the opposite
@@ -213,7 +215,7 @@ class GapMatcher:
                 while k < len(term) and j < n and gaps <= self.max_gap:
                     if text[j] == term[k]:
                         k += 1
-                    elif text[j] in self.stops:
+                    elif text[j] in self.stops or text[j] in self.never:
                         break
                     else:
                         gaps += 1
@@ -238,7 +240,7 @@ class Reader:
         self.homophones = HomophoneMatcher(terms, typo["min_term_chars"], typo["max_substitutions"],
                                            typo.get("never_substitute", ()))
         self.gaps = GapMatcher(terms, gap["min_term_chars"], gap["max_inserted"], lang["clause_breaks"],
-                               {c for c in self.cues if len(c) == 1})
+                               {c for c in self.cues if len(c) == 1}, set(gap.get("never_inserted") or ()))
         for concept in kb.concepts.values():
             self.matcher.add(concept.id, [self.nlp.make_doc(normalise(t)) for t in concept.terms])
             if concept.exceptions:
@@ -376,7 +378,8 @@ class Reader:
         countered = cfg.get("countered") or {}
         countered_concepts = set(countered.get("concepts") or ())
         spans = {key: [(m.start(), m.end()) for rx in cfg["compiled_" + key] for m in rx.finditer(text)]
-                 for key in ("topic_patterns", "concern_patterns", "uncertain_patterns")}
+                 for key in ("topic_patterns", "concern_patterns", "uncertain_patterns", "step_patterns")}
+        step_concepts = set(cfg.get("step_concepts") or ())
         spans["background"] = self._background_clauses(text, cfg)
         inside = lambda m, key: any(s <= m.start and m.end <= e for s, e in spans[key])  # noqa: E731
         counter = any(not x.negated and x.concept in set(countered.get("by") or ()) for x in mentions)
@@ -389,7 +392,8 @@ class Reader:
             asked = ((counter and m.concept in countered_concepts and not m.negated)
                      or (kind in background_kinds and inside(m, "background"))
                      or (kind in unsure_kinds and inside(m, "uncertain_patterns"))
-                     or (kind in kinds and inside(m, "concern_patterns")))
+                     or (kind in kinds and inside(m, "concern_patterns"))
+                     or (m.concept in step_concepts and inside(m, "step_patterns")))
             kept.append(dataclasses.replace(m, questioned=True) if asked else m)
         return kept, topical, spans["topic_patterns"]
 

@@ -430,7 +430,7 @@ def load(policy: str | os.PathLike | None = None) -> KnowledgeBase:
                 raise PolicyError(lang_name, f"quantities[{i}].ranges[{j}].concept", f"unknown concept {r['concept']!r}")
     mentions = language.get("mentions")
     if mentions:
-        for key in ("topic_patterns", "concern_patterns", "uncertain_patterns"):
+        for key in ("topic_patterns", "concern_patterns", "uncertain_patterns", "step_patterns"):
             mentions["compiled_" + key] = _regexes(mentions.get(key) or (), lang_name, f"mentions.{key}")
         for key in ("background_clause", "purchase_words"):
             if mentions.get(key):
@@ -440,6 +440,9 @@ def load(policy: str | os.PathLike | None = None) -> KnowledgeBase:
             for j, cid in enumerate((mentions.get("countered") or {}).get(key) or ()):
                 if cid not in concepts:
                     raise PolicyError(lang_name, f"mentions.countered.{key}[{j}]", f"unknown concept {cid!r}")
+        for j, cid in enumerate(mentions.get("step_concepts") or ()):
+            if cid not in concepts:
+                raise PolicyError(lang_name, f"mentions.step_concepts[{j}]", f"unknown concept {cid!r}")
         for key in ("kinds", "uncertain_kinds"):
             for j, kind in enumerate(mentions.get(key) or ()):
                 if kind not in kinds:

@@ -224,6 +224,8 @@ class Mentions(_Shape):
     concern_patterns: Texts
     uncertain_kinds: Texts | None = None
     uncertain_patterns: Texts | None = None
+    step_concepts: Texts | None = None  # conditions a question may ask how to meet (纳入目录, 安排预算)
+    step_patterns: Texts | None = None  # …asked about as a step to take, not stated as met (要不要先纳入目录, 如何安排预算)
     countered: Countered | None = None
     background_kinds: Texts | None = None
     background_clause: Text | None = None
@@ -233,6 +235,7 @@ class Mentions(_Shape):
 class Tolerance(_Shape):
     min_term_chars: StrictInt
     max_inserted: StrictInt
+    never_inserted: Texts = []  # characters a gap may not hold (a question or denial word: 预算怎么安排 is no 预算安排)
 
 
 class TypoTolerance(_Shape):
