@@ -252,3 +252,15 @@ def test_a_role_said_around_a_name_must_be_a_known_role(policy_copy):
     _edit(policy_copy / "parties.yaml", "role: describes}", "role: owner}")
     err = _error(policy_copy)
     assert "parties.yaml" in str(err) and "said_around" in str(err) and "role" in str(err)
+
+
+@pytest.mark.parametrize("old, new, where", [
+    ("step_concepts: [in_catalogue, has_budget]", "step_concepts: [in_catalog, has_budget]",
+     "mentions.step_concepts[0]: unknown concept 'in_catalog'"),
+    ("    - '(要不要|需不需要|用不用", "    - '((要不要|需不需要|用不用", "mentions.step_patterns"),
+    ("  never_inserted: [怎, 么,", "  never_inserted: 怎么", "gap_tolerance.never_inserted"),
+])
+def test_a_wrong_step_or_gap_setting_in_language_yaml_names_file_and_field(policy_copy, old, new, where):
+    _edit(policy_copy / "language.yaml", old, new)
+    err = _error(policy_copy)
+    assert "language.yaml" in str(err) and where in str(err), str(err)
