@@ -259,6 +259,7 @@ def test_a_role_said_around_a_name_must_be_a_known_role(policy_copy):
      "mentions.step_concepts[0]: unknown concept 'in_catalog'"),
     ("    - '(要不要|需不需要|用不用", "    - '((要不要|需不需要|用不用", "mentions.step_patterns"),
     ("  never_inserted: [怎, 么,", "  never_inserted: 怎么", "gap_tolerance.never_inserted"),
+    ("      - '(说是|名义上|表面上)", "      - '((说是|名义上|表面上)", "mentions.countered.unless"),
 ])
 def test_a_wrong_step_or_gap_setting_in_language_yaml_names_file_and_field(policy_copy, old, new, where):
     _edit(policy_copy / "language.yaml", old, new)

@@ -382,7 +382,8 @@ class Reader:
         step_concepts = set(cfg.get("step_concepts") or ())
         spans["background"] = self._background_clauses(text, cfg)
         inside = lambda m, key: any(s <= m.start and m.end <= e for s, e in spans[key])  # noqa: E731
-        counter = any(not x.negated and x.concept in set(countered.get("by") or ()) for x in mentions)
+        counter = (any(not x.negated and x.concept in set(countered.get("by") or ()) for x in mentions)
+                   and not any(rx.search(text) for rx in countered.get("compiled_unless") or ()))
         kept, topical = [], set()
         for m in mentions:
             kind = self.kb.concepts[m.concept].kind

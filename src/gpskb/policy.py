@@ -432,6 +432,9 @@ def load(policy: str | os.PathLike | None = None) -> KnowledgeBase:
     if mentions:
         for key in ("topic_patterns", "concern_patterns", "uncertain_patterns", "step_patterns"):
             mentions["compiled_" + key] = _regexes(mentions.get(key) or (), lang_name, f"mentions.{key}")
+        if mentions.get("countered"):
+            mentions["countered"]["compiled_unless"] = _regexes(mentions["countered"].get("unless") or (), lang_name,
+                                                                "mentions.countered.unless")
         for key in ("background_clause", "purchase_words"):
             if mentions.get(key):
                 mentions["compiled_" + key] = _regexes([mentions[key]], lang_name, f"mentions.{key}")[0]

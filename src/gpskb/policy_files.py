@@ -216,6 +216,9 @@ def _raise_empty_mapping() -> NoReturn:
 class Countered(_Shape):
     by: Texts
     concepts: Texts
+    # regexes that undo the counter: the question says the management is only claimed, or that the office runs the
+    # people itself (说是公司管理，实际上科长每天派活)
+    unless: Texts = []
 
 
 class Mentions(_Shape):
