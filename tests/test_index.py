@@ -137,3 +137,21 @@ def test_naming_the_document_does_not_rank_its_metadata_first(index, question, f
     names the document ("what does the 2023 notice say about …") finds the clause it asks about, while a question
     about the document itself (who issued it, when) still finds the closing block."""
     assert index.search(question).hits[0].clause_id == first
+
+
+@pytest.mark.parametrize("question, term, clause", [
+    ("中标单位把活儿转包给了另一家，合同上该怎么约束？", "合同管理", "mof-order-102/23"),
+    ("承接方老是拖工期、质量也不达标，有什么办法？", "违约责任", "mof-order-102/23"),
+    ("购买服务的支出数据每年要怎么上报？", "信息报送", "caizong-2023-12/12"),
+    ("各地落实得好不好，会不会打分排名、通报？", "考核评估", "caizong-2023-12/14"),
+    ("这个通知主送哪些单位？", "国务院各部委", "caizong-2023-12/preamble"),
+    ("财政部当时为什么要下发这份通知？", "政府购买服务改革", "caizong-2023-12/preamble"),
+    ("设门槛只让本地注册的企业参加，行不行？", "差别待遇", "mof-order-102/7"),
+    ("政府购买服务到底能买些什么？", "履职所需辅助性服务", "mof-order-102/9"),
+    ("购买服务这块工作归谁管？", "财政部门负责", "mof-order-102/4"),
+])
+def test_everyday_chinese_reaches_the_texts_terms_and_clause(index, question, term, clause):
+    """retrieval.yaml's glossary for everyday Chinese (转包, 拖工期, 上报, 打分排名, 主送, 门槛, 归谁管): the lexical query
+    takes the texts' own terms, and the clause that answers is among the first three."""
+    assert term in index.lexical_query(question)
+    assert clause in [h.clause_id for h in index.search(question).hits[:3]]

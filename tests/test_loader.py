@@ -229,15 +229,22 @@ def test_a_misspelt_required_key_is_reported_as_itself(policy_copy):
     assert ".txt: unknown key (did you mean 'text'?)" in str(err), str(err)
 
 
-@pytest.mark.parametrize("old, new, where", [
-    ("  dense_weight: 0.25\n", "  dense_weight: 'x'\n", "fusion.dense_weight: expected a number"),
-    ("max_citations: 3\n", "max_citations: 3.5\n", "max_citations: expected an integer"),
-    ("fallback_retrieval_at: 2\n", "fallback_retrieval_at: 0\n", "fallback_retrieval_at: "),
+@pytest.mark.parametrize("file, old, new, where", [
+    ("retrieval.yaml", "  dense_weight: 0.25\n", "  dense_weight: 'x'\n", "fusion.dense_weight: expected a number"),
+    ("retrieval.yaml", "max_citations: 3\n", "max_citations: 3.5\n", "max_citations: expected an integer"),
+    ("retrieval.yaml", "fallback_retrieval_at: 2\n", "fallback_retrieval_at: 0\n", "fallback_retrieval_at: "),
+    ("language.yaml", "step_concepts: [in_catalogue, has_budget]", "step_concepts: [in_catalog, has_budget]",
+     "mentions.step_concepts[0]: unknown concept 'in_catalog'"),
+    ("language.yaml", "    - '(要不要|需不需要|用不用", "    - '((要不要|需不需要|用不用", "mentions.step_patterns"),
+    ("language.yaml", "  never_inserted: [怎, 么,", "  never_inserted: 怎么", "gap_tolerance.never_inserted"),
+    ("language.yaml", "      - '(说是|名义上|表面上)", "      - '((说是|名义上|表面上)", "mentions.countered.unless"),
+    ("language.yaml", "unless_cues: [directed_by_us]", "unless_cues: [directed_by_them]",
+     "mentions.countered.unless_cues[0]: unknown cue 'directed_by_them'"),
 ])
-def test_retrieval_settings_of_the_wrong_type_name_the_field(policy_copy, old, new, where):
-    _edit(policy_copy / "retrieval.yaml", old, new)
+def test_a_wrong_retrieval_or_language_setting_names_file_and_field(policy_copy, file, old, new, where):
+    _edit(policy_copy / file, old, new)
     err = _error(policy_copy)
-    assert "retrieval.yaml" in str(err) and where in str(err), str(err)
+    assert file in str(err) and where in str(err), str(err)
 
 
 @pytest.mark.parametrize("value", ["0", "-5"])
@@ -253,15 +260,3 @@ def test_a_role_said_around_a_name_must_be_a_known_role(policy_copy):
     err = _error(policy_copy)
     assert "parties.yaml" in str(err) and "said_around" in str(err) and "role" in str(err)
 
-
-@pytest.mark.parametrize("old, new, where", [
-    ("step_concepts: [in_catalogue, has_budget]", "step_concepts: [in_catalog, has_budget]",
-     "mentions.step_concepts[0]: unknown concept 'in_catalog'"),
-    ("    - '(要不要|需不需要|用不用", "    - '((要不要|需不需要|用不用", "mentions.step_patterns"),
-    ("  never_inserted: [怎, 么,", "  never_inserted: 怎么", "gap_tolerance.never_inserted"),
-    ("      - '(说是|名义上|表面上)", "      - '((说是|名义上|表面上)", "mentions.countered.unless"),
-])
-def test_a_wrong_step_or_gap_setting_in_language_yaml_names_file_and_field(policy_copy, old, new, where):
-    _edit(policy_copy / "language.yaml", old, new)
-    err = _error(policy_copy)
-    assert "language.yaml" in str(err) and where in str(err), str(err)

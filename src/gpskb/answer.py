@@ -93,6 +93,12 @@ class Engine:
         self.wording = self.kb.wording
         self._kinds = {c.id: c.kind for c in self.kb.concepts.values()}
         self._aliases = [a for c in self.kb.clauses.values() for a in c.aliases]
+        # the general checks: a general test (`fallback`), or a rule set off by the aspect read and nothing else (问目录
+        # 和预算、两个条件都没说) — neither keeps a question the out-of-scope reader takes for another subject (Word文档的
+        # 目录) in scope by itself
+        read = ({v.concept for v in self.kb.frame.slots["aspect"].values.values() if v.concept}
+                if self.kb.frame else set())
+        self._general_rules = {r.id for r in self.kb.rules if r.fallback or set(r.when.positive) <= read}
 
     def read(self, text: str, given=()) -> Frame:
         """The frame of a checked question: lexicon facts, parties, and the slot classifiers' readings (over the
@@ -160,11 +166,7 @@ class Engine:
             return Scope(False, "other_document", self.wording.notes.other_document.format(held=held))
         if gaps and not banned:
             return Scope(True, "missing_topic")  # the order governs it, the excerpt lacks it: said in the notes
-        # a general test, or a rule set off by the aspect read and nothing else (问目录和预算、两个条件都没说): neither
-        # keeps a question the out-of-scope reader takes for another subject (Word文档的目录) in scope by itself
-        read = {v.concept for v in self.kb.frame.slots["aspect"].values.values() if v.concept}
-        general_only = bool(outcome.firings) and all(
-            f.rule.fallback or set(f.rule.when.positive) <= read for f in outcome.firings)
+        general_only = bool(outcome.firings) and all(f.rule.id in self._general_rules for f in outcome.firings)
         scope = decide_scope(self.kb.frame, frame, bool(outcome.firings), banned, found.in_scope,
                              names_clause=self._names_clause(text), general_only=general_only)
         if scope.answered:

@@ -126,7 +126,7 @@ def compose(cfg: FrameConfig, facts: Facts, parties: list[Party], predictions: d
         # granted as background (X不能买，这我们知道。那…): the words are not the case asked about
         spans = [(m.start, m.end) for m in facts.mentions if m.concept == c]
         if spans and all(any(s <= a and b <= e for s, e in background) for a, b in spans):
-            frame.set_aside[c] = SlotFill("facts", c, c, "lexicon", 1.0, tuple(facts.words(c)))
+            _set_aside(frame, c)
             present = present - {c}
     negated = facts.negated
     for said_not, implied in cfg.denials.items():
@@ -137,7 +137,7 @@ def compose(cfg: FrameConfig, facts: Facts, parties: list[Party], predictions: d
         if one in present and other in present and not {one, other} & facts.given:
             # 在省级目录里、本级目录没有: neither reading decides; the concepts are set aside and the rules ask
             for c in (one, other):
-                frame.set_aside[c] = SlotFill("facts", c, c, "lexicon", 1.0, tuple(frame.facts.words(c)))
+                _set_aside(frame, c)
             present = present - {one, other}
     _aspect(cfg, frame, present, concept_kinds)
     _bought(cfg, frame, present, negated, concept_kinds, denied)
@@ -240,6 +240,11 @@ def _aspect(cfg: FrameConfig, frame: Frame, present: set, concept_kinds: dict) -
         frame.asserted[concept] = fill
 
 
+def _set_aside(frame: Frame, concept: str) -> None:
+    """The concept's words read but not taken as a fact of the case (shown in the trace as set aside)."""
+    frame.set_aside[concept] = SlotFill("facts", concept, concept, "lexicon", 1.0, tuple(frame.facts.words(concept)))
+
+
 def _out_of_scope_yields(cfg: FrameConfig, frame: Frame, pred: Prediction) -> bool:
     """Whether an out-of-scope reading (below `out_of_scope_yields_below`) gives way: the question asks whether, in so
     many words, and names the texts' subject (跟退休会计签了协议…这能算购买服务吗？ is a question on the texts)."""
@@ -280,7 +285,7 @@ def _bought(cfg: FrameConfig, frame: Frame, present: set, negated: set, concept_
             continue  # the lexicon already settled this value
         if any(c in frame.facts.excepted for c in spec.lexicon) and not any(c in negated for c in spec.lexicon):
             continue  # its words occur, but in a phrase the lexicon knows means something else (聘请律师事务所)
-        overruled = [c for c in (*spec.unless, *(spec.corroborated.unless if spec.corroborated else ())) if c in present]
+        overruled = any(c in present for c in (*spec.unless, *(spec.corroborated.unless if spec.corroborated else ())))
         said = {kind: m.group(0) for kind in spec.unless_contradicted_by
                 if overruled and (m := _cue_match(cfg, kind, frame.text, denied))}
         if said and spec.possible:

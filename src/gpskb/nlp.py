@@ -13,6 +13,7 @@ import re
 import sys
 import threading
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from pypinyin import Style, lazy_pinyin
@@ -195,7 +196,7 @@ class GapMatcher:
     Only terms of `min_chars` or more: short terms with gaps are other words."""
 
     def __init__(self, terms: dict[str, str], min_chars: int, max_gap: int, breaks: list[str], negations: set,
-                 never: frozenset | set = frozenset()):
+                 never: Iterable[str] = ()):
         self.max_gap = max_gap
         self.never = set(never) | set(negations)  # a gap holding a question or denial word says something else
         self.by_first: dict[str, list[tuple[str, str]]] = {}

@@ -526,6 +526,13 @@ def load(policy: str | os.PathLike | None = None) -> KnowledgeBase:
         training = tdata["scenarios"]
 
     frame, examples, parties = _load_reading(root, concepts)
+    countered = (language.get("mentions") or {}).get("countered")
+    if countered:  # the cue kinds that undo the counter are frame.yaml's: their regexes join the counter's own
+        for j, kind in enumerate(countered.get("unless_cues") or ()):
+            if kind not in frame.cues:
+                raise PolicyError(lang_name, f"mentions.countered.unless_cues[{j}]", f"unknown cue {kind!r} (frame.yaml cues)")
+        countered["compiled_unless"] += [compile_pattern(rx) for kind in countered.get("unless_cues") or ()
+                                         for rx in frame.cues[kind]]
     for r in rules:  # the aspect a rule answers is one the frame can read
         if r.aspect not in frame.slots["aspect"].values:
             raise PolicyError(r.file, f"rules[{r.id}].aspect", f"unknown aspect {r.aspect!r} (policy/frame.yaml "

@@ -216,9 +216,10 @@ def _raise_empty_mapping() -> NoReturn:
 class Countered(_Shape):
     by: Texts
     concepts: Texts
-    # regexes that undo the counter: the question says the management is only claimed, or that the office runs the
-    # people itself (说是公司管理，实际上科长每天派活)
+    # what undoes the counter: regexes (the management only claimed: 说是公司管理，实际上…) and frame.yaml cue kinds (the
+    # office runs the people itself: directed_by_us)
     unless: Texts = []
+    unless_cues: Texts = []
 
 
 class Mentions(_Shape):
