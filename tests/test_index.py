@@ -149,6 +149,9 @@ def test_naming_the_document_does_not_rank_its_metadata_first(index, question, f
     ("设门槛只让本地注册的企业参加，行不行？", "差别待遇", "mof-order-102/7"),
     ("政府购买服务到底能买些什么？", "履职所需辅助性服务", "mof-order-102/9"),
     ("购买服务这块工作归谁管？", "财政部门负责", "mof-order-102/4"),
+    ("政府购买服务这个概念，办法里是怎么界定的？", "本办法所称政府购买服务", "mof-order-102/2"),
+    ("Where is government purchase of services defined, and what does the definition say?", "本办法所称政府购买服务",
+     "mof-order-102/2"),
 ])
 def test_everyday_chinese_reaches_the_texts_terms_and_clause(index, question, term, clause):
     """retrieval.yaml's glossary for everyday Chinese (转包, 拖工期, 上报, 打分排名, 主送, 门槛, 归谁管): the lexical query

@@ -506,8 +506,12 @@ def _area(cfg: FrameConfig, frame: Frame, present: set) -> None:
     if bought and not cfg.slots["bought"].values[bought.value].service:
         return  # what is bought is not a service: the area of a service does not apply
     spec = slot.values[pred.value]
-    if pred.confidence >= slot.decide_at and spec.concept:
-        fill = _fill(cfg, "area", pred.value, "classifier", pred.confidence)
+    # a reading split between kin of one provision (养老 0.48 beside 服务类社会救助 0.50) counts for the first of them
+    sure = pred.confidence
+    if pred.confidence >= slot.kin_at:
+        sure += sum(pred.p(v) for group in slot.kin if pred.value in group for v in group if v != pred.value)
+    if sure >= slot.decide_at and spec.concept:
+        fill = _fill(cfg, "area", pred.value, "classifier", sure)
         frame.slots["area"] = fill
         frame.asserted[spec.concept] = fill
 
@@ -607,6 +611,8 @@ def decide_scope(cfg: FrameConfig, frame: Frame, fired: bool, banned: bool, retr
         return Scope(False, "other_law")  # 劳动合同法对派遣比例怎么规定？ what another law says is not ours
     if asks_figure_not_held(cfg, frame):
         return Scope(False, "figure_not_held")  # 满意度指标占多少分？ the texts set no such figure
+    if pred and pred.value != "out_of_scope" and matches_any(s.document_names, frame.text):
+        return Scope(True, "names_document")  # When was Caizong [2023] No. 12 issued? asks about a text held
     # a how / what question whose words set off a ban but never name the texts' subject (派遣员工的社保由谁交？) is left
     # to the out-of-scope reader; one that names it (政府购买服务对劳务派遣有什么规定？) asks about a held clause
     if (fired and not ((general_only or (banned and not names_subject)) and frame.procedural)

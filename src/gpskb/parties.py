@@ -27,6 +27,7 @@ _MAX_NAME_GAP = 16
 #: a describing name (owned by the city government) passes its role words back at most this far, within a clause
 _MAX_DESCRIBED_GAP = 40
 _CLAUSE_END = re.compile(r"[。；？！.;?!]")
+_ASIDE = re.compile(r"^\s*\([^()]{1,30}\)\s*")  # an aside in brackets (normalised to ASCII brackets)
 
 
 @dataclass(frozen=True)
@@ -179,6 +180,14 @@ class Gazetteer:
                 earlier = [q for q in parties[:i] if p.text in q.text and q.text != p.text]
                 if earlier:
                     parties[i] = self._of_category(p, earlier[-1].category)
+        # 请市里的医院派专家…市医院是公益二类事业单位: a class said later of a name like the one given a role earlier
+        # (same type word, no role of its own) is that party's class
+        for i, p in enumerate(parties):
+            if p.role is None and not p.describes and self.precedence.get(p.category, 0) > 0:
+                given = [j for j, q in enumerate(parties[:i]) if q.role and q.category == self.uncertain_category
+                         and q.text in self.type_names and p.text.startswith(q.text)]
+                if given:
+                    parties[given[-1]] = self._of_category(parties[given[-1]], p.category)
         # 不知道算一类还是二类: a class the asker is unsure of is not asserted; the party is of `uncertain_category`
         unsure = [(m.start(), m.end()) for rx in self.uncertain for m in rx.finditer(text)]
         if unsure and self.uncertain_category:
@@ -246,10 +255,12 @@ class Gazetteer:
 
     @staticmethod
     def _after(text: str, start: int, end: int) -> str:
-        after = text[end:end + 40]
+        after = text[end:end + 80]
         if "(" in text[start:end] and ")" not in text[start:end]:
             after = after.lstrip(") ")  # the name took in its own bracketed category: 某市科协(群团组织)可以作为…
-        return after
+        # an aside in brackets right after the name (向某局(机关本身)购买) says nothing of its role: the words after it do
+        after = _ASIDE.sub("", after, count=1)
+        return after[:40]
 
     def _after_role(self, after: str, purchaser: bool = True) -> str | None:
         """The role the words right after a name give it (…来承接, …自己购买), None when they give none."""

@@ -85,6 +85,18 @@ class Slot(_Strict):
     ask_beside_area_guess_at: float | None = Field(default=None, gt=0, le=1)  # ask from here when only a guessed area allows
     ask_beside_area_guess_except: tuple[str, ...] = ()  # area values whose rules do not allow by themselves
     values: dict[str, SlotValue]
+    # values one provision covers together (第（三）项: 养老, 精神障碍社区康复, 服务类社会救助): a reading split between
+    # kin whose sum reaches `decide_at` decides for the first of them — the rules they set off agree
+    kin: tuple[tuple[str, ...], ...] = ()
+    kin_at: float = Field(default=0.45, gt=0, le=1)  # …when the first reading by itself has at least this much
+
+    @model_validator(mode="after")
+    def _kin_are_values(self):
+        for group in self.kin:
+            unknown = [v for v in group if v not in self.values]
+            if unknown:
+                raise ValueError(f"kin: unknown value(s) {', '.join(unknown)}")
+        return self
 
     @model_validator(mode="after")
     def _ask_below_decide(self):
@@ -146,9 +158,12 @@ class Scope(_Strict):
     figure_years: tuple[int, ...] = ()
     year_forms: tuple[str, ...] = ()
     other_laws: tuple[str, ...] = ()  # laws the texts do not rest on: a question on them alone is not ours (step 2a)
+    # the two texts named by their number or short name (财综〔2023〕12号, Order No. 102): a question that names one and
+    # that the aspect reader first reads as in scope asks about that text (step 1b)
+    document_names: tuple[str, ...] = ()
 
     _compiles = field_validator("other_documents", "procedure_forms", "eligibility_forms", "subject_words",
-                                "figure_forms", "figures_held", "year_forms", "other_laws")(
+                                "figure_forms", "figures_held", "year_forms", "other_laws", "document_names")(
         classmethod(lambda cls, patterns: _regexes(patterns)))
 
 
@@ -159,8 +174,11 @@ class FrameConfig(_Strict):
     @field_validator("cues")
     @classmethod
     def _cues_compile(cls, cues):
-        for patterns in cues.values():
-            _regexes(patterns)
+        for name, patterns in cues.items():
+            try:
+                _regexes(patterns)
+            except ValueError as exc:
+                raise ValueError(f"cues.{name}: {exc}") from None
         return cues
 
     @model_validator(mode="after")
