@@ -180,7 +180,7 @@ class Gazetteer:
                 earlier = [q for q in parties[:i] if p.text in q.text and q.text != p.text]
                 if earlier:
                     parties[i] = self._of_category(p, earlier[-1].category)
-        # 请市里的医院派专家…市医院是公益二类事业单位: a class said later of a name like the one given a role earlier
+        # 想请一家医院派医生巡诊…这家医院属于公益二类: a class said later of a name like the one given a role earlier
         # (same type word, no role of its own) is that party's class
         for i, p in enumerate(parties):
             if p.role is None and not p.describes and self.precedence.get(p.category, 0) > 0:
@@ -258,7 +258,7 @@ class Gazetteer:
         after = text[end:end + 80]
         if "(" in text[start:end] and ")" not in text[start:end]:
             after = after.lstrip(") ")  # the name took in its own bracketed category: 某市科协(群团组织)可以作为…
-        # an aside in brackets right after the name (向某局(机关本身)购买) says nothing of its role: the words after it do
+        # an aside in brackets right after the name (向某局(局机关)购买) says nothing of its role: the words after it do
         after = _ASIDE.sub("", after, count=1)
         return after[:40]
 
