@@ -174,6 +174,25 @@ def test_a_figure_neither_text_sets_is_out_of_scope_with_a_note(engine, question
     assert "两份文件都没有规定" in a.answer
 
 
+@pytest.mark.parametrize("question", ["财综〔2023〕12号这份通知是哪一天印发的？发文单位是谁？",
+                                      "Who signed off Caizong [2023] No. 12, and on which day was it sent out?"])
+def test_a_question_naming_one_of_the_texts_about_that_text_is_answered(engine, question):
+    """frame.yaml scope `document_names` (step 1b): a question that names one of the two texts and that the aspect
+    reader first reads as in scope, by `document_names_margin`, is answered from the texts, not refused."""
+    a = engine.answer(question)
+    assert a.verdict == "no_rule" and a.citations
+    assert "caizong-2023-12/closing" in [c.clause_id for c in a.citations]
+
+
+@pytest.mark.parametrize("question", ["财综〔2023〕12号出台以后，公务员招录的笔试科目有没有调整？",
+                                      "国务院办公厅印发的23号文对城市更新有哪些要求？",
+                                      "What does the Ministry of Transport's Order No. 102 say about freight licences?"])
+def test_a_text_named_only_as_a_date_or_another_issuers_number_keeps_nothing_in_scope(engine, question):
+    """A name used only to date something else (…出台以后) and another issuer's numbered document (国务院办公厅…号文,
+    another ministry's order No. 102: scope `other_documents`) do not make a question one on the two texts."""
+    assert engine.answer(question).verdict == "out_of_scope"
+
+
 @pytest.mark.parametrize("question", ["2019年全国政府购买服务的支出总额是多少？",
                                       "How much did the country spend on purchased services in 2025?"])
 def test_a_held_figure_asked_of_another_year_is_out_of_scope(engine, question):

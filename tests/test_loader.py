@@ -183,7 +183,7 @@ def test_a_malformed_question_file_is_a_question_file_error(tmp_path):
      "scope.year_forms"),
     ("kin: [[elderly_care, mental_health_rehab, assistance_care]", "kin: [[elderly_care, mental_health, assistance_care]",
      "slots.area"),
-    ("    - '(?<![a-z])(caizong|cai zong)", "    - '((?<![a-z])(caizong|cai zong)", "scope.document_names"),
+    ("    - '(?<!after )(?<!since )", "    - '((?<!after )(?<!since )", "scope.document_names"),
     ("  same_people_kept:\n    - '(人|人员)(还是", "  same_people_kept:\n    - '((人|人员)(还是", "cues.same_people_kept"),
 ])
 def test_a_wrong_name_in_frame_yaml_is_named_with_its_field(policy_copy, old, new, field):

@@ -611,7 +611,8 @@ def decide_scope(cfg: FrameConfig, frame: Frame, fired: bool, banned: bool, retr
         return Scope(False, "other_law")  # 劳动合同法对派遣比例怎么规定？ what another law says is not ours
     if asks_figure_not_held(cfg, frame):
         return Scope(False, "figure_not_held")  # 满意度指标占多少分？ the texts set no such figure
-    if pred and pred.value != "out_of_scope" and matches_any(s.document_names, frame.text):
+    if (pred and pred.value != "out_of_scope" and pred.confidence - p_oos >= s.document_names_margin
+            and matches_any(s.document_names, frame.text)):
         return Scope(True, "names_document")  # When was Caizong [2023] No. 12 issued? asks about a text held
     # a how / what question whose words set off a ban but never name the texts' subject (派遣员工的社保由谁交？) is left
     # to the out-of-scope reader; one that names it (政府购买服务对劳务派遣有什么规定？) asks about a held clause

@@ -27,7 +27,8 @@ _MAX_NAME_GAP = 16
 #: a describing name (owned by the city government) passes its role words back at most this far, within a clause
 _MAX_DESCRIBED_GAP = 40
 _CLAUSE_END = re.compile(r"[。；？！.;?!]")
-_ASIDE = re.compile(r"^\s*\([^()]{1,30}\)\s*")  # an aside in brackets (normalised to ASCII brackets)
+_DENIED_IN_ASIDE = re.compile(r"不是|并非|而非|不属于|非|not\b")
+_ASIDE = re.compile(r"^\s*\([^()]{1,40}\)\s*")  # an aside in brackets (normalised to ASCII brackets)
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,8 @@ class Gazetteer:
             joined = groups and not _SPEAKER_NAME.match(text, m[0]) and (
                 (not _NAME_BREAK.search(gap) and len(gap) <= _MAX_NAME_GAP)
                 or _APPOSITION.fullmatch(gap)  # 检测中心是公益二类事业单位
-                or (gap[:1] in "（(" and not re.search(r"[）)]", gap)))  # 事业单位（比如设计院）
+                or (gap[:1] in "（(" and not re.search(r"[）)]", gap)  # 事业单位（比如设计院）
+                    and not _DENIED_IN_ASIDE.search(gap)))  # not 财政局（机关，不是下属事业单位）
             if joined:
                 groups[-1].append(m)
             else:
@@ -237,7 +239,7 @@ class Gazetteer:
     def _role(self, text: str, start: int, end: int, may_buy: bool, describes: bool = True) -> str | None:
         """provider | purchaser | describes (the name only describes another party) | None, from the words around."""
         before, after = text[max(0, start - 24):start], self._after(text, start, end)
-        wide = text[max(0, start - 48):start]  # English needs more words (founded by the provincial education …)
+        wide = text[max(0, start - 72):start]  # English needs more words (founded by the provincial education …)
         said = [(role, of_buyers) for rx_before, rx_after, role, of_buyers in self.said_around
                 if (may_buy or not of_buyers) and (describes or role != "describes")
                 and rx_before.search(wide) and rx_after.search(after)]

@@ -161,6 +161,7 @@ class Scope(_Strict):
     # the two texts named by their number or short name (财综〔2023〕12号, Order No. 102): a question that names one and
     # that the aspect reader first reads as in scope asks about that text (step 1b)
     document_names: tuple[str, ...] = ()
+    document_names_margin: float = Field(default=0.1, ge=0, le=1)  # …by this much over the out-of-scope reading
 
     _compiles = field_validator("other_documents", "procedure_forms", "eligibility_forms", "subject_words",
                                 "figure_forms", "figures_held", "year_forms", "other_laws", "document_names")(
