@@ -181,8 +181,6 @@ def test_a_malformed_question_file_is_a_question_file_error(tmp_path):
      "contradictions.in_catalogue: unknown concept 'not_in_catalog'"),
     ("figure_years: [2022, 2023]\n  year_forms: ['(?<![\\d])(?P<y>", "figure_years: [2022, 2023]\n  year_forms: ['(?<![\\d])((?P<y>",
      "scope.year_forms"),
-    ("kin: [[elderly_care, mental_health_rehab, assistance_care]", "kin: [[elderly_care, mental_health, assistance_care]",
-     "slots.area"),
     ("    - '(?<!after )(?<!since )", "    - '((?<!after )(?<!since )", "scope.document_names"),
     ("  same_people_kept:\n    - '(人|人员)(还是", "  same_people_kept:\n    - '((人|人员)(还是", "cues.same_people_kept"),
 ])

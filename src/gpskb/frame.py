@@ -506,12 +506,8 @@ def _area(cfg: FrameConfig, frame: Frame, present: set) -> None:
     if bought and not cfg.slots["bought"].values[bought.value].service:
         return  # what is bought is not a service: the area of a service does not apply
     spec = slot.values[pred.value]
-    # a reading split between kin of one provision (养老 0.48 beside 服务类社会救助 0.50) counts for the first of them
-    sure = pred.confidence
-    if pred.confidence >= slot.kin_at:
-        sure += sum(pred.p(v) for group in slot.kin if pred.value in group for v in group if v != pred.value)
-    if sure >= slot.decide_at and spec.concept:
-        fill = _fill(cfg, "area", pred.value, "classifier", sure)
+    if pred.confidence >= slot.decide_at and spec.concept:
+        fill = _fill(cfg, "area", pred.value, "classifier", pred.confidence)
         frame.slots["area"] = fill
         frame.asserted[spec.concept] = fill
 

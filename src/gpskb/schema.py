@@ -85,18 +85,6 @@ class Slot(_Strict):
     ask_beside_area_guess_at: float | None = Field(default=None, gt=0, le=1)  # ask from here when only a guessed area allows
     ask_beside_area_guess_except: tuple[str, ...] = ()  # area values whose rules do not allow by themselves
     values: dict[str, SlotValue]
-    # values one provision covers together (第（三）项: 养老, 精神障碍社区康复, 服务类社会救助): a reading split between
-    # kin whose sum reaches `decide_at` decides for the first of them — the rules they set off agree
-    kin: tuple[tuple[str, ...], ...] = ()
-    kin_at: float = Field(default=0.45, gt=0, le=1)  # …when the first reading by itself has at least this much
-
-    @model_validator(mode="after")
-    def _kin_are_values(self):
-        for group in self.kin:
-            unknown = [v for v in group if v not in self.values]
-            if unknown:
-                raise ValueError(f"kin: unknown value(s) {', '.join(unknown)}")
-        return self
 
     @model_validator(mode="after")
     def _ask_below_decide(self):
