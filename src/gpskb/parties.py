@@ -27,7 +27,7 @@ _MAX_NAME_GAP = 16
 #: a describing name (owned by the city government) passes its role words back at most this far, within a clause
 _MAX_DESCRIBED_GAP = 40
 _CLAUSE_END = re.compile(r"[。；？！.;?!]")
-_DENIED_IN_ASIDE = re.compile(r"不是|并非|而非|不属于|非|not\b")
+_DENIED_IN_ASIDE = re.compile(r"不是|并非|而非|不属于|(?<![a-z])not\b")
 _ASIDE = re.compile(r"^\s*\([^()]{1,40}\)\s*")  # an aside in brackets (normalised to ASCII brackets)
 
 
