@@ -150,6 +150,7 @@ def test_naming_the_document_does_not_rank_its_metadata_first(index, question, f
     ("政府购买服务到底能买些什么？", "履职所需辅助性服务", "mof-order-102/9"),
     ("购买服务这块工作归谁管？", "财政部门负责", "mof-order-102/4"),
     ("政府购买服务这个概念，办法里是怎么界定的？", "本办法所称政府购买服务", "mof-order-102/2"),
+    ("到底什么叫购买服务？给同事讲课要用。", "本办法所称政府购买服务", "mof-order-102/2"),
     ("Where is government purchase of services defined, and what does the definition say?", "本办法所称政府购买服务",
      "mof-order-102/2"),
 ])

@@ -27,7 +27,6 @@ _MAX_NAME_GAP = 16
 #: a describing name (owned by the city government) passes its role words back at most this far, within a clause
 _MAX_DESCRIBED_GAP = 40
 _CLAUSE_END = re.compile(r"[。；？！.;?!]")
-_DENIED_IN_ASIDE = re.compile(r"不是|并非|而非|不属于|(?<![a-z])not\b")
 _ASIDE = re.compile(r"^\s*\([^()]{1,40}\)\s*")  # an aside in brackets (normalised to ASCII brackets)
 
 
@@ -87,6 +86,7 @@ class Gazetteer:
         self.uncertain = [compile_pattern(p) for p in parties.roles.uncertain]
         self.beneficiary_before = [compile_pattern(p) for p in parties.roles.beneficiary_before]
         self.uncertain_category = parties.roles.uncertain_category
+        self.aside_denials = [compile_pattern(p) for p in parties.roles.aside_denials]
 
     def _matches(self, text: str) -> list[tuple[int, int, str]]:
         """(start, end, type id) of every type word, longest first where they overlap, exceptions removed."""
@@ -134,7 +134,7 @@ class Gazetteer:
                 (not _NAME_BREAK.search(gap) and len(gap) <= _MAX_NAME_GAP)
                 or _APPOSITION.fullmatch(gap)  # 检测中心是公益二类事业单位
                 or (gap[:1] in "（(" and not re.search(r"[）)]", gap)  # 事业单位（比如设计院）
-                    and not _DENIED_IN_ASIDE.search(gap)))  # not 财政局（机关，不是下属事业单位）
+                    and not any(rx.search(gap) for rx in self.aside_denials)))  # not 财政局（机关，不是下属事业单位）
             if joined:
                 groups[-1].append(m)
             else:

@@ -294,12 +294,14 @@ class Roles(_Strict):
     beneficiary_before: tuple[str, ...] = ()  # 为…企业购买: the party bought for, not the buyer
     uncertain: tuple[str, ...] = ()  # 说不清是公益一类还是二类: the classes inside a match are not asserted
     uncertain_category: str | None = None  # …and the party is of this category instead
+    # a bracket after a name that denies (财政局（机关，不是下属事业单位）): the bracket is an aside, not part of the name
+    aside_denials: tuple[str, ...] = ()
     purchaser_concept: str  # the concept a party in the purchaser's role asserts (作为购买主体)
     provider_concept: str  # the concept a party in the provider's role asserts (作为承接主体)
 
     _compiles = field_validator("provider_before", "provider_after", "purchaser_after", "purchaser_outright", "provider_pronoun",
                                 "purchaser_pronoun", "self_before", "self_purchaser", "self_provider", "uncertain",
-                                "beneficiary_before", "subject_after")(
+                                "beneficiary_before", "subject_after", "aside_denials")(
         classmethod(lambda cls, patterns: _regexes(patterns)))
 
 
