@@ -28,16 +28,21 @@ _shared: dict = {}
 def shared_engine():
     """One knowledge base, index and engine per test session, for fixtures and the YAML rule cases alike.
 
-    The index is built in memory from the policy texts, so tests never depend on (or write) the committed index/;
-    only the examples' vectors are read from index/reader-vectors.npz when it matches the embedder (a cache: a
-    missing or stale one is recomputed)."""
+    The committed index/ is what the product serves, so the tests answer with it when its manifest says it was built
+    from these policy files and examples with this embedder (test_the_committed_index_is_fresh fails otherwise).
+    When it is stale, the index is built in memory (never written), so the rest of the suite still tests the policy
+    as it stands. test_frame trains readers of its own to check the stored arrays against scikit-learn."""
     if not _shared:
         from gpskb import policy
         from gpskb.answer import Engine
+        from gpskb.errors import IndexMissing, IndexStale
         from gpskb.index import Index
 
         kb = policy.load(POLICY)
-        index = Index.build(kb, cache_dir=ROOT / "index")
+        try:
+            index = Index.load(kb, ROOT / "index")
+        except (IndexMissing, IndexStale):
+            index = Index.build(kb, cache_dir=ROOT / "index")
         _shared.update(kb=kb, index=index, engine=Engine(kb, index=index))
     return _shared
 

@@ -239,7 +239,7 @@ def test_cross_validation_of_the_readers_reports_mean_and_worst_fold(kb, index):
     from gpskb.evaluation import cross_validate_readers
 
     small = dataclasses.replace(kb, examples={"aspect": {v: t[:10] for v, t in kb.examples["aspect"].items()}})
-    res = cross_validate_readers(small, index.embedder, folds=2)
+    res = cross_validate_readers(small, index.embedder, folds=2, n_jobs=1)
     assert set(res) == {"aspect"} and 0 < res["aspect"]["worst"] <= res["aspect"]["mean"] <= 1
 
 
@@ -257,13 +257,26 @@ def test_the_stored_readers_give_scikit_learns_own_probabilities(index):
     """The readers keep the arrays scikit-learn fitted and compute with them (no scikit-learn import when serving):
     they must give exactly what the fitted objects give."""
     import numpy as np
+    from conftest import ROOT
     from scipy import sparse
 
-    from gpskb.learn import VECTOR_WEIGHT, VECTOR_WEIGHTS
+    from gpskb.index import _read_vector_cache, query_vectors
+    from gpskb.learn import VECTOR_WEIGHT, VECTOR_WEIGHTS, SlotReaders
     from gpskb.text import normalise
 
-    readers = index.readers
-    assert readers.fitted, "a freshly built index keeps the fitted objects"
+    # trained here on a slice of every slot's examples (the index under test may be the committed one, loaded), with
+    # the examples' vectors from the committed cache where it has them
+    small = {slot: {v: sorted(ts)[:12] for v, ts in values.items()} for slot, values in index.kb.examples.items()}
+    cached = _read_vector_cache(ROOT / "index", index.embedder)
+
+    def embed(ts):
+        todo = [t for t in ts if t not in cached]
+        cached.update(zip(todo, query_vectors(index.embedder, todo) if todo else [], strict=True))
+        return np.stack([cached[t] for t in ts])
+
+    readers = SlotReaders.train(small, embed, n_jobs=1)
+    assert readers.fitted, "a fresh training keeps the fitted objects"
+    assert set(readers.slots) == set(index.readers.slots)
     texts = ["能否以劳务派遣方式通过政府购买服务用工？", "Can we buy elderly care services?", "合同最长签几年",
              "红烧肉怎么做", "社区   垃圾分类  宣传", "a"]
     for t in texts:

@@ -46,6 +46,32 @@ def test_a_stale_index_is_refused_with_how_to_rebuild_or_rebuilt(policy_copy, in
     assert Index.load(kb_new, tmp_path, index.embedder).manifest["corpus_hash"] == kb_new.corpus_hash
 
 
+def test_a_clause_edit_rebuilds_with_the_stored_readers_and_a_plain_build_retrains(policy_copy, index, tmp_path):
+    """open_index after a change to the clauses alone keeps the readers saved beside the index (same examples, same
+    embedder: training would give the same arrays); changed examples are trained afresh."""
+    from gpskb import index as index_mod
+
+    index.save(tmp_path)
+    doc = policy_copy / "documents" / "caizong-2023-12.yaml"
+    doc.write_text(doc.read_text(encoding="utf-8").replace("加强宣传引导", "加强宣传工作"), encoding="utf-8")
+    kb_new = policy.load(policy_copy)
+    with pytest.raises(IndexStale):
+        Index.load(kb_new, tmp_path, index.embedder)
+    saved = index_mod._trained.copy()
+    index_mod._trained.clear()  # nothing from this process: the readers must come from tmp_path
+    try:
+        rebuilt = open_index(kb_new, tmp_path, index.embedder, rebuild=True)
+        assert rebuilt.readers is not None and rebuilt.readers.fitted is None  # loaded, not trained
+        for slot, m in index.readers.slots.items():
+            assert np.array_equal(rebuilt.readers.slots[slot]["coef"], m["coef"])
+        assert Index.load(kb_new, tmp_path, index.embedder).manifest["corpus_hash"] == kb_new.corpus_hash
+        index_mod._trained.clear()
+        assert index_mod._stored_readers(tmp_path, ("other", "1", "x")) is None  # another embedder or examples
+    finally:
+        index_mod._trained.clear()
+        index_mod._trained.update(saved)
+
+
 def test_a_missing_or_damaged_index_says_how_to_rebuild(kb, index, tmp_path):
     with pytest.raises(IndexMissing, match="gpskb index build"):
         Index.load(kb, tmp_path / "none", index.embedder)

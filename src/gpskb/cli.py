@@ -157,7 +157,8 @@ def cmd_index_build(args) -> int:
         except GpskbError as exc:
             _log(f"{exc} — rebuilding")
     t0 = time.perf_counter()
-    index = Index.build(kb, embedder, cache_dir=directory)
+    # --if-stale (what `make run` does) keeps readers trained on the same examples; a plain build retrains them
+    index = Index.build(kb, embedder, cache_dir=directory, reuse_readers=args.if_stale)
     index.save(directory)
     m = index.manifest
     print(f"built {directory}: {m['chunks']} passages over {m['clauses']} clauses, embedder {m['embedder']['id']} "

@@ -232,7 +232,7 @@ def calibrate(engine, questions: list[Question], weights=(0.0, 0.002, 0.004, 0.0
     }
 
 
-def cross_validate_readers(kb, embedder, folds: int = 5, seed: int = 0) -> dict:
+def cross_validate_readers(kb, embedder, folds: int = 5, seed: int = 0, n_jobs: int | None = None) -> dict:
     """k-fold cross-validation of the frame's slot classifiers on policy/examples.yaml: for each fold, train on
     the other folds (as `gpskb index build` does) and read the held-out examples. Per slot: mean and worst fold
     accuracy, and recall per value. (The question files are never training data, so evaluating a question file
@@ -251,7 +251,7 @@ def cross_validate_readers(kb, embedder, folds: int = 5, seed: int = 0) -> dict:
         accs, hits, totals = [], {v: 0 for v in values}, {v: len(values[v]) for v in values}
         for train, test in StratifiedKFold(n_splits=k, shuffle=True, random_state=seed).split(texts, labels):
             sub = {v: [texts[i] for i in train if labels[i] == v] for v in values}
-            readers = SlotReaders.train({slot: sub}, lambda ts: query_vectors(embedder, ts))
+            readers = SlotReaders.train({slot: sub}, lambda ts: query_vectors(embedder, ts), n_jobs=n_jobs)
             right = 0
             for i in test:
                 norm = normalise(texts[i])

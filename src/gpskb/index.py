@@ -305,10 +305,13 @@ class Index:
     # -- building, saving, loading ------------------------------------------------------------------------------
 
     @classmethod
-    def build(cls, kb: KnowledgeBase, embedder=None, cache_dir: Path | None = None, train: bool = True) -> Index:
+    def build(cls, kb: KnowledgeBase, embedder=None, cache_dir: Path | None = None, train: bool = True,
+              reuse_readers: bool = False) -> Index:
         """Embed the passages and train the frame's readers; `cache_dir` (the index folder) holds the examples'
         vectors from the previous build. `train=False` builds retrieval alone (no readers: the frame then rests on
-        the lexicon and patterns), for trying another embedder without embedding ~5,500 examples."""
+        the lexicon and patterns), for trying another embedder without embedding ~5,500 examples.
+        `reuse_readers=True` (a rebuild because the clauses changed) takes the readers saved in `cache_dir` when
+        they were trained on the same examples with the same embedder; an explicit `gpskb index build` retrains."""
         embedder = embedder or make_embedder()
         t0 = time.perf_counter()
         chunks = chunk(kb)
@@ -316,7 +319,7 @@ class Index:
 
         with threadpool_limits(limits=os.cpu_count() or 1, user_api="openmp"):  # a build is a batch job: every core
             vectors = embedder.passages([c.embed_text for c in chunks])
-        readers = train_readers(kb, embedder, cache_dir) if train else None
+        readers = train_readers(kb, embedder, cache_dir, reuse=reuse_readers) if train else None
         manifest = {
             "format_version": FORMAT_VERSION,
             "gpskb_version": __version__,
@@ -408,6 +411,8 @@ class Index:
             except (OSError, ValueError, KeyError, EOFError) as exc:
                 raise IndexStale(f"the readers in {display_path(directory)}/{READERS_FILE} cannot be loaded ({exc}): "
                                  "run `gpskb index build`") from None
+            with _trained_lock:  # a rebuild in this process after a clause edit keeps these readers
+                _trained.setdefault((embedder.id, embedder.version, examples_hash(kb.examples)), readers)
         return cls(kb, embedder, chunks, fidx.reconstruct_n(0, fidx.ntotal), manifest, readers)
 
     # -- searching ----------------------------------------------------------------------------------------------
@@ -537,7 +542,8 @@ _trained_lock = threading.Lock()
 VECTOR_CACHE = "reader-vectors.npz"
 
 
-def train_readers(kb: KnowledgeBase, embedder, cache_dir: Path | None = None) -> SlotReaders | None:
+def train_readers(kb: KnowledgeBase, embedder, cache_dir: Path | None = None, reuse: bool = False) \
+        -> SlotReaders | None:
     """The frame's slot classifiers trained on policy/examples.yaml with this embedder's query vectors.
 
     Embedding the examples is most of the cost (~25 ms each): it runs on every core (a build is a batch job, not a
@@ -549,6 +555,11 @@ def train_readers(kb: KnowledgeBase, embedder, cache_dir: Path | None = None) ->
     with _trained_lock:
         if key in _trained:
             return _trained[key]
+    stored = _stored_readers(cache_dir, key) if cache_dir and reuse else None
+    if stored is not None:  # a change to the clauses alone: the readers of the previous build still hold
+        with _trained_lock:
+            _trained[key] = stored
+        return stored
     texts = sorted({t for values in kb.examples.values() for ts in values.values() for t in ts})
     cached = _read_vector_cache(cache_dir, embedder) if cache_dir else {}
     todo = [t for t in texts if t not in cached]
@@ -564,6 +575,21 @@ def train_readers(kb: KnowledgeBase, embedder, cache_dir: Path | None = None) ->
     with _trained_lock:
         _trained[key] = readers
     return readers
+
+
+def _stored_readers(directory: Path, key: tuple) -> SlotReaders | None:
+    """The readers saved in `directory` by a build from the same examples with the same embedder (their manifest
+    says so), or None. Training is deterministic (fixed folds and seed), so these are the readers a new training
+    would give; a rebuild after a clause edit then takes seconds, not the ~20 s of training."""
+    try:
+        manifest = json.loads((Path(directory) / "manifest.json").read_text(encoding="utf-8"))
+        emb, readers = manifest.get("embedder") or {}, manifest.get("readers") or {}
+        if (emb.get("id"), emb.get("version"), readers.get("examples_hash")) != key \
+                or readers.get("format") != READERS_FORMAT:
+            return None
+        return SlotReaders.load(Path(directory) / READERS_FILE)
+    except (OSError, ValueError, KeyError, EOFError, AttributeError):
+        return None
 
 
 def _read_vector_cache(directory: Path, embedder) -> dict:
@@ -608,7 +634,7 @@ def open_index(kb: KnowledgeBase, directory: Path | None = None, embedder=None, 
             raise
         if log:
             log(f"{exc} — rebuilding it now.")
-        index = Index.build(kb, embedder, cache_dir=directory)
+        index = Index.build(kb, embedder, cache_dir=directory, reuse_readers=True)
         try:
             index.save(directory)
         except OSError as err:

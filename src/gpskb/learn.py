@@ -111,9 +111,11 @@ class SlotReaders:
     # -- training ----------------------------------------------------------------------------------------------
 
     @classmethod
-    def train(cls, examples: dict, embed, folds: int = 3, seed: int = 0) -> SlotReaders:
+    def train(cls, examples: dict, embed, folds: int = 3, seed: int = 0, n_jobs: int | None = None) -> SlotReaders:
         """Train one calibrated classifier per slot. `examples`: slot → value → texts; `embed(texts)` → vectors
-        (the query embedding of retrieval). `gpskb eval --folds K` reports the readers' cross-validated accuracy."""
+        (the query embedding of retrieval). `gpskb eval --folds K` reports the readers' cross-validated accuracy.
+        `n_jobs`: processes for the calibration folds (default: every core; 1 for small trainings, where starting
+        the worker processes costs more than it saves)."""
         from scipy import sparse
         from sklearn.calibration import CalibratedClassifierCV
         from sklearn.feature_extraction.text import TfidfVectorizer
@@ -141,7 +143,8 @@ class SlotReaders:
             k = max(2, min(folds, min(np.unique(y, return_counts=True)[1])))
             cv = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
             # ensemble=False: one model on all examples, its sigmoid calibration fitted on held-out fold predictions
-            model = CalibratedClassifierCV(base, method="sigmoid", cv=cv, ensemble=False, n_jobs=os.cpu_count())
+            model = CalibratedClassifierCV(base, method="sigmoid", cv=cv, ensemble=False,
+                                           n_jobs=n_jobs or os.cpu_count())
             model.fit(X, y)
             cc = model.calibrated_classifiers_[0]
             est = cc.estimator
