@@ -235,7 +235,7 @@ def test_a_misspelt_required_key_is_reported_as_itself(policy_copy):
     ("retrieval.yaml", "  dense_weight: 0.25\n", "  dense_weight: 'x'\n", "fusion.dense_weight: expected a number"),
     ("retrieval.yaml", "max_citations: 3\n", "max_citations: 3.5\n", "max_citations: expected an integer"),
     ("retrieval.yaml", "fallback_retrieval_at: 2\n", "fallback_retrieval_at: 0\n", "fallback_retrieval_at: "),
-    ("language.yaml", "step_concepts: [in_catalogue, has_budget]", "step_concepts: [in_catalog, has_budget]",
+    ("language.yaml", "step_concepts: [in_catalogue, has_budget,", "step_concepts: [in_catalog, has_budget,",
      "mentions.step_concepts[0]: unknown concept 'in_catalog'"),
     ("language.yaml", "    - '(要不要|需不需要|用不用", "    - '((要不要|需不需要|用不用", "mentions.step_patterns"),
     ("language.yaml", "  never_inserted: [怎, 么,", "  never_inserted: 怎么", "gap_tolerance.never_inserted"),
