@@ -174,7 +174,7 @@ class Facts:
 
     @property
     def negated(self) -> set:
-        return {m.concept for m in self.mentions if m.negated} - self.concepts
+        return {m.concept for m in self.mentions if m.negated and not m.questioned} - self.concepts  # 是不是不在…？ asks
 
     @property
     def questioned(self) -> set:
