@@ -152,6 +152,28 @@ def test_a_domain_word_in_a_question_about_no_purchase_is_out_of_scope(engine, q
     assert a.verdict == "out_of_scope" and a.citations == [] and a.rules == []
 
 
+@pytest.mark.parametrize("question", ["我是被劳务派遣到街道综治中心的，干满两年了，能要求派遣公司给我涨工资吗？",
+                                      "I'm an agency worker placed at the county hospital; can I ask the agency for paid annual leave?"])
+def test_a_worker_asking_about_their_own_job_is_out_of_scope_not_the_ban(engine, question):
+    """The asker speaks as the dispatched worker (language.yaml topic_patterns): their own job is the subject, the
+    ban's word sets off no prohibition and the out-of-scope reader decides."""
+    a = engine.answer(question)
+    assert a.verdict == "out_of_scope", (a.verdict, [r["rule_id"] for r in a.rules])
+
+
+def test_a_party_organ_as_purchaser_says_the_excerpt_lacks_the_answer(engine):
+    """党的机关 are not the 国家机关 of 第五条; whether they buy by reference is outside the excerpt: nothing is
+    presumed, the answer asks for the full text."""
+    a = engine.answer("县委宣传部能不能作为购买主体买舆情监测服务？")
+    assert a.verdict == "conditional" and "o102-state-organs-purchase" not in [r["rule_id"] for r in a.rules]
+    assert "本知识库节选未收录" in a.answer
+
+
+def test_an_office_using_dispatched_workers_is_still_banned(engine):
+    a = engine.answer("我们局想通过劳务派遣公司找三个人来窗口上班，钱从购买服务经费里出，可以吗？")
+    assert a.verdict == "prohibited"
+
+
 def test_a_general_check_set_off_by_a_word_alone_does_not_keep_a_how_to_question_in_scope(engine):
     """目录 in an office-software question sets off the catalogue-and-budget check through the aspect reader alone;
     a question that only asks how is not kept against the out-of-scope reader by it, while a question on the

@@ -28,7 +28,7 @@ def _names():
 def test_the_gazetteer_table_is_large_and_every_category_is_covered():
     rows = _names()
     assert len(rows) >= 150
-    assert {r["category"] for r in rows} >= {"state_organ", "institution_class1", "institution_class2",
+    assert {r["category"] for r in rows} >= {"state_organ", "party_organ", "institution_class1", "institution_class2",
                                              "institution_business", "institution_unclassified", "group_org",
                                              "social_org", "enterprise", "rural_collective", "grassroots_autonomy",
                                              "individual"}
