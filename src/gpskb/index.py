@@ -582,13 +582,13 @@ def _stored_readers(directory: Path, key: tuple) -> SlotReaders | None:
     says so), or None. Training is deterministic (fixed folds and seed), so these are the readers a new training
     would give; a rebuild after a clause edit then takes seconds, not the ~20 s of training."""
     try:
-        manifest = json.loads((Path(directory) / "manifest.json").read_text(encoding="utf-8"))
+        manifest = Index.read_manifest(directory)
         emb, readers = manifest.get("embedder") or {}, manifest.get("readers") or {}
         if (emb.get("id"), emb.get("version"), readers.get("examples_hash")) != key \
                 or readers.get("format") != READERS_FORMAT:
             return None
         return SlotReaders.load(Path(directory) / READERS_FILE)
-    except (OSError, ValueError, KeyError, EOFError, AttributeError):
+    except (IndexMissing, IndexStale, OSError, ValueError, KeyError, EOFError, AttributeError):
         return None
 
 

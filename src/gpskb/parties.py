@@ -15,8 +15,6 @@ from .text import compile_pattern, english_key, english_term, find_all, normalis
 
 #: characters that end an organisation name: punctuation, spaces, and the function words that join two parties
 _NAME_BREAK = re.compile(r"[，。；？！、,.;?!\s“”\"'和与及或向由把给从让请找对在是能可否要想拟准]")
-#: …and the verbs of a clause between two names (卫健委打算委托县统计局: two parties, not one long name)
-_NAME_BREAK_WORDS = re.compile(r"委托|打算|准备|计划(?!生育)|支付|付给|交给|交由|希望|决定|需要|负责")
 #: a name that starts with the speaker (我们局, 本局) is a party of its own, never the tail of the name before it
 _SPEAKER_NAME = re.compile(r"(我们|咱们|我|本)")
 
@@ -89,6 +87,7 @@ class Gazetteer:
         self.beneficiary_before = [compile_pattern(p) for p in parties.roles.beneficiary_before]
         self.uncertain_category = parties.roles.uncertain_category
         self.aside_denials = [compile_pattern(p) for p in parties.roles.aside_denials]
+        self.name_breaks = [compile_pattern(p) for p in parties.roles.name_breaks]  # 卫健委打算委托县统计局: two
 
     def _matches(self, text: str) -> list[tuple[int, int, str]]:
         """(start, end, type id) of every type word, longest first where they overlap, exceptions removed."""
@@ -133,7 +132,8 @@ class Gazetteer:
         for m in matches:
             gap = text[groups[-1][-1][1]:m[0]] if groups else ""
             joined = groups and not _SPEAKER_NAME.match(text, m[0]) and (
-                (not _NAME_BREAK.search(gap) and not _NAME_BREAK_WORDS.search(gap) and len(gap) <= _MAX_NAME_GAP)
+                (not _NAME_BREAK.search(gap) and not any(rx.search(gap) for rx in self.name_breaks)
+                 and len(gap) <= _MAX_NAME_GAP)
                 or _APPOSITION.fullmatch(gap)  # 检测中心是公益二类事业单位
                 or (gap[:1] in "（(" and not re.search(r"[）)]", gap)  # 事业单位（比如设计院）
                     and not any(rx.search(gap) for rx in self.aside_denials)))  # not 财政局（机关，不是下属事业单位）

@@ -296,12 +296,13 @@ class Roles(_Strict):
     uncertain_category: str | None = None  # …and the party is of this category instead
     # a bracket after a name that denies (财政局（机关，不是下属事业单位）): the bracket is an aside, not part of the name
     aside_denials: tuple[str, ...] = ()
+    name_breaks: tuple[str, ...] = ()  # words between two names that keep them two parties (卫健委打算委托县统计局)
     purchaser_concept: str  # the concept a party in the purchaser's role asserts (作为购买主体)
     provider_concept: str  # the concept a party in the provider's role asserts (作为承接主体)
 
     _compiles = field_validator("provider_before", "provider_after", "purchaser_after", "purchaser_outright", "provider_pronoun",
                                 "purchaser_pronoun", "self_before", "self_purchaser", "self_provider", "uncertain",
-                                "beneficiary_before", "subject_after", "aside_denials")(
+                                "beneficiary_before", "subject_after", "aside_denials", "name_breaks")(
         classmethod(lambda cls, patterns: _regexes(patterns)))
 
 
