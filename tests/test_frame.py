@@ -56,6 +56,10 @@ def test_parties_are_bound_to_their_role(engine, question, concept):
     ("居委会属于基层群众性自治组织，能否作为承接主体？", "grassroots_autonomy", "provider"),
     ("某县妇联（群团组织），能否作为购买主体？", "group_org", "purchaser"),
     ("Can district courts and procuratorates buy services?", "state_organ", None),
+    # a discourse word between the name and its role's words (反过来, 本身, itself) is passed over
+    ("那么居委会反过来可不可以作为购买主体呢？", "grassroots_autonomy", "purchaser"),
+    ("县妇联本身到底能不能当购买方？", "group_org", "purchaser"),
+    ("Could the village committee itself, in turn, act as the purchaser?", "grassroots_autonomy", "purchaser"),
 ])
 def test_the_role_said_after_a_comma_and_english_names_in_the_plural(engine, question, category, role):
     """The role words may follow the name after a comma (…自治组织，可以作为承接主体吗); an English name in the plural

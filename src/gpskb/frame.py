@@ -525,7 +525,8 @@ def _parties(cfg: FrameConfig, frame: Frame, parties: list[Party], roles_cfg) ->
     """Category concepts for the parties whose role is known, bound to that role (policy/parties.yaml): the
     purchaser asserts its category's `as_purchaser` concept, a provider its category's concept with the provider
     role. Categories barred in both roles (公益一类) are asserted whatever the role. A party whose role the words do
-    not give takes the role the question asks about (when the aspect reader is sure); a party that may buy, named
+    not give takes the role the question asks about (when the aspect reader is sure and no other party's words hold
+    that role); a party that may buy, named
     before the provider, is the purchaser. Nothing else is guessed: a non-organ buyer is a ban, so it needs the words."""
     fill = frame.slots.get("aspect")
     sure = fill is not None and (fill.source != "classifier" or fill.confidence >= cfg.roles_from_aspect_at)
@@ -534,9 +535,11 @@ def _parties(cfg: FrameConfig, frame: Frame, parties: list[Party], roles_cfg) ->
     for i, party in enumerate(parties):
         role = party.role
         if role is None and not party.describes:  # a company owned by the city government: the city is no party to it
-            if aspect == "who_buys":
+            # the role asked about goes to a party with no role words, unless another party's words already hold it
+            # (a public hospital, the purchaser, hires a cleaning firm: the firm is not a second buyer)
+            if aspect == "who_buys" and "purchaser" not in roles:
                 role = "purchaser"
-            elif aspect == "who_provides" and not party.may_buy:
+            elif aspect == "who_provides" and not party.may_buy and "provider" not in roles:
                 role = "provider"
             elif party.may_buy and "provider" in roles[i + 1:]:
                 role = "purchaser"  # 民政局向某某购买: the state organ named before the provider buys

@@ -445,8 +445,7 @@ class Reader:
                 for m in rx.finditer(text):
                     if any(x.start <= m.start() < x.end for x in out):
                         continue
-                    month = lambda g, m=m: int(m.group(g)) if g in m.re.groupindex and m.group(g) else 1  # noqa: E731
-                    years = int(m.group("y2")) - int(m.group("y1")) + (month("m2") - month("m1")) / 12
+                    years = int(m.group("y2")) - int(m.group("y1")) + (self._month(q, m, "m2") - self._month(q, m, "m1")) / 12
                     concept = _range_concept(q, years) if years > 0 else None
                     if concept:
                         out.append(Mention(concept, m.group(0), m.start(), m.end()))
@@ -454,7 +453,7 @@ class Reader:
                 continue
             for rx in q["compiled_renewals"]:
                 for m in rx.finditer(text):
-                    k = _number(m.group("k"))
+                    k = _number(m.group("k")) or (q.get("count_words") or {}).get(m.group("k"))
                     if not k or self._negation(text, m.start()):
                         continue
                     added = "add" in m.re.groupindex and m.group("add")
@@ -462,6 +461,14 @@ class Reader:
                     if concept:
                         out.append(Mention(concept, m.group(0), m.start(), m.end()))
         return out
+
+    @staticmethod
+    def _month(q: dict, m: re.Match, group: str) -> int:
+        """The month a date range's match gives in `group` (a number or one of `month_names`), January when none."""
+        value = m.group(group) if group in m.re.groupindex else None
+        if not value:
+            return 1
+        return int(value) if value.isdigit() else (q.get("month_names") or {}).get(value[:3], 1)
 
     def _english_negation(self, text: str, start: int) -> str | None:
         """An English denial ("not", "without", "no") in the same clause, a few words before a mention."""

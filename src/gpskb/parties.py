@@ -88,6 +88,8 @@ class Gazetteer:
         self.uncertain_category = parties.roles.uncertain_category
         self.aside_denials = [compile_pattern(p) for p in parties.roles.aside_denials]
         self.name_breaks = [compile_pattern(p) for p in parties.roles.name_breaks]  # 卫健委打算委托县统计局: two
+        adverbs = parties.roles.adverbs_before_role
+        self.adverbs_before_role = compile_pattern(rf"^\s*(?:(?:{adverbs})\s*[，,]?\s*)+") if adverbs else None
 
     def _matches(self, text: str) -> list[tuple[int, int, str]]:
         """(start, end, type id) of every type word, longest first where they overlap, exceptions removed."""
@@ -257,13 +259,14 @@ class Gazetteer:
             return self._after_role(after, purchaser=False)  # …not the buyer when it is the one bought for: 为园区企业购买
         return self._after_role(after)
 
-    @staticmethod
-    def _after(text: str, start: int, end: int) -> str:
+    def _after(self, text: str, start: int, end: int) -> str:
         after = text[end:end + 80]
         if "(" in text[start:end] and ")" not in text[start:end]:
             after = after.lstrip(") ")  # the name took in its own bracketed category: 某市科协(群团组织)可以作为…
         # an aside in brackets right after the name (向某局(局机关)购买) says nothing of its role: the words after it do
         after = _ASIDE.sub("", after, count=1)
+        if self.adverbs_before_role:  # 居委会反过来可不可以做购买方: the role's words come after the adverb
+            after = self.adverbs_before_role.sub("", after, count=1)
         return after[:40]
 
     def _after_role(self, after: str, purchaser: bool = True) -> str | None:

@@ -205,6 +205,10 @@ class Quantity(_Shape):
     ranges: list[QuantityRange]
     renewals: Texts | None = None
     date_ranges: Texts | None = None
+    # month names a date range may use (July 2025 to June 2028) → month number; words that count one (renew for
+    # another year) → the count
+    month_names: dict[str, int] | None = None
+    count_words: dict[str, int] | None = None
     exceptions: Texts | None = None
     when_asked: WhenAsked | None = None
 
