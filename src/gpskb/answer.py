@@ -168,7 +168,8 @@ class Engine:
             return Scope(True, "missing_topic")  # the order governs it, the excerpt lacks it: said in the notes
         general_only = bool(outcome.firings) and all(f.rule.id in self._general_rules for f in outcome.firings)
         scope = decide_scope(self.kb.frame, frame, bool(outcome.firings), banned, found.in_scope,
-                             names_clause=self._names_clause(text), general_only=general_only)
+                             names_clause=self._names_clause(text) or bool(frame.facts.defined),
+                             general_only=general_only)
         if scope.answered:
             return scope
         notes = self.wording.notes

@@ -166,6 +166,8 @@ class Facts:
     excepted: set = field(default_factory=set)  # concepts whose terms occur only inside their exceptions (聘请律师)
     # where the question talks about something as the subject of what is bought (disputes of dispatched workers)
     topic_spans: tuple[tuple[int, int], ...] = ()
+    # concepts whose words the question asks the meaning of (什么叫「融资行为」?): a question on the texts
+    defined: frozenset = frozenset()
 
     @property
     def concepts(self) -> set:
@@ -247,6 +249,7 @@ class Reader:
             if concept.exceptions:
                 self.matcher.add("except:" + concept.id, [self.nlp.make_doc(normalise(t)) for t in concept.exceptions])
         self.window = lang["negation_window"]
+        self.copulas = {normalise(c) for c in lang.get("negation_copulas") or ()}
         self.after_cues = [normalise(c) for c in lang["negation_after_cues"]]
         self.after_window = lang["negation_after_window"]
         self.patterned = [c for c in kb.concepts.values() if c.exception_patterns]
@@ -345,11 +348,11 @@ class Reader:
         for m in self._quantities(text, aspect):
             if not any(x.concept == m.concept and x.start < m.end and m.start < x.end for x in mentions):
                 mentions.append(m)
-        mentions, topical, topic_spans = self._talked_about(text, mentions)
+        mentions, topical, topic_spans, defined = self._talked_about(text, mentions)
         mentions.sort(key=lambda m: m.start)
-        excepted_concepts |= topical
+        excepted_concepts |= topical | defined
         return Facts(text, mentions, self.given(given), excepted_concepts - {m.concept for m in mentions},
-                     tuple(topic_spans))
+                     tuple(topic_spans), frozenset(defined))
 
     def _background_clauses(self, text: str, cfg: dict) -> list[tuple[int, int]]:
         """Clauses that tell what happened or is going on and name no purchase (language.yaml mentions
@@ -366,28 +369,33 @@ class Reader:
             start = end
         return spans
 
-    def _talked_about(self, text: str, mentions: list[Mention]) -> tuple[list[Mention], set, list]:
+    def _talked_about(self, text: str, mentions: list[Mention]) -> tuple[list[Mention], set, list, set]:
         """language.yaml `mentions`: words of the listed kinds that are the topic of something else (关于劳务派遣的
-        普法宣传) are dropped — their concepts count as excepted — and words the question asks about or quotes (这算不算
-        派遣用工？), background goods/works words and per-head words the provider's own management answers are
-        marked `questioned`. Returns the mentions kept, the concepts dropped as topics and the topic spans."""
+        普法宣传) or whose meaning is asked (什么叫「融资行为」?) are dropped — their concepts count as excepted — and
+        words the question asks about or quotes (这算不算派遣用工？), background goods/works words and per-head words
+        the provider's own management answers are marked `questioned`. Returns the mentions kept, the concepts dropped
+        as topics, the topic spans and the concepts whose meaning is asked."""
         cfg = self.kb.language.get("mentions")
         if not cfg:
-            return mentions, set(), []
+            return mentions, set(), [], set()
         kinds, unsure_kinds = set(cfg["kinds"]), set(cfg.get("uncertain_kinds") or ())
         background_kinds = set(cfg.get("background_kinds") or ())
         countered = cfg.get("countered") or {}
         countered_concepts = set(countered.get("concepts") or ())
         spans = {key: [(m.start(), m.end()) for rx in cfg["compiled_" + key] for m in rx.finditer(text)]
-                 for key in ("topic_patterns", "concern_patterns", "uncertain_patterns", "step_patterns")}
+                 for key in ("topic_patterns", "concern_patterns", "uncertain_patterns", "step_patterns",
+                             "definition_patterns")}
         step_concepts = set(cfg.get("step_concepts") or ())
         spans["background"] = self._background_clauses(text, cfg)
         inside = lambda m, key: any(s <= m.start and m.end <= e for s, e in spans[key])  # noqa: E731
         counter = (any(not x.negated and x.concept in set(countered.get("by") or ()) for x in mentions)
                    and not any(rx.search(text) for rx in countered.get("compiled_unless") or ()))
-        kept, topical = [], set()
+        kept, topical, defined = [], set(), set()
         for m in mentions:
             kind = self.kb.concepts[m.concept].kind
+            if kind in kinds and inside(m, "definition_patterns"):
+                defined.add(m.concept)  # its meaning is asked: asserts nothing
+                continue
             if kind in kinds and inside(m, "topic_patterns"):
                 topical.add(m.concept)  # the subject matter of what is bought: asserts nothing
                 continue
@@ -397,7 +405,7 @@ class Reader:
                      or (kind in kinds and inside(m, "concern_patterns"))
                      or (m.concept in step_concepts and inside(m, "step_patterns")))
             kept.append(dataclasses.replace(m, questioned=True) if asked else m)
-        return kept, topical, spans["topic_patterns"]
+        return kept, topical, spans["topic_patterns"], defined
 
     def given(self, concepts) -> set:
         """Concept ids supplied directly (a form, a follow-up choice), checked: an unknown id is an InputError."""
@@ -534,6 +542,9 @@ class Reader:
             if i >= 0 and len(before) - (i + len(cue)) <= self.window:
                 # single-character cues (非, 没) only count right before the term: 非营利组织 is not a denial
                 if len(cue) == 1 and i + 1 != len(before):
+                    continue
+                # a denial inside a relative clause (不搞经营的那种一类事业单位) leaves the noun it describes alone
+                if cue not in self.copulas and "的" in before[i + len(cue):]:
                     continue
                 return cue
         return None

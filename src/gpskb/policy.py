@@ -430,7 +430,7 @@ def load(policy: str | os.PathLike | None = None) -> KnowledgeBase:
                 raise PolicyError(lang_name, f"quantities[{i}].ranges[{j}].concept", f"unknown concept {r['concept']!r}")
     mentions = language.get("mentions")
     if mentions:
-        for key in ("topic_patterns", "concern_patterns", "uncertain_patterns", "step_patterns"):
+        for key in ("topic_patterns", "concern_patterns", "uncertain_patterns", "step_patterns", "definition_patterns"):
             mentions["compiled_" + key] = _regexes(mentions.get(key) or (), lang_name, f"mentions.{key}")
         if mentions.get("countered"):
             mentions["countered"]["compiled_unless"] = _regexes(mentions["countered"].get("unless") or (), lang_name,

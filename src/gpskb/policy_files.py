@@ -230,6 +230,8 @@ class Mentions(_Shape):
     kinds: Texts
     topic_patterns: Texts
     concern_patterns: Texts
+    # a definition asked for (什么叫「融资行为」?): the words inside assert nothing and the question is on the texts
+    definition_patterns: Texts | None = None
     uncertain_kinds: Texts | None = None
     uncertain_patterns: Texts | None = None
     step_concepts: Texts | None = None  # conditions a question may ask how to meet (纳入目录, 安排预算)
@@ -254,6 +256,9 @@ class TypoTolerance(_Shape):
 
 class LanguageFile(_Shape):
     negation_cues: Texts
+    # cues that deny a whole noun phrase, 的 and all (不是我们局的下属单位); any other cue before a 的 denies only the
+    # relative clause it opens (不搞经营的那种一类事业单位 is still 一类)
+    negation_copulas: Texts = []
     negation_window: StrictInt
     negation_after_cues: Texts
     negation_after_window: StrictInt

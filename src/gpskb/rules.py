@@ -220,10 +220,13 @@ class RuleEngine:
         # service when another aspect is asked (a one-year term of an auxiliary service: the term is allowed) and a
         # rule a fired allowed rule `settles` (the review's facts stated)
         settled = {s for r in deciding if r.outcome == "allowed" for s in r.settles}
-        if verdict == "allowed" and any(r.outcome == "conditional" and not r.alone
-                                        and not (r.own_aspect_only and r.aspect != aspect)
-                                        and r.id not in settled for r in deciding):
-            verdict = "conditional"
+        qualifying = [r for r in deciding if r.outcome == "conditional" and not r.alone
+                      and not (r.own_aspect_only and r.aspect != aspect) and r.id not in settled]
+        if verdict == "allowed" and qualifying:
+            # the condition decides the answer: its rule leads the trace, the allowed rule supports it
+            verdict, top = "conditional", qualifying[0]
+            fired.remove(top)
+            fired.insert(0, top)
         firings = []
         for rule in fired:
             matched = self._matched(rule, facts)
