@@ -115,3 +115,30 @@ def test_english_terms_join_words_with_a_space_or_a_hyphen():
     assert not rx.fullmatch("design and rebuild")
     assert english_key("Design-and  Build") == "design and build"
 
+
+
+def test_the_pinyin_stored_with_the_index_reads_slips_as_computed_pinyin_does(kb, engine, reader):
+    """`gpskb index build` stores the lexicon's pinyin (index/readings.json): a reader given it keys every term and
+    character as one computing its own with pypinyin does, and a table missing a term (a lexicon edited since the
+    build) is not used."""
+    from gpskb.nlp import HomophoneMatcher
+
+    stored, computed = engine.reader.homophones, reader.homophones
+    assert engine.index.readings and stored.keys == computed.keys
+    sample = "劳务排遣公共卫声调介服务"
+    assert [stored._reading(ch) for ch in sample] == [computed._reading(ch) for ch in sample]
+    partial = {"terms": {}, "chars": {}}
+    matcher = HomophoneMatcher({"劳务派遣": "labour_dispatch"}, 4, 1, readings=partial)
+    assert list(matcher.find("劳务排遣")) == [(0, 4, "劳务派遣", "labour_dispatch")]
+
+
+def test_answering_with_the_stored_pinyin_never_imports_pypinyin():
+    """A fresh process answering from the committed index does not import pypinyin (~0.2 s of a cold start)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from gpskb.answer import Engine; Engine().answer('能否以劳务排遣方式用工？'); "
+            "print('pypinyin' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"

@@ -85,10 +85,10 @@ class Engine:
 
     def __init__(self, kb: KnowledgeBase | None = None, index: Index | None = None, log=None, index_dir=None):
         self.kb = kb or policy_mod.load()
-        self.reader = Reader(self.kb)
+        self.index = index or open_index(self.kb, index_dir, log=log)
+        self.reader = Reader(self.kb, readings=self.index.readings)  # the pinyin stored with the index, when it has it
         self.gazetteer = Gazetteer(self.kb.parties)
         self.rules = RuleEngine(self.kb)
-        self.index = index or open_index(self.kb, index_dir, log=log)
         self.max_chars = self.kb.language["max_question_chars"]
         self.wording = self.kb.wording
         self._kinds = {c.id: c.kind for c in self.kb.concepts.values()}

@@ -31,6 +31,9 @@ from .learn import READERS_FILE, READERS_FORMAT, SlotReaders, examples_hash
 from .policy import KnowledgeBase, display_path
 from .text import normalise
 
+#: the lexicon's pinyin for the homophone matcher (nlp.homophone_readings), written with the index
+READINGS_FILE = "readings.json"
+
 # Bump when chunk() or lexical_tokens() change: the manifest check then refuses indexes built the old way.
 FORMAT_VERSION = 4
 EMBEDDER_ENV = config.Settings.variable("embedder")
@@ -280,9 +283,12 @@ class Index:
     """Dense (FAISS inner product over normalised vectors) + lexical passages of one knowledge base."""
 
     def __init__(self, kb: KnowledgeBase, embedder, chunks: list[Chunk], vectors: np.ndarray, manifest: dict,
-                 readers: SlotReaders | None = None):
+                 readers: SlotReaders | None = None, readings: dict | None = None):
         self.kb, self.embedder, self.chunks, self.manifest = kb, embedder, chunks, manifest
         self.readers = readers  # the frame's trained slot classifiers (gpskb.learn), built and stored with the index
+        # the lexicon's pinyin for the homophone matcher (nlp.homophone_readings): a reader whose lexicon has terms
+        # this table lacks computes its own, so a lexicon edit never needs a rebuild for it
+        self.readings = readings
         self.faiss = faiss.IndexFlatIP(vectors.shape[1])
         self.faiss.add(np.ascontiguousarray(vectors, dtype=np.float32))
         self.lexical = LexicalRanker([c.embed_text for c in chunks])
@@ -333,7 +339,9 @@ class Index:
             "readers": {"format": READERS_FORMAT, "examples_hash": examples_hash(kb.examples),
                         **(readers.report if readers else {})},
         }
-        return cls(kb, embedder, chunks, vectors, manifest, readers)
+        from .nlp import homophone_readings
+
+        return cls(kb, embedder, chunks, vectors, manifest, readers, homophone_readings(_lexicon_terms(kb)))
 
     def save(self, directory: Path) -> None:
         """Write index.faiss, chunks.json and manifest.json atomically (a reader never sees half an index)."""
@@ -343,6 +351,8 @@ class Index:
         files = {
             "index.faiss": faiss.serialize_index(self.faiss).tobytes(),
             "chunks.json": json.dumps([asdict(c) for c in self.chunks], ensure_ascii=False, indent=0).encode(),
+            **({READINGS_FILE: json.dumps(self.readings, ensure_ascii=False, sort_keys=True,
+                                          separators=(",", ":")).encode()} if self.readings else {}),
             "manifest.json": json.dumps(self.manifest, ensure_ascii=False, indent=2).encode() + b"\n",
         }
         assert vectors.shape[0] == len(self.chunks)
@@ -413,7 +423,12 @@ class Index:
                                  "run `gpskb index build`") from None
             with _trained_lock:  # a rebuild in this process after a clause edit keeps these readers
                 _trained.setdefault((embedder.id, embedder.version, examples_hash(kb.examples)), readers)
-        return cls(kb, embedder, chunks, fidx.reconstruct_n(0, fidx.ntotal), manifest, readers)
+        readings = None
+        try:
+            readings = json.loads((directory / READINGS_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            pass  # an index built before the table existed, or a damaged table: the reader computes its own
+        return cls(kb, embedder, chunks, fidx.reconstruct_n(0, fidx.ntotal), manifest, readers, readings)
 
     # -- searching ----------------------------------------------------------------------------------------------
 
@@ -515,6 +530,11 @@ class Index:
             else:
                 i += 1
         return terms
+
+
+def _lexicon_terms(kb: KnowledgeBase) -> list[str]:
+    """The lexicon's terms as the reader matches them (normalised)."""
+    return [normalise(t) for c in kb.concepts.values() for t in c.terms]
 
 
 @functools.lru_cache(maxsize=8192)

@@ -16,9 +16,6 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from pypinyin import Style, lazy_pinyin
-from pypinyin.pinyin_dict import pinyin_dict
-
 from .errors import InputError
 from .policy import KnowledgeBase, chinese_number
 from .text import _CONTROL, _HAS_WORD, english_term, find_all, has_chinese, normalise  # noqa: F401  (has_chinese, normalise: re-exported)
@@ -116,6 +113,8 @@ def _range_concept(quantity: dict, years: float) -> str | None:
 
 def _reading(ch: str) -> str:
     """A character's most common toneless pinyin reading (the character itself when it has none)."""
+    from pypinyin.pinyin_dict import pinyin_dict  # imported when first needed: ~0.2 s, and a stored table spares it
+
     raw = pinyin_dict.get(ord(ch))
     if not raw:
         return ch
@@ -123,24 +122,45 @@ def _reading(ch: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFD", first) if not unicodedata.combining(c))
 
 
+def homophone_readings(terms: Iterable[str]) -> dict:
+    """The pinyin a HomophoneMatcher needs, computed with pypinyin once (`gpskb index build` stores it in the index,
+    index.READINGS_FILE): each term's reading in context (调解 → tiao jie), and each character's usual reading for every
+    character whose reading is a syllable of some term (any other character can never be part of a slip)."""
+    from pypinyin import Style, lazy_pinyin
+    from pypinyin.pinyin_dict import pinyin_dict
+
+    keys = {t: lazy_pinyin(t, style=Style.NORMAL, errors=list) for t in sorted(set(terms))}  # type: ignore[arg-type]
+    syllables = {s for k in keys.values() for s in k}
+    chars = {}
+    for code in pinyin_dict:
+        ch = chr(code)
+        reading = _reading(ch)
+        if reading in syllables:
+            chars[ch] = reading
+    return {"terms": keys, "chars": chars}
+
+
 class HomophoneMatcher:
     """Finds lexicon terms typed with homophone slips (劳务排遣 for 劳务派遣, 公共卫声 for 公共卫生): the same pinyin,
     at most `max_subs` characters different. Only terms of `min_chars` or more: two-character homophones are too
-    often real, different words."""
+    often real, different words. `readings` (homophone_readings(), stored with the index) spares importing pypinyin
+    when it covers every term; otherwise the readings are computed here."""
 
-    def __init__(self, terms: dict[str, str], min_chars: int, max_subs: int, never=()):
+    def __init__(self, terms: dict[str, str], min_chars: int, max_subs: int, never=(), readings: dict | None = None):
         self.max_subs = max_subs
         self.never = set(never)  # characters a slip never stands for or replaces (未 ≠ 为: 依法登记 is not 未依法登记)
         self.keys: dict[tuple, list[tuple[str, str]]] = {}
-        for term, concept in terms.items():
-            if len(term) < min_chars:
-                continue
+        long_terms = [t for t in terms if len(t) >= min_chars]
+        stored = readings if readings and all(t in readings.get("terms", {}) for t in long_terms) else None
+        table = stored or homophone_readings(long_terms)
+        for term in long_terms:
             # the term's reading in context (调解 → tiao jie); a typed slip is keyed by each character's usual reading
-            key = tuple(lazy_pinyin(term, style=Style.NORMAL, errors=list))  # type: ignore[arg-type]  # pypinyin accepts a list
+            key = tuple(table["terms"][term])
             if len(key) == len(term):
-                self.keys.setdefault(key, []).append((term, concept))
+                self.keys.setdefault(key, []).append((term, terms[term]))
         self.lengths = sorted({len(k) for k in self.keys})
-        self._reading = functools.lru_cache(maxsize=8192)(_reading)
+        chars = table["chars"]
+        self._reading = functools.lru_cache(maxsize=8192)(lambda ch: chars.get(ch, ch))
 
     def find(self, text: str):
         """(start, end, term, concept) for every near-match in `text` that is not an exact one."""
@@ -230,7 +250,7 @@ class GapMatcher:
 class Reader:
     """Turns questions into Facts using the knowledge base's lexicon and language settings. Thread-safe."""
 
-    def __init__(self, kb: KnowledgeBase):
+    def __init__(self, kb: KnowledgeBase, readings: dict | None = None):
         self.kb = kb
         self.nlp = spacy.blank("zh")  # character segmentation: no model download, ~50 µs per 100 characters
         self.matcher = PhraseMatcher(self.nlp.vocab)
@@ -241,7 +261,7 @@ class Reader:
         terms = {normalise(t): c.id for c in kb.concepts.values() for t in c.terms}
         typo, gap = lang["typo_tolerance"], lang["gap_tolerance"]
         self.homophones = HomophoneMatcher(terms, typo["min_term_chars"], typo["max_substitutions"],
-                                           typo.get("never_substitute", ()))
+                                           typo.get("never_substitute", ()), readings)
         self.gaps = GapMatcher(terms, gap["min_term_chars"], gap["max_inserted"], lang["clause_breaks"],
                                {c for c in self.cues if len(c) == 1}, set(gap.get("never_inserted") or ()))
         for concept in kb.concepts.values():
