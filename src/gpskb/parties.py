@@ -198,7 +198,8 @@ class Gazetteer:
         unsure = [(m.start(), m.end()) for rx in self.uncertain for m in rx.finditer(text)]
         if unsure and self.uncertain_category:
             for i, p in enumerate(parties):
-                if any(s <= p.start and p.end <= e for s, e in unsure):
+                # the class word (the name's end) inside the unsure words: 事业单位，公益一类还是二类还没定 joins into one name
+                if any(s < p.end <= e for s, e in unsure):
                     parties[i] = self._of_category(p, self.uncertain_category)
         # 我们是一个行业协会…自己当购买主体: the party the asker says it is takes the asker's role
         selves = [i for i, p in enumerate(parties)
