@@ -193,7 +193,7 @@ class RuleEngine:
         Precedence (policy/frame.yaml): a prohibition decides whatever was asked; then the rules that answer the
         aspect asked (合同期限 is answered by the contract-term rule, not by the service's review); then priority.
         A verdict is never `allowed` while a fired rule of the question says `conditional` (the conditional rule
-        supports the answer with its checks) unless a fired allowed rule names it in `settles`: the facts the
+        then decides, with its checks) unless a fired allowed rule names it in `settles`: the facts the
         conditional rule asks for are stated. For a question about how to do something or about the texts, rules
         of other aspects that do not prohibit are listed but do not decide (`not_asked`)."""
         concepts = facts.concepts
@@ -223,7 +223,8 @@ class RuleEngine:
         qualifying = [r for r in deciding if r.outcome == "conditional" and not r.alone
                       and not (r.own_aspect_only and r.aspect != aspect) and r.id not in settled]
         if verdict == "allowed" and qualifying:
-            # the condition decides the answer: its rule leads the trace, the allowed rule supports it
+            # the condition decides the answer: its rule leads the trace (and the conclusion); the allowed rules it
+            # qualifies are listed as overridden by it, its override note saying what still holds
             verdict, top = "conditional", qualifying[0]
             fired.remove(top)
             fired.insert(0, top)
