@@ -341,9 +341,9 @@ class Index:
             "readers": {"format": READERS_FORMAT, "examples_hash": examples_hash(kb.examples),
                         **(readers.report if readers else {})},
         }
-        from .nlp import homophone_readings
+        from .nlp import homophone_readings, lexicon_terms
 
-        return cls(kb, embedder, chunks, vectors, manifest, readers, homophone_readings(_lexicon_terms(kb)))
+        return cls(kb, embedder, chunks, vectors, manifest, readers, homophone_readings(lexicon_terms(kb)))
 
     def save(self, directory: Path) -> None:
         """Write index.faiss, chunks.json and manifest.json atomically (a reader never sees half an index)."""
@@ -532,11 +532,6 @@ class Index:
             else:
                 i += 1
         return terms
-
-
-def _lexicon_terms(kb: KnowledgeBase) -> list[str]:
-    """The lexicon's terms as the reader matches them (normalised)."""
-    return [normalise(t) for c in kb.concepts.values() for t in c.terms]
 
 
 @functools.lru_cache(maxsize=8192)

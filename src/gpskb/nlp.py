@@ -122,6 +122,11 @@ def _reading(ch: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFD", first) if not unicodedata.combining(c))
 
 
+def lexicon_terms(kb: KnowledgeBase) -> dict[str, str]:
+    """Every lexicon term as the reader matches it (normalised) → its concept id."""
+    return {normalise(t): c.id for c in kb.concepts.values() for t in c.terms}
+
+
 def homophone_readings(terms: Iterable[str]) -> dict:
     """The pinyin a HomophoneMatcher needs, computed with pypinyin once (`gpskb index build` stores it in the index,
     index.READINGS_FILE): each term's reading in context (调解 → tiao jie), and each character's usual reading for every
@@ -258,7 +263,7 @@ class Reader:
         self._local = threading.local()
         lang = kb.language
         self.cues = sorted({normalise(c) for c in lang["negation_cues"]}, key=len, reverse=True)
-        terms = {normalise(t): c.id for c in kb.concepts.values() for t in c.terms}
+        terms = lexicon_terms(kb)
         typo, gap = lang["typo_tolerance"], lang["gap_tolerance"]
         self.homophones = HomophoneMatcher(terms, typo["min_term_chars"], typo["max_substitutions"],
                                            typo.get("never_substitute", ()), readings)
