@@ -28,7 +28,11 @@ def test_negation_and_contrast_do_not_trigger_the_ban(reader):
 
 
 def test_a_question_form_is_not_a_denial(reader):
-    assert "disguised_employment" in reader.read("这种做法是不是变相用工？").concepts
+    # the arrangement described, asked whether it is the ban: asked about, neither denied nor said
+    asked = reader.read("这种做法是不是变相用工？")
+    assert [(m.concept, m.negated, m.questioned) for m in asked.mentions] == [("disguised_employment", False, True)]
+    # a proposal put as a question says it
+    assert "labour_dispatch" in reader.read("护理员是不是可以用劳务派遣来解决？").concepts
     assert "labour_dispatch" in reader.read("有没有可能用劳务派遣的方式？").concepts
 
 

@@ -145,6 +145,16 @@ def homophone_readings(terms: Iterable[str]) -> dict:
     return {"terms": keys, "chars": chars}
 
 
+def _with_terms(text: str, slips: dict[tuple[int, int], str]) -> str:
+    """`text` with each slip's characters [start, end) replaced by the term it stands for (same length)."""
+    if not slips:
+        return text
+    chars = list(text)
+    for (s, e), term in slips.items():
+        chars[s:e] = term
+    return "".join(chars)
+
+
 class HomophoneMatcher:
     """Finds lexicon terms typed with homophone slips (劳务排遣 for 劳务派遣, 公共卫声 for 公共卫生): the same pinyin,
     at most `max_subs` characters different. Only terms of `min_chars` or more: two-character homophones are too
@@ -322,6 +332,9 @@ class Reader:
             if span is not None:
                 canonical[(s, e)] = term
                 spans.append(span)
+        # the words the asker meant, where a slip was a homophone of a term (same length: offsets hold), for the
+        # patterns and the frame's cues below (开处法决定书 is read as 开处罚决定书 by every pattern, not only the term)
+        text = _with_terms(text, {k: t for k, t in canonical.items() if len(t) == k[1] - k[0]})
         excepted = [(x.label_[len("except:"):], x.start_char, x.end_char) for x in exceptions]
         excepted_concepts = set()
         for concept in self.patterned:
@@ -465,7 +478,7 @@ class Reader:
                         continue  # history, not a term (an annual contract signed again these past years)
                     years = value * float(unit)
                     if first is None or m.start() < first[0]:
-                        first = (m.start(), years)
+                        first = (m.start(), years, m.end())
                     if "more" in m.re.groupindex and m.group("more"):
                         years += 0.01  # 三年以上: more than three years
                     concept = _range_concept(q, years)
@@ -487,8 +500,8 @@ class Reader:
             for rx in q["compiled_renewals"]:
                 for m in rx.finditer(text):
                     k = _number(m.group("k")) or (q.get("count_words") or {}).get(m.group("k"))
-                    if not k or self._negation(text, m.start()):
-                        continue
+                    if not k or self._negation(text, m.start()) or (first[0] < m.end() and m.start() < first[2]):
+                        continue  # denied, or the first term itself (续签一年 alone is a one-year term, not 1 + 1)
                     added = "add" in m.re.groupindex and m.group("add")
                     concept = _range_concept(q, first[1] + k if added else first[1] * (1 + k))
                     if concept:
