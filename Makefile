@@ -17,7 +17,7 @@ run: install
 test: install-dev browser-deps
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -n 2
+	$(BIN)/python -m pytest -n 2 --dist worksteal
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
