@@ -146,3 +146,24 @@ def test_answering_with_the_stored_pinyin_never_imports_pypinyin():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+def test_chinese_words_typed_in_pinyin_are_read_as_the_words(reader):
+    """language.yaml `pinyin`: a lexicon term or a party's name typed in toneless pinyin inside an English question —
+    spaced, joined, hyphenated or capitalised — is read as the word itself; English words around it are left alone."""
+    convert = reader.pinyin.convert
+    assert convert("Can a Gongyi Yilei shiye-danwei bid?") == "Can a 公益一类事业单位 bid?"
+    assert convert("funded by caizheng, on bianzhi posts") == "funded by 财政, on 编制 posts"
+    assert convert("Is the cunweihui eligible?") == "Is the 村委会 eligible?"
+    unchanged = "We plan to hire a firm for the long-term maintenance of our fan and men's changing rooms."
+    assert convert(unchanged) == unchanged
+    # two words run together only across one space or hyphen, not across punctuation
+    assert convert("shiye, danwei") == "shiye, danwei"
+    # the words themselves in quotes are words asked about, not said
+    assert convert("How do I translate 'zhengfu goumai fuwu' into French?") == "How do I translate 'zhengfu goumai fuwu' into French?"
+
+
+def test_a_question_in_english_with_pinyin_words_is_answered_in_english(engine):
+    a = engine.answer("Can a gongyi yilei shiye danwei fully funded by caizheng be our provider?")
+    assert a.verdict == "prohibited" and a.citations[0].clause_id == "mof-order-102/8"
+    assert a.english  # the one-line English verdict: the question was asked in English

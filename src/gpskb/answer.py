@@ -100,9 +100,13 @@ class Engine:
                 if self.kb.frame else set())
         self._general_rules = {r.id for r in self.kb.rules if r.fallback or set(r.when.positive) <= read}
 
-    def read(self, text: str, given=()) -> Frame:
+    def read(self, text: str, given=(), english: bool | None = None) -> Frame:
         """The frame of a checked question: lexicon facts, parties, and the slot classifiers' readings (over the
-        query vector retrieval uses: the embedder caches it, so it is computed once per question)."""
+        query vector retrieval uses: the embedder caches it, so it is computed once per question). `english`: the
+        question was asked in English (before its pinyin words were read as Chinese); by default, it has no Chinese."""
+        if english is None:
+            english = not has_chinese(text)
+        text = self._from_pinyin(text)
         norm = normalise(text)
         predictions = {}
         if self.index.readers is not None:
@@ -111,9 +115,13 @@ class Engine:
         aspect = asked.value if asked and asked.confidence >= self.kb.frame.slots["aspect"].decide_at else None
         facts = self.reader.read(text, given=given, aspect=aspect)
         parties = self.gazetteer.read(norm)
-        return compose(self.kb.frame, facts, parties, predictions, self._kinds, english=not has_chinese(text),
+        return compose(self.kb.frame, facts, parties, predictions, self._kinds, english=english,
                        denied=lambda start, end: self.reader.denies(facts.text, start, end),
                        roles=self.kb.parties.roles)
+
+    def _from_pinyin(self, text: str) -> str:
+        """`text` with the Chinese words typed in pinyin written in Chinese (language.yaml `pinyin`); idempotent."""
+        return self.reader.pinyin.convert(text) if self.reader.pinyin is not None else text
 
     def answer(self, question, facts=()) -> Answer:
         """Answer one question. `facts` adds concept ids the user gave directly (a form, a follow-up choice).
@@ -121,9 +129,11 @@ class Engine:
         t0 = time.perf_counter()
         original = question
         text = clean_question(question, self.max_chars)
+        english = not has_chinese(text)
+        text = self._from_pinyin(text)  # Chinese words typed in pinyin (a cunweihui as provider) read as Chinese
         self.index.embedder.query(normalise(text))  # once: the readers and retrieval reuse it from the cache
         te = time.perf_counter()
-        frame = self.read(text, given=facts)
+        frame = self.read(text, given=facts, english=english)
         t1 = time.perf_counter()
         outcome = self.rules.evaluate(frame)
         t2 = time.perf_counter()

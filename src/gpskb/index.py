@@ -341,9 +341,9 @@ class Index:
             "readers": {"format": READERS_FORMAT, "examples_hash": examples_hash(kb.examples),
                         **(readers.report if readers else {})},
         }
-        from .nlp import homophone_readings, lexicon_terms
+        from .nlp import homophone_readings, reading_terms
 
-        return cls(kb, embedder, chunks, vectors, manifest, readers, homophone_readings(lexicon_terms(kb)))
+        return cls(kb, embedder, chunks, vectors, manifest, readers, homophone_readings(reading_terms(kb)))
 
     def save(self, directory: Path) -> None:
         """Write index.faiss, chunks.json and manifest.json atomically (a reader never sees half an index)."""

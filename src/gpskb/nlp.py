@@ -127,6 +127,70 @@ def lexicon_terms(kb: KnowledgeBase) -> dict[str, str]:
     return {normalise(t): c.id for c in kb.concepts.values() for t in c.terms}
 
 
+def reading_terms(kb: KnowledgeBase) -> set[str]:
+    """The words whose pinyin the index stores (index.READINGS_FILE): the lexicon's terms (homophone slips), and with
+    them the parties' names and language.yaml `pinyin.words` (Chinese words typed in pinyin in an English question)."""
+    words = set(lexicon_terms(kb)) | {normalise(n) for t in kb.parties.types for n in t.names}
+    return words | {normalise(w) for w in (kb.language.get("pinyin") or {}).get("words") or ()}
+
+
+class PinyinReader:
+    """Chinese words typed in pinyin inside an English question (a gongyi yilei shiye danwei funded by caizheng; the
+    cunweihui as provider) read as the words themselves: toneless syllables, spaced, joined or hyphenated, of a word
+    the knowledge base knows (a lexicon term, a party's name, language.yaml `pinyin.words`) of at least
+    `min_syllables` syllables and `min_letters` letters. The longest run of words wins; English words that happen to
+    spell a word's pinyin are listed in `pinyin.never`."""
+
+    _WORD = re.compile(r"[a-z]+")
+
+    def __init__(self, table: dict[str, list[str]], min_syllables: int = 2, min_letters: int = 4, never=()):
+        never = {w.lower() for w in never}
+        self.keys: dict[str, str] = {}
+        for term, syllables in sorted(table.items()):
+            if (len(syllables) == len(term) >= min_syllables and has_chinese(term)
+                    and all(s.isascii() and s.isalpha() for s in syllables)):
+                key = "".join(syllables)
+                if len(key) >= min_letters and key not in never:
+                    self.keys.setdefault(key, term)
+        self.max_words = max((len(t) for t in self.keys.values()), default=0)  # a word per syllable at most
+
+    _QUOTES = {"'": "'", '"': '"', "‘": "’", "“": "”", "「": "」", "『": "』", "《": "》"}
+
+    @classmethod
+    def _quoted(cls, text: str, start: int, end: int) -> bool:
+        """Whether text[start:end] is the whole of a quotation."""
+        before, after = text[start - 1:start], text[end:end + 1]
+        return bool(before) and cls._QUOTES.get(before) == after
+
+    def convert(self, text: str) -> str:
+        """`text` with each pinyin run replaced by its Chinese word (case-insensitive; other text unchanged)."""
+        if not self.keys or not _LATIN.search(text.lower()):
+            return text
+        lower = text.lower()
+        words = list(self._WORD.finditer(lower))
+        out, last, i = [], 0, 0
+        while i < len(words):
+            found = None
+            for j in range(min(len(words), i + self.max_words), i, -1):
+                joins = [lower[words[k].end():words[k + 1].start()] for k in range(i, j - 1)]
+                if any(g not in (" ", "-") for g in joins):
+                    continue  # a run is words joined by one space or a hyphen, nothing else
+                term = self.keys.get("".join(w.group(0) for w in words[i:j]))
+                if term:
+                    found = (j, term)
+                    break
+            if found is not None and self._quoted(text, words[i].start(), words[found[0] - 1].end()):
+                i = found[0]  # the words themselves quoted ('zhengfu goumai fuwu' in French?): words asked about
+                continue
+            if found is None:
+                i += 1
+                continue
+            j, term = found
+            out += [text[last:words[i].start()], term]
+            last, i = words[j - 1].end(), j
+        return "".join(out) + text[last:] if out else text
+
+
 def homophone_readings(terms: Iterable[str]) -> dict:
     """The pinyin a HomophoneMatcher needs, computed with pypinyin once (`gpskb index build` stores it in the index,
     index.READINGS_FILE): each term's reading in context (调解 → tiao jie), and each character's usual reading for every
@@ -277,6 +341,11 @@ class Reader:
         typo, gap = lang["typo_tolerance"], lang["gap_tolerance"]
         self.homophones = HomophoneMatcher(terms, typo["min_term_chars"], typo["max_substitutions"],
                                            typo.get("never_substitute", ()), readings)
+        pinyin = lang.get("pinyin") or {}
+        words = reading_terms(kb)
+        table = readings if readings and all(t in readings.get("terms", {}) for t in words) else None
+        self.pinyin = PinyinReader((table or homophone_readings(words))["terms"], pinyin.get("min_syllables", 2),
+                                   pinyin.get("min_letters", 4), pinyin.get("never") or ()) if pinyin else None
         self.gaps = GapMatcher(terms, gap["min_term_chars"], gap["max_inserted"], lang["clause_breaks"],
                                {c for c in self.cues if len(c) == 1}, set(gap.get("never_inserted") or ()))
         for concept in kb.concepts.values():

@@ -254,6 +254,13 @@ class TypoTolerance(_Shape):
     never_substitute: Texts = []
 
 
+class Pinyin(_Shape):
+    min_syllables: StrictInt = Field(2, ge=2)  # one syllable in pinyin is too often an English word (fan, men, she)
+    min_letters: StrictInt = Field(4, ge=3)
+    words: Texts = []
+    never: Texts = []
+
+
 class LanguageFile(_Shape):
     negation_cues: Texts
     # cues that deny a whole noun phrase, 的 and all (不是我们局的下属单位); any other cue before a 的 denies only the
@@ -269,6 +276,7 @@ class LanguageFile(_Shape):
     mentions: Mentions | None = None
     gap_tolerance: Tolerance
     typo_tolerance: TypoTolerance
+    pinyin: Pinyin | None = None
     clause_breaks: Texts
     generic_terms: Texts
     max_question_chars: StrictInt = Field(ge=10)  # a question longer than this is refused (0 would refuse every one)
