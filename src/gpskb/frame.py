@@ -278,8 +278,13 @@ def _bought(cfg: FrameConfig, frame: Frame, present: set, negated: set, concept_
                     frame.asserted[spec.settled] = _fill(cfg, "bought", _service_value(cfg), "lexicon", 1.0, words)
             else:
                 frame.asserted[spec.possible] = _fill(cfg, "bought", v, "lexicon", 1.0, words)
-    if pred is None or _reads_out_of_scope(frame) or frame.procedural:
+    if pred is None or frame.procedural:
         return  # a guess at what is bought is for a question that asks whether, not how or what
+    # read as out of scope, only the question's own structure says what is bought, for the slot's `out_of_scope_values`:
+    # a cue that decides by itself (`unblocked`: the provider deciding for the office) — not a thing bought (an air
+    # purifier bought for the office, its receipt: a reimbursement question), nor people's pay and place alone (a
+    # retired accountant coming in two days a week is an individual provider to check)
+    oos = _reads_out_of_scope(frame)
     for v, spec in slot.values.items():
         if not spec.concept or any(c in present for c in spec.lexicon):
             continue  # the lexicon already settled this value
@@ -297,6 +302,11 @@ def _bought(cfg: FrameConfig, frame: Frame, present: set, negated: set, concept_
             continue  # overruled in so many words (按服务成果付费 overrules a guess at staff)
         p = pred.p(v)
         backed = _corroboration(cfg, spec, frame.text, p, present, denied)
+        if oos:
+            cor = spec.corroborated
+            if backed and cor is not None and v in slot.out_of_scope_values and set(backed) & set(cor.unblocked):
+                frame.asserted[spec.concept] = _fill(cfg, "bought", v, "corroborated", p, list(backed.values()))
+            continue
         if any(c in negated for c in spec.lexicon) or frame.rule_aspect not in spec.guess_for:
             # only the question's own structure counts when it denies the ban's name in so many words (不是劳务派遣，
             # 公司出两人常驻我局、听我们安排 is what （十一） calls 变相用工) or asks an aspect the value's guess is not for

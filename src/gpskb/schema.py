@@ -84,7 +84,16 @@ class Slot(_Strict):
     ask_at: float | None = Field(default=None, gt=0, le=1)
     ask_beside_area_guess_at: float | None = Field(default=None, gt=0, le=1)  # ask from here when only a guessed area allows
     ask_beside_area_guess_except: tuple[str, ...] = ()  # area values whose rules do not allow by themselves
+    # values whose structural cues still say what is bought when the aspect reader reads the question as out of scope
+    out_of_scope_values: tuple[str, ...] = ()
     values: dict[str, SlotValue]
+
+    @model_validator(mode="after")
+    def _known_out_of_scope_values(self):
+        unknown = [v for v in self.out_of_scope_values if v not in self.values]
+        if unknown:
+            raise ValueError(f"out_of_scope_values: unknown value {unknown[0]!r}")
+        return self
 
     @model_validator(mode="after")
     def _ask_below_decide(self):
