@@ -141,7 +141,7 @@ class PinyinReader:
     `min_syllables` syllables and `min_letters` letters. The longest run of words wins; English words that happen to
     spell a word's pinyin are listed in `pinyin.never`."""
 
-    _WORD = re.compile(r"[a-z]+")
+    _WORD = re.compile(r"[A-Za-z]+")  # ASCII letters only: lower() never changes a match's length
 
     def __init__(self, table: dict[str, list[str]], min_syllables: int = 2, min_letters: int = 4, never=()):
         never = {w.lower() for w in never}
@@ -164,18 +164,17 @@ class PinyinReader:
 
     def convert(self, text: str) -> str:
         """`text` with each pinyin run replaced by its Chinese word (case-insensitive; other text unchanged)."""
-        if not self.keys or not _LATIN.search(text.lower()):
+        words = list(self._WORD.finditer(text)) if self.keys else []
+        if not words:
             return text
-        lower = text.lower()
-        words = list(self._WORD.finditer(lower))
         out, last, i = [], 0, 0
         while i < len(words):
             found = None
             for j in range(min(len(words), i + self.max_words), i, -1):
-                joins = [lower[words[k].end():words[k + 1].start()] for k in range(i, j - 1)]
+                joins = [text[words[k].end():words[k + 1].start()] for k in range(i, j - 1)]
                 if any(g not in (" ", "-") for g in joins):
                     continue  # a run is words joined by one space or a hyphen, nothing else
-                term = self.keys.get("".join(w.group(0) for w in words[i:j]))
+                term = self.keys.get("".join(w.group(0).lower() for w in words[i:j]))
                 if term:
                     found = (j, term)
                     break
