@@ -87,7 +87,8 @@ class Engine:
         self.kb = kb or policy_mod.load()
         self.index = index or open_index(self.kb, index_dir, log=log)
         self.reader = Reader(self.kb, readings=self.index.readings)  # the pinyin stored with the index, when it has it
-        self.gazetteer = Gazetteer(self.kb.parties)
+        mentions = self.kb.language.get("mentions") or {}
+        self.gazetteer = Gazetteer(self.kb.parties, tuple(mentions.get("uncertain_patterns") or ()))
         self.rules = RuleEngine(self.kb)
         self.max_chars = self.kb.language["max_question_chars"]
         self.wording = self.kb.wording
@@ -106,7 +107,10 @@ class Engine:
         question was asked in English (before its pinyin words were read as Chinese); by default, it has no Chinese."""
         if english is None:
             english = not has_chinese(text)
-        text = self._from_pinyin(text)
+        return self._read(self._from_pinyin(text), given, english)
+
+    def _read(self, text: str, given, english: bool) -> Frame:
+        """`read` of a question whose pinyin words are already written in Chinese."""
         norm = normalise(text)
         predictions = {}
         if self.index.readers is not None:
@@ -133,7 +137,7 @@ class Engine:
         text = self._from_pinyin(text)  # Chinese words typed in pinyin (a cunweihui as provider) read as Chinese
         self.index.embedder.query(normalise(text))  # once: the readers and retrieval reuse it from the cache
         te = time.perf_counter()
-        frame = self.read(text, given=facts, english=english)
+        frame = self._read(text, facts, english)
         t1 = time.perf_counter()
         outcome = self.rules.evaluate(frame)
         t2 = time.perf_counter()

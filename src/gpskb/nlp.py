@@ -127,10 +127,11 @@ def lexicon_terms(kb: KnowledgeBase) -> dict[str, str]:
     return {normalise(t): c.id for c in kb.concepts.values() for t in c.terms}
 
 
-def reading_terms(kb: KnowledgeBase) -> set[str]:
-    """The words whose pinyin the index stores (index.READINGS_FILE): the lexicon's terms (homophone slips), and with
-    them the parties' names and language.yaml `pinyin.words` (Chinese words typed in pinyin in an English question)."""
-    words = set(lexicon_terms(kb)) | {normalise(n) for t in kb.parties.types for n in t.names}
+def reading_terms(kb: KnowledgeBase, terms: Iterable[str] | None = None) -> set[str]:
+    """The words whose pinyin the index stores (index.READINGS_FILE): the lexicon's terms (homophone slips; `terms`,
+    when the caller has them), and with them the parties' names and language.yaml `pinyin.words` (Chinese words typed
+    in pinyin in an English question)."""
+    words = set(lexicon_terms(kb) if terms is None else terms) | {normalise(n) for t in kb.parties.types for n in t.names}
     return words | {normalise(w) for w in (kb.language.get("pinyin") or {}).get("words") or ()}
 
 
@@ -338,13 +339,16 @@ class Reader:
         self.cues = sorted({normalise(c) for c in lang["negation_cues"]}, key=len, reverse=True)
         terms = lexicon_terms(kb)
         typo, gap = lang["typo_tolerance"], lang["gap_tolerance"]
+        # one pinyin table for the homophone matcher and the pinyin reader: the index's, when it covers every word
+        # (reading_terms), else computed here once
+        words = reading_terms(kb, terms)
+        if not (readings and all(t in readings.get("terms", {}) for t in words)):
+            readings = homophone_readings(words)
         self.homophones = HomophoneMatcher(terms, typo["min_term_chars"], typo["max_substitutions"],
                                            typo.get("never_substitute", ()), readings)
         pinyin = lang.get("pinyin") or {}
-        words = reading_terms(kb)
-        table = readings if readings and all(t in readings.get("terms", {}) for t in words) else None
-        self.pinyin = PinyinReader((table or homophone_readings(words))["terms"], pinyin.get("min_syllables", 2),
-                                   pinyin.get("min_letters", 4), pinyin.get("never") or ()) if pinyin else None
+        self.pinyin = PinyinReader(readings["terms"], pinyin.get("min_syllables", 2), pinyin.get("min_letters", 4),
+                                   pinyin.get("never") or ()) if pinyin else None
         self.gaps = GapMatcher(terms, gap["min_term_chars"], gap["max_inserted"], lang["clause_breaks"],
                                {c for c in self.cues if len(c) == 1}, set(gap.get("never_inserted") or ()))
         for concept in kb.concepts.values():

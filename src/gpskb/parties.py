@@ -50,7 +50,9 @@ class Party:
 class Gazetteer:
     """Recognises organisation types in normalised text and assigns each name its category."""
 
-    def __init__(self, parties: Parties):
+    def __init__(self, parties: Parties, uncertain: tuple[str, ...] = ()):
+        """`uncertain`: patterns of words that leave a choice open (language.yaml `mentions.uncertain_patterns`), used
+        beside the parties' own `roles.uncertain` — a class said inside them is not asserted."""
         self.categories = {c.id: c for c in parties.categories}
         self.precedence = dict(parties.precedence)
         self.names: list[tuple[str, str]] = []  # (normalised name, type id), longest first
@@ -83,7 +85,7 @@ class Gazetteer:
         self.self_purchaser = [compile_pattern(p) for p in parties.roles.self_purchaser]
         self.self_provider = [compile_pattern(p) for p in parties.roles.self_provider]
         self.type_names = {n for n, _ in self.names}
-        self.uncertain = [compile_pattern(p) for p in parties.roles.uncertain]
+        self.uncertain = [compile_pattern(p) for p in (*parties.roles.uncertain, *uncertain)]
         self.beneficiary_before = [compile_pattern(p) for p in parties.roles.beneficiary_before]
         self.uncertain_category = parties.roles.uncertain_category
         self.aside_denials = [compile_pattern(p) for p in parties.roles.aside_denials]
