@@ -11,6 +11,7 @@ its `possible` concept (which makes the rules ask instead of guessing) from `ask
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from .learn import Prediction
@@ -188,11 +189,24 @@ def _banned_risk(cfg: FrameConfig, frame: Frame) -> float:
                default=0.0)
 
 
+#: a sentence that asks (up to its question mark), and the clauses of a text
+_ASKED = re.compile(r"[^。！!；;？?]*[？?]")
+_CLAUSE = re.compile(r"[^，,。！!；;]+")
+
+
 def procedural(cfg: FrameConfig, text: str) -> bool:
     """Whether a question only asks how, what or how much, never whether (frame.yaml scope `procedure_forms`,
-    `eligibility_forms`): 宣传政府购买服务可以用哪些平台？"""
+    `eligibility_forms`): 宣传政府购买服务可以用哪些平台？ The how or what is looked for where the text asks — its
+    sentences that end in a question mark, or with none its last clause: a plan told without asking (由机构决定谁家
+    能拿、拿多少，我们只管拨钱。) leaves "is this allowed?" implied, whatever question words its story holds."""
     s = cfg.scope
-    return matches_any(s.procedure_forms, text) and not matches_any(s.eligibility_forms, text)
+    if matches_any(s.eligibility_forms, text):
+        return False
+    asked = "".join(m.group(0) for m in _ASKED.finditer(text))
+    if not asked:
+        clauses = _CLAUSE.findall(text.strip())
+        asked = clauses[-1] if clauses else text
+    return matches_any(s.procedure_forms, asked)
 
 
 def _fill(cfg: FrameConfig, slot: str, value: str, source: str, confidence: float, words=()) -> SlotFill:
@@ -554,7 +568,9 @@ def _parties(cfg: FrameConfig, frame: Frame, parties: list[Party], roles_cfg) ->
             elif party.may_buy and "provider" in roles[i + 1:]:
                 role = "purchaser"  # 民政局向某某购买: the state organ named before the provider buys
         fill = SlotFill(role or "party", party.category, party.category, "gazetteer", 1.0, (party.text,))
-        if party.either_role:
+        # a body that only describes another or names a place (由公益一类事业单位出资设立的公司, 送病人到医院复诊) is no
+        # party: its class decides nothing
+        if party.either_role and not party.describes:
             frame.asserted[party.concept] = fill
         if role == "purchaser":
             frame.slots.setdefault("purchaser", fill)
