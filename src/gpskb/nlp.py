@@ -91,6 +91,10 @@ def _number(s: str) -> float | None:
     return None if n is None else float(n)
 
 
+#: "and" followed by a new subject: the English clause before it ends there (a denial before it does not reach past)
+_AND_SUBJECT = re.compile(r"\band (?=(the|our|its|their|we|they|it|prices?|costs?|fees?|funding|budget|content|scope)\b)")
+
+
 @dataclass(frozen=True)
 class Mention:
     """One lexicon term found in the normalised question (`term` as the user wrote it; `canonical` the lexicon term
@@ -444,7 +448,11 @@ class Reader:
                     continue
                 cue = self._english_negation(text, m.start())
                 mentions.append(Mention(concept, m.group(0), m.start(), m.end(), cue is not None, cue))
-        # facts said in parts, in any order (a mass organisation … funded by the budget … on establishment posts)
+        # facts said in parts, in any order (a mass organisation … funded by the budget … on establishment posts); an
+        # attribute said inside an open choice (到底是财政拨款的，还是自收自支的，还没查清) is asked, not said
+        cfg = self.kb.language.get("mentions") or {}
+        unsure = [(m.start(), m.end()) for rx in cfg.get("compiled_uncertain_patterns") or () for m in rx.finditer(text)]
+        unsure_kinds = set(cfg.get("uncertain_kinds") or ())
         for concept in self.together:
             if any(x.concept == concept.id for x in mentions) or concept.id in excepted_concepts:
                 continue
@@ -453,8 +461,10 @@ class Reader:
             if len(parts) < len(maybe):
                 continue
             cue = next((c for c in (self._cue(text, m.start(), m.end()) for m in parts) if c), None)
+            asked = concept.kind in unsure_kinds and any(s <= m.start() and m.end() <= e
+                                                         for m in parts[1:] for s, e in unsure)
             mentions.append(Mention(concept.id, "…".join(m.group(0) for m in parts), parts[0].start(), parts[0].end(),
-                                    cue is not None, cue))
+                                    cue is not None, cue, questioned=asked))
         for m in self._quantities(text, aspect):
             if not any(x.concept == m.concept and x.start < m.end and m.start < x.end for x in mentions):
                 mentions.append(m)
@@ -594,6 +604,8 @@ class Reader:
             return None
         clause_start = max([text.rfind(b, 0, start) + len(b) for b in self.breaks if text.rfind(b, 0, start) >= 0]
                            + [0])
+        # "and" before a new subject starts a clause of its own (the content never changes and prices have been flat)
+        clause_start = max([m.end() for m in _AND_SUBJECT.finditer(text) if m.end() <= start] + [clause_start])
         m = self.english_negation.search(text[max(clause_start, start - 40):start])
         return m.group(0) if m else None
 

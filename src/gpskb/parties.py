@@ -20,7 +20,7 @@ _SPEAKER_NAME = re.compile(r"(我们|咱们|我|本)")
 
 #: words that say two names are one party: X是Y, X为Y, X属于Y (right after the name: "X，是Y" starts a new clause)
 _APPOSITION = re.compile(r"(是|为|属于|系)(一[家个所])?|\s+(is|was|are)\s+(a|an|the)\s+"
-                         r"|\s+(that|which|who)\s+(is|are|was)\s+((officially\s+)?(classified|registered|designated|listed)"
+                         r"|\s*,?\s+(that|which|who)\s+(is|are|was)\s+((officially\s+)?(classified|registered|designated|listed)"
                          r"\s+as\s+)?(a|an|the)\s+|\s*,\s+(a|an)\s+|\s+\((a|an)\s+")
 #: at most this many characters between two type words of one name (福建省泉州市丰泽区 between a class and a name)
 _MAX_NAME_GAP = 16
