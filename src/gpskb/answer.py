@@ -6,6 +6,7 @@ clauses but no deciding rule → `no_rule`; nothing relevant → `out_of_scope`,
 """
 from __future__ import annotations
 
+import re
 import sys
 import threading
 import time
@@ -80,6 +81,10 @@ class Answer:
         return d
 
 
+#: the first person of an asker who speaks for the provider, written as the provider (same length: offsets hold)
+_PROVIDER_WE = re.compile(r"我们|咱们|我方|我司")
+
+
 class Engine:
     """A loaded knowledge base with its readers, rule engine and index. Thread-safe; build one per process."""
 
@@ -117,8 +122,10 @@ class Engine:
             predictions = self.index.readers.predict(norm, self.index.embedder.query(norm))
         asked = predictions.get("aspect")
         aspect = asked.value if asked and asked.confidence >= self.kb.frame.slots["aspect"].decide_at else None
-        facts = self.reader.read(text, given=given, aspect=aspect)
         parties = self.gazetteer.read(norm)
+        if self.gazetteer.speaker_provides(norm, parties):
+            text = _PROVIDER_WE.sub("对方", text)  # 我们 is the provider: 人员归我们管理 is the provider managing them
+        facts = self.reader.read(text, given=given, aspect=aspect)
         return compose(self.kb.frame, facts, parties, predictions, self._kinds, english=english,
                        denied=lambda start, end: self.reader.denies(facts.text, start, end),
                        roles=self.kb.parties.roles)

@@ -204,8 +204,7 @@ class Gazetteer:
                 if any(s < p.end <= e for s, e in unsure):
                     parties[i] = self._of_category(p, self.uncertain_category)
         # 我们是一个行业协会…自己当购买主体: the party the asker says it is takes the asker's role
-        selves = [i for i, p in enumerate(parties)
-                  if not p.describes and any(rx.search(text[max(0, p.start - 24):p.start]) for rx in self.self_before)][:1]  # the first
+        selves = self._selves(text, parties)
         if selves:
             role = ("purchaser" if any(rx.search(text) for rx in self.self_purchaser)
                     else "provider" if any(rx.search(text) for rx in self.self_provider) else None)
@@ -220,6 +219,17 @@ class Gazetteer:
                              at - p.end <= 6 or any(rx.search(text[p.end:p.end + 12]) for rx in self.subject_after)))
         self._point_back(text, parties, self.purchaser_pronoun, "purchaser", skip=lambda p, at: p.describes)
         return parties
+
+    def _selves(self, text: str, parties: list[Party]) -> list[int]:
+        """The index of the party the asker says it is (我们是一家社工机构…, we are a small consultancy), at most one."""
+        return [i for i, p in enumerate(parties)
+                if not p.describes and any(rx.search(text[max(0, p.start - 24):p.start]) for rx in self.self_before)][:1]
+
+    def speaker_provides(self, text: str, parties: list[Party]) -> bool:
+        """Whether the asker speaks for the provider's side (我是物业公司的经理…; 我们是社工机构…): a body that may not
+        buy, said to be the asker and not said to buy. Its 我们 is then the provider, not the office."""
+        selves = self._selves(text, parties)
+        return bool(selves) and not parties[selves[0]].may_buy and parties[selves[0]].role != "purchaser"
 
     def _of_category(self, party: Party, category: str) -> Party:
         """The party read as of another category (its concept and role attributes follow the category)."""
