@@ -499,6 +499,7 @@ class Reader:
         if not cfg:
             return mentions, set(), [], set()
         kinds, unsure_kinds = set(cfg["kinds"]), set(cfg.get("uncertain_kinds") or ())
+        unsure_said = set(cfg.get("uncertain_said") or ())  # concepts that are the not-knowing itself (catalogue_unknown)
         background_kinds = set(cfg.get("background_kinds") or ())
         countered = cfg.get("countered") or {}
         countered_concepts = set(countered.get("concepts") or ())
@@ -521,7 +522,7 @@ class Reader:
                 continue
             asked = ((counter and m.concept in countered_concepts and not m.negated)
                      or (kind in background_kinds and inside(m, "background"))
-                     or (kind in unsure_kinds and inside(m, "uncertain_patterns"))
+                     or (kind in unsure_kinds and inside(m, "uncertain_patterns") and m.concept not in unsure_said)
                      or (kind in kinds and inside(m, "concern_patterns"))
                      or (m.concept in step_concepts and inside(m, "step_patterns")))
             kept.append(dataclasses.replace(m, questioned=True) if asked else m)

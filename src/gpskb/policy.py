@@ -443,9 +443,10 @@ def load(policy: str | os.PathLike | None = None) -> KnowledgeBase:
             for j, cid in enumerate((mentions.get("countered") or {}).get(key) or ()):
                 if cid not in concepts:
                     raise PolicyError(lang_name, f"mentions.countered.{key}[{j}]", f"unknown concept {cid!r}")
-        for j, cid in enumerate(mentions.get("step_concepts") or ()):
-            if cid not in concepts:
-                raise PolicyError(lang_name, f"mentions.step_concepts[{j}]", f"unknown concept {cid!r}")
+        for key in ("step_concepts", "uncertain_said"):
+            for j, cid in enumerate(mentions.get(key) or ()):
+                if cid not in concepts:
+                    raise PolicyError(lang_name, f"mentions.{key}[{j}]", f"unknown concept {cid!r}")
         for key in ("kinds", "uncertain_kinds"):
             for j, kind in enumerate(mentions.get(key) or ()):
                 if kind not in kinds:

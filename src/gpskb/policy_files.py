@@ -233,6 +233,7 @@ class Mentions(_Shape):
     # a definition asked for (什么叫「融资行为」?): the words inside assert nothing and the question is on the texts
     definition_patterns: Texts | None = None
     uncertain_kinds: Texts | None = None
+    uncertain_said: Texts | None = None  # concepts that are the not-knowing itself: not asked inside the unsure words
     uncertain_patterns: Texts | None = None
     step_concepts: Texts | None = None  # conditions a question may ask how to meet (纳入目录, 安排预算)
     step_patterns: Texts | None = None  # …asked about as a step to take, not stated as met (要不要先纳入目录, 如何安排预算)
