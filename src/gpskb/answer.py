@@ -6,6 +6,7 @@ clauses but no deciding rule → `no_rule`; nothing relevant → `out_of_scope`,
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 import sys
 import threading
@@ -123,9 +124,12 @@ class Engine:
         asked = predictions.get("aspect")
         aspect = asked.value if asked and asked.confidence >= self.kb.frame.slots["aspect"].decide_at else None
         parties = self.gazetteer.read(norm)
-        if self.gazetteer.speaker_provides(norm, parties):
-            text = _PROVIDER_WE.sub("对方", text)  # 我们 is the provider: 人员归我们管理 is the provider managing them
-        facts = self.reader.read(text, given=given, aspect=aspect)
+        provider_speaks = self.gazetteer.speaker_provides(norm, parties)
+        # 我们 of an asker who speaks for the provider is the provider: 人员归我们管理 is the provider managing them
+        facts = self.reader.read(_PROVIDER_WE.sub("对方", text) if provider_speaks else text, given=given, aspect=aspect)
+        if provider_speaks and len(norm) == len(facts.text):  # the words matched are shown as the asker wrote them
+            facts.mentions = [dataclasses.replace(m, term=norm[m.start:m.end]) if m.canonical is None else m
+                              for m in facts.mentions]
         return compose(self.kb.frame, facts, parties, predictions, self._kinds, english=english,
                        denied=lambda start, end: self.reader.denies(facts.text, start, end),
                        roles=self.kb.parties.roles)
