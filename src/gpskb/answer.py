@@ -7,7 +7,6 @@ clauses but no deciding rule → `no_rule`; nothing relevant → `out_of_scope`,
 from __future__ import annotations
 
 import dataclasses
-import re
 import sys
 import threading
 import time
@@ -82,10 +81,6 @@ class Answer:
         return d
 
 
-#: the first person of an asker who speaks for the provider, written as the provider (same length: offsets hold)
-_PROVIDER_WE = re.compile(r"我们|咱们|我方|我司")
-
-
 class Engine:
     """A loaded knowledge base with its readers, rule engine and index. Thread-safe; build one per process."""
 
@@ -126,7 +121,8 @@ class Engine:
         parties = self.gazetteer.read(norm)
         provider_speaks = self.gazetteer.speaker_provides(norm, parties)
         # 我们 of an asker who speaks for the provider is the provider: 人员归我们管理 is the provider managing them
-        facts = self.reader.read(_PROVIDER_WE.sub("对方", text) if provider_speaks else text, given=given, aspect=aspect)
+        facts = self.reader.read(self.gazetteer.as_provider(text) if provider_speaks else text, given=given,
+                                 aspect=aspect)
         if provider_speaks and len(norm) == len(facts.text):  # the words matched are shown as the asker wrote them
             facts.mentions = [dataclasses.replace(m, term=norm[m.start:m.end]) if m.canonical is None else m
                               for m in facts.mentions]

@@ -91,10 +91,6 @@ def _number(s: str) -> float | None:
     return None if n is None else float(n)
 
 
-#: "and" followed by a new subject: the English clause before it ends there (a denial before it does not reach past)
-_AND_SUBJECT = re.compile(r"\band (?=(the|our|its|their|we|they|it|prices?|costs?|fees?|funding|budget|content|scope)\b)")
-
-
 @dataclass(frozen=True)
 class Mention:
     """One lexicon term found in the normalised question (`term` as the user wrote it; `canonical` the lexicon term
@@ -377,6 +373,8 @@ class Reader:
         # (a space and a hyphen are the same join: design-and-build is design and build)
         self._english_terms = [(c.id, tuple(c.english)) for c in kb.concepts.values() if c.english]
         self.english_negation = re.compile(lang["english_negation"]) if lang.get("english_negation") else None
+        starts = lang.get("english_clause_start")
+        self.english_clause_start = re.compile(starts) if starts else None
 
     @functools.cached_property
     def english(self) -> list[tuple[str, re.Pattern]]:
@@ -450,9 +448,8 @@ class Reader:
                 mentions.append(Mention(concept, m.group(0), m.start(), m.end(), cue is not None, cue))
         # facts said in parts, in any order (a mass organisation … funded by the budget … on establishment posts); an
         # attribute said inside an open choice (到底是财政拨款的，还是自收自支的，还没查清) is asked, not said
-        cfg = self.kb.language.get("mentions") or {}
-        unsure = [(m.start(), m.end()) for rx in cfg.get("compiled_uncertain_patterns") or () for m in rx.finditer(text)]
-        unsure_kinds = set(cfg.get("uncertain_kinds") or ())
+        unsure = self._spans(text, "uncertain_patterns")  # (found once: _talked_about reads them too)
+        unsure_kinds = set((self.kb.language.get("mentions") or {}).get("uncertain_kinds") or ())
         for concept in self.together:
             if any(x.concept == concept.id for x in mentions) or concept.id in excepted_concepts:
                 continue
@@ -468,7 +465,7 @@ class Reader:
         for m in self._quantities(text, aspect):
             if not any(x.concept == m.concept and x.start < m.end and m.start < x.end for x in mentions):
                 mentions.append(m)
-        mentions, topical, topic_spans, defined = self._talked_about(text, mentions)
+        mentions, topical, topic_spans, defined = self._talked_about(text, mentions, unsure)
         mentions.sort(key=lambda m: m.start)
         excepted_concepts |= topical | defined
         return Facts(text, mentions, self.given(given), excepted_concepts - {m.concept for m in mentions},
@@ -489,7 +486,13 @@ class Reader:
             start = end
         return spans
 
-    def _talked_about(self, text: str, mentions: list[Mention]) -> tuple[list[Mention], set, list, set]:
+    def _spans(self, text: str, key: str) -> list[tuple[int, int]]:
+        """Where the language.yaml `mentions` patterns of `key` match the text."""
+        cfg = self.kb.language.get("mentions") or {}
+        return [(m.start(), m.end()) for rx in cfg.get("compiled_" + key) or () for m in rx.finditer(text)]
+
+    def _talked_about(self, text: str, mentions: list[Mention],
+                      unsure: list[tuple[int, int]]) -> tuple[list[Mention], set, list, set]:
         """language.yaml `mentions`: words of the listed kinds that are the topic of something else (关于劳务派遣的
         普法宣传) or whose meaning is asked (什么叫「融资行为」?) are dropped — their concepts count as excepted — and
         words the question asks about or quotes (这算不算派遣用工？), background goods/works words and per-head words
@@ -503,9 +506,9 @@ class Reader:
         background_kinds = set(cfg.get("background_kinds") or ())
         countered = cfg.get("countered") or {}
         countered_concepts = set(countered.get("concepts") or ())
-        spans = {key: [(m.start(), m.end()) for rx in cfg["compiled_" + key] for m in rx.finditer(text)]
-                 for key in ("topic_patterns", "concern_patterns", "uncertain_patterns", "step_patterns",
-                             "definition_patterns")}
+        spans = {key: self._spans(text, key)
+                 for key in ("topic_patterns", "concern_patterns", "step_patterns", "definition_patterns")}
+        spans["uncertain_patterns"] = unsure
         step_concepts = set(cfg.get("step_concepts") or ())
         spans["background"] = self._background_clauses(text, cfg)
         inside = lambda m, key: any(s <= m.start and m.end <= e for s, e in spans[key])  # noqa: E731
@@ -605,8 +608,9 @@ class Reader:
             return None
         clause_start = max([text.rfind(b, 0, start) + len(b) for b in self.breaks if text.rfind(b, 0, start) >= 0]
                            + [0])
-        # "and" before a new subject starts a clause of its own (the content never changes and prices have been flat)
-        clause_start = max([m.end() for m in _AND_SUBJECT.finditer(text) if m.end() <= start] + [clause_start])
+        if self.english_clause_start is not None:  # language.yaml: "and" before a new subject starts a clause
+            clause_start = max([m.end() for m in self.english_clause_start.finditer(text) if m.end() <= start]
+                               + [clause_start])
         m = self.english_negation.search(text[max(clause_start, start - 40):start])
         return m.group(0) if m else None
 

@@ -82,6 +82,9 @@ class Gazetteer:
         self.subject_after = [compile_pattern(p) for p in parties.roles.subject_after]
         self.purchaser_pronoun = [compile_pattern(p) for p in parties.roles.purchaser_pronoun]
         self.self_before = [compile_pattern(p) for p in parties.roles.self_before]
+        roles = parties.roles
+        self.speaker_words = compile_pattern(roles.speaker_words) if roles.speaker_words else None
+        self.speaker_as_provider = roles.speaker_as_provider
         self.self_purchaser = [compile_pattern(p) for p in parties.roles.self_purchaser]
         self.self_provider = [compile_pattern(p) for p in parties.roles.self_provider]
         self.type_names = {n for n, _ in self.names}
@@ -230,6 +233,15 @@ class Gazetteer:
         buy, said to be the asker and not said to buy. Its 我们 is then the provider, not the office."""
         selves = self._selves(text, parties)
         return bool(selves) and not parties[selves[0]].may_buy and parties[selves[0]].role != "purchaser"
+
+    def as_provider(self, text: str) -> str:
+        """`text` with the asker's first person written as the provider (parties.yaml roles `speaker_words`,
+        `speaker_as_provider`), for an asker who speaks for the provider; only words of the same length are replaced, so
+        offsets into `text` hold."""
+        if self.speaker_words is None:
+            return text
+        word = self.speaker_as_provider
+        return self.speaker_words.sub(lambda m: word if len(m.group(0)) == len(word) else m.group(0), text)
 
     def _of_category(self, party: Party, category: str) -> Party:
         """The party read as of another category (its concept and role attributes follow the category)."""

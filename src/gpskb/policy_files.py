@@ -271,6 +271,7 @@ class LanguageFile(_Shape):
     negation_after_cues: Texts
     negation_after_window: StrictInt
     english_negation: Text | None = None
+    english_clause_start: Text | None = None  # where an English denial's clause starts besides clause_breaks
     question_forms: Texts
     bounds: Texts | None = None
     quantities: list[Quantity] | None = None

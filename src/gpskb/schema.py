@@ -300,6 +300,10 @@ class Roles(_Strict):
     self_before: tuple[str, ...] = ()  # 我们是（一家）…: the words before a party that say it is the one asking
     self_purchaser: tuple[str, ...] = ()  # 我们…自己当购买主体: the asker buys
     self_provider: tuple[str, ...] = ()  # 我们能接这个项目吗 / 向我们购买: the asker provides
+    # the asker's own first person (我们) and the word it is read as when the asker speaks for the provider (对方): the
+    # same length, so the question's offsets hold
+    speaker_words: str = ""
+    speaker_as_provider: str = ""
     beneficiary_before: tuple[str, ...] = ()  # 为…企业购买: the party bought for, not the buyer
     uncertain: tuple[str, ...] = ()  # 说不清是公益一类还是二类: the classes inside a match are not asserted
     uncertain_category: str | None = None  # …and the party is of this category instead
