@@ -530,6 +530,8 @@ def _area(cfg: FrameConfig, frame: Frame, present: set) -> None:
     if bought and not cfg.slots["bought"].values[bought.value].service:
         return  # what is bought is not a service: the area of a service does not apply
     spec = slot.values[pred.value]
+    if any(c in frame.facts.excepted for c in spec.lexicon):
+        return  # its words occur only as something else (the model copied: 照着义务教育买学位那个做法): not what is bought
     if pred.confidence >= slot.decide_at and spec.concept:
         fill = _fill(cfg, "area", pred.value, "classifier", pred.confidence)
         frame.slots["area"] = fill

@@ -507,16 +507,21 @@ class Reader:
         countered = cfg.get("countered") or {}
         countered_concepts = set(countered.get("concepts") or ())
         spans = {key: self._spans(text, key)
-                 for key in ("topic_patterns", "concern_patterns", "step_patterns", "definition_patterns")}
+                 for key in ("topic_patterns", "concern_patterns", "step_patterns", "definition_patterns",
+                             "analogy_patterns")}
         spans["uncertain_patterns"] = unsure
         step_concepts = set(cfg.get("step_concepts") or ())
         spans["background"] = self._background_clauses(text, cfg)
         inside = lambda m, key: any(s <= m.start and m.end <= e for s, e in spans[key])  # noqa: E731
         counter = (any(not x.negated and x.concept in set(countered.get("by") or ()) for x in mentions)
                    and not any(rx.search(text) for rx in countered.get("compiled_unless") or ()))
+        analogy_kinds = set(cfg.get("analogy_kinds") or ())
         kept, topical, defined = [], set(), set()
         for m in mentions:
             kind = self.kb.concepts[m.concept].kind
+            if kind in analogy_kinds and inside(m, "analogy_patterns"):
+                topical.add(m.concept)  # the model to copy, not what is bought: asserts nothing
+                continue
             if kind in kinds and inside(m, "definition_patterns"):
                 defined.add(m.concept)  # its meaning is asked: asserts nothing
                 continue

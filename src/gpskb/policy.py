@@ -430,7 +430,8 @@ def load(policy: str | os.PathLike | None = None) -> KnowledgeBase:
                 raise PolicyError(lang_name, f"quantities[{i}].ranges[{j}].concept", f"unknown concept {r['concept']!r}")
     mentions = language.get("mentions")
     if mentions:
-        for key in ("topic_patterns", "concern_patterns", "uncertain_patterns", "step_patterns", "definition_patterns"):
+        for key in ("topic_patterns", "concern_patterns", "uncertain_patterns", "step_patterns", "definition_patterns",
+                    "analogy_patterns"):
             mentions["compiled_" + key] = _regexes(mentions.get(key) or (), lang_name, f"mentions.{key}")
         if mentions.get("countered"):
             mentions["countered"]["compiled_unless"] = _regexes(mentions["countered"].get("unless") or (), lang_name,
@@ -447,7 +448,7 @@ def load(policy: str | os.PathLike | None = None) -> KnowledgeBase:
             for j, cid in enumerate(mentions.get(key) or ()):
                 if cid not in concepts:
                     raise PolicyError(lang_name, f"mentions.{key}[{j}]", f"unknown concept {cid!r}")
-        for key in ("kinds", "uncertain_kinds"):
+        for key in ("kinds", "uncertain_kinds", "analogy_kinds"):
             for j, kind in enumerate(mentions.get(key) or ()):
                 if kind not in kinds:
                     raise PolicyError(lang_name, f"mentions.{key}[{j}]",
