@@ -641,13 +641,15 @@ def decide_scope(cfg: FrameConfig, frame: Frame, fired: bool, banned: bool, retr
     if (pred and pred.value != "out_of_scope" and pred.confidence - p_oos >= s.document_names_margin
             and matches_any(s.document_names, frame.text)):
         return Scope(True, "names_document")  # When was Caizong [2023] No. 12 issued? asks about a text held
+    # a buyer and a provider both named with their roles (民政局让社工机构直接决定…) say a purchase as plainly as its name
+    subject_said = names_subject or ("purchaser" in frame.slots and "provider" in frame.slots)
     # a how / what question whose words set off a ban but never name the texts' subject (派遣员工的社保由谁交？) is left
     # to the out-of-scope reader; one that names it (政府购买服务对劳务派遣有什么规定？) asks about a held clause
-    if (fired and not ((general_only or (banned and not names_subject)) and frame.procedural)
+    if (fired and not ((general_only or (banned and not subject_said)) and frame.procedural)
             and (retrieval_in_scope or aspect_in_scope) and p_oos < s.refuse_over_rule_at):
         return Scope(True, "rule")
-    refuse_at = s.refuse_over_ban_at if names_subject else s.refuse_over_ban_unnamed_at
-    if banned and p_oos < refuse_at and (not frame.procedural or names_subject):
+    refuse_at = s.refuse_over_ban_at if subject_said else s.refuse_over_ban_unnamed_at
+    if banned and p_oos < refuse_at and (not frame.procedural or subject_said):
         return Scope(True, "prohibition")  # a prohibition the clause index also finds needs a sure reader to drop
     if p_oos >= (s.out_of_scope_over_retrieval_at if retrieval_in_scope else s.out_of_scope_at):
         return Scope(False, "aspect_out_of_scope")
