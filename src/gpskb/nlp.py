@@ -593,8 +593,10 @@ class Reader:
                     k = _number(m.group("k")) or (q.get("count_words") or {}).get(m.group("k"))
                     if not k or self._negation(text, m.start()) or (first[0] < m.end() and m.start() < first[2]):
                         continue  # denied, or the first term itself (续签一年 alone is a one-year term, not 1 + 1)
-                    added = "add" in m.re.groupindex and m.group("add")
-                    concept = _range_concept(q, first[1] + k if added else first[1] * (1 + k))
+                    added = m.group("add") if "add" in m.re.groupindex else None
+                    # a renewal for a length adds it in its own unit (再续一年, 先延两个月); a count multiplies the first term
+                    length = k * float(q["per_unit"].get(added.strip(" -"), 1)) if added else 0.0
+                    concept = _range_concept(q, first[1] + length if added else first[1] * (1 + k))
                     if concept:
                         out.append(Mention(concept, m.group(0), m.start(), m.end()))
         return out
