@@ -423,9 +423,11 @@ def test_the_role_words_after_a_name_that_only_describes_another_party_are_that_
     company, government = engine.gazetteer.read(normalise(text))
     assert (company.category, company.role) == ("enterprise", "provider")
     assert (government.category, government.role, government.describes) == ("state_organ", None, True)
-    # said in Chinese the owner is part of the name (one party, of its last type word): the company provides
+    # said in Chinese the owner and what it set up are two names (出资设立的 breaks them): the owner only describes,
+    # the company provides
     funded = engine.gazetteer.read(normalise("由县政府出资设立的物业公司能不能承接机关大院的保洁？"))
-    assert [(p.category, p.role) for p in funded] == [("enterprise", "provider")]
+    assert [(p.category, p.role, p.describes) for p in funded] == [("state_organ", None, True),
+                                                                    ("enterprise", "provider", False)]
     # …and set off by a comma, the owner after 由 only describes the company named next
     apart = engine.gazetteer.read(normalise("一家由县政府出资设立的、做物业的公司，能不能承接机关大院的保洁？"))
     assert [(p.category, p.role) for p in apart if p.category == "state_organ"] == [("state_organ", None)]

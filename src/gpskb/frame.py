@@ -123,6 +123,13 @@ def compose(cfg: FrameConfig, facts: Facts, parties: list[Party], predictions: d
     frame = Frame(facts, parties=parties, predictions=predictions, english=english,
                   procedural=procedural(cfg, facts.text))
     present = _ban_words_as_topic(cfg, frame, facts.concepts, denied)
+    # a class said only of a body that describes another (由公益一类事业单位出资设立的公司): it decides nothing
+    describing = [p for p in parties if p.describes]
+    for c in sorted(present & {p.concept for p in describing}):
+        spans = [(m.start, m.end) for m in facts.mentions if m.concept == c]
+        if spans and all(any(p.start <= a < p.end for p in describing) for a, b in spans):
+            _set_aside(frame, c)
+            present = present - {c}
     for c in sorted(present):
         # granted as background (X不能买，这我们知道。那…): the words are not the case asked about
         spans = [(m.start, m.end) for m in facts.mentions if m.concept == c]

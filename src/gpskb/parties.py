@@ -167,7 +167,7 @@ class Gazetteer:
             start, end = g[0][0], g[-1][1]
             cat = self.categories[category]
             role = self._role(text, start, end, cat.may_buy)
-            if role == "describes" and len(g) > 1:
+            if role == "describes" and len(g) > 1 and "的" in text[g[0][1]:g[-1][0]]:
                 # 挂靠在民政局的协会: the owner's cue is before the first name of a merged party, whose head (the
                 # association) is a party in its own right: only the owner is described, so the words after decide
                 role = self._role(text, start, end, cat.may_buy, describes=False)

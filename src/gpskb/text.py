@@ -19,6 +19,10 @@ _HAS_WORD = re.compile(r"[\w]", re.UNICODE)
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 
+#: an underscore joining two words (provider_type), read as the space it stands for
+_JOINED = re.compile(r"(?<=[A-Za-z0-9])_(?=[A-Za-z0-9])")
+
+
 @functools.lru_cache(maxsize=2048)
 def normalise(text: str) -> str:
     """The form every matcher and ranker sees: Simplified characters, NFKC-folded widths, lower case, one space.
@@ -28,6 +32,7 @@ def normalise(text: str) -> str:
     """
     text = unicodedata.normalize("NFKC", text)
     text = _CONTROL.sub(" ", text)
+    text = _JOINED.sub(" ", text)  # buyer_type=township_gov, as an intranet form writes it (a blank ____ stays)
     text = _WS.sub(" ", text).strip()
     return _ZHE.sub("着", _T2S.convert(text)).lower()
 
