@@ -127,7 +127,7 @@ def compose(cfg: FrameConfig, facts: Facts, parties: list[Party], predictions: d
     describing = [p for p in parties if p.describes]
     for c in sorted(present & {p.concept for p in describing}):
         spans = [(m.start, m.end) for m in facts.mentions if m.concept == c]
-        if spans and all(any(p.start <= a < p.end for p in describing) for a, b in spans):
+        if spans and all(any(p.start <= a < p.end for p in describing) for a, _ in spans):
             _set_aside(frame, c)
             present = present - {c}
     for c in sorted(present):
@@ -538,7 +538,7 @@ def _area(cfg: FrameConfig, frame: Frame, present: set) -> None:
         return  # what is bought is not a service: the area of a service does not apply
     spec = slot.values[pred.value]
     if any(c in frame.facts.excepted for c in spec.lexicon):
-        return  # its words occur only as something else (the model copied: 照着义务教育买学位那个做法): not what is bought
+        return  # its words occur only as something else (the model copied: 照搬买养老服务那套做法): not what is bought
     if pred.confidence >= slot.decide_at and spec.concept:
         fill = _fill(cfg, "area", pred.value, "classifier", pred.confidence)
         frame.slots["area"] = fill
@@ -648,7 +648,7 @@ def decide_scope(cfg: FrameConfig, frame: Frame, fired: bool, banned: bool, retr
     if (pred and pred.value != "out_of_scope" and pred.confidence - p_oos >= s.document_names_margin
             and matches_any(s.document_names, frame.text)):
         return Scope(True, "names_document")  # When was Caizong [2023] No. 12 issued? asks about a text held
-    # a buyer and a provider both named with their roles (民政局让社工机构直接决定…) say a purchase as plainly as its name
+    # a buyer and a provider both named with their roles (残联让一家协会直接定下谁领补贴…) say a purchase as plainly as its name
     subject_said = names_subject or ("purchaser" in frame.slots and "provider" in frame.slots)
     # a how / what question whose words set off a ban but never name the texts' subject (派遣员工的社保由谁交？) is left
     # to the out-of-scope reader; one that names it (政府购买服务对劳务派遣有什么规定？) asks about a held clause

@@ -238,7 +238,7 @@ class Mentions(_Shape):
     step_concepts: Texts | None = None  # conditions a question may ask how to meet (纳入目录, 安排预算)
     step_patterns: Texts | None = None  # …asked about as a step to take, not stated as met (要不要先纳入目录, 如何安排预算)
     countered: Countered | None = None
-    # a service named only as the model to copy (照着义务教育买学位那个做法来): what is bought is something else
+    # a service named only as the model to copy (照搬买养老服务那套做法来买托育): what is bought is something else
     analogy_kinds: Texts | None = None
     analogy_patterns: Texts | None = None
     background_kinds: Texts | None = None
