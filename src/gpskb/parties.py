@@ -92,6 +92,7 @@ class Gazetteer:
         self.beneficiary_before = [compile_pattern(p) for p in parties.roles.beneficiary_before]
         self.uncertain_category = parties.roles.uncertain_category
         self.aside_denials = [compile_pattern(p) for p in parties.roles.aside_denials]
+        self.owner_joins = compile_pattern(parties.roles.owner_joins) if parties.roles.owner_joins else None
         self.name_breaks = [compile_pattern(p) for p in parties.roles.name_breaks]  # 卫健委打算委托县统计局: two
         adverbs = parties.roles.adverbs_before_role
         self.adverbs_before_role = compile_pattern(rf"^\s*(?:(?:{adverbs})\s*[，,]?\s*)+") if adverbs else None
@@ -167,7 +168,8 @@ class Gazetteer:
             start, end = g[0][0], g[-1][1]
             cat = self.categories[category]
             role = self._role(text, start, end, cat.may_buy)
-            if role == "describes" and len(g) > 1 and "的" in text[g[0][1]:g[-1][0]]:
+            if (role == "describes" and len(g) > 1 and self.owner_joins is not None
+                    and self.owner_joins.search(text[g[0][1]:g[-1][0]])):
                 # 挂靠在民政局的协会: the owner's cue is before the first name of a merged party, whose head (the
                 # association) is a party in its own right: only the owner is described, so the words after decide
                 role = self._role(text, start, end, cat.may_buy, describes=False)

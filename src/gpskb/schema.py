@@ -310,6 +310,9 @@ class Roles(_Strict):
     # a bracket after a name that denies (财政局（机关，不是下属事业单位）): the bracket is an aside, not part of the name
     aside_denials: tuple[str, ...] = ()
     name_breaks: tuple[str, ...] = ()  # words between two names that keep them two parties (卫健委打算委托县统计局)
+    # words between the names of one merged party that make the first the owner of the second (挂靠在民政局的协会): only
+    # then does a describing cue before it describe the owner alone
+    owner_joins: str = ""
     # discourse words between a name and the words of its role (居委会反过来可不可以做购买方): passed over
     adverbs_before_role: str = ""
     purchaser_concept: str  # the concept a party in the purchaser's role asserts (作为购买主体)
