@@ -153,7 +153,9 @@ class Gazetteer:
         merged: list[list[tuple[int, int, str]]] = []
         for g in groups:
             if (merged and text[merged[-1][-1][1]:g[0][0]] in ("，", ",") and len(g) == 1
-                    and text[g[0][0]:g[0][1]] in self.type_names
+                    # (or a type word with what it says of the class: 设计院，事业单位，一直搞经营)
+                    and (text[g[0][0]:g[0][1]] in self.type_names
+                         or any(text.startswith(w, g[0][0]) for w in self.type_names))
                     and self.precedence.get(self.types[g[0][2]].category, 0)
                     > self.precedence.get(self.types[merged[-1][-1][2]].category, 0)):
                 merged[-1].append(g[0])
@@ -197,8 +199,13 @@ class Gazetteer:
         # (same type word, no role of its own) is that party's class
         for i, p in enumerate(parties):
             if p.role is None and not p.describes and self.precedence.get(p.category, 0) > 0:
-                given = [j for j, q in enumerate(parties[:i]) if q.role and q.category == self.uncertain_category
-                         and q.text in self.type_names and p.text.startswith(q.text)]
+                given = [j for j, q in enumerate(parties[:i]) if q.role and (
+                    (q.category == self.uncertain_category and q.text in self.type_names and p.text.startswith(q.text))
+                    # 总工会想当购买主体…工会机关是行政编制: a finer class of the same kind (its concept), said of a name
+                    # that begins with a type word of the earlier name
+                    or (q.concept == p.concept and q.category != p.category
+                        and self.precedence.get(q.category, 0) < self.precedence.get(p.category, 0)
+                        and any(p.text.startswith(w) and w in q.text for w in self.type_names)))]
                 if given:
                     parties[given[-1]] = self._of_category(parties[given[-1]], p.category)
         # 不知道算一类还是二类: a class the asker is unsure of is not asserted; the party is of `uncertain_category`
