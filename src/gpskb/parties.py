@@ -91,6 +91,9 @@ class Gazetteer:
         self.uncertain = [compile_pattern(p) for p in (*parties.roles.uncertain, *uncertain)]
         self.beneficiary_before = [compile_pattern(p) for p in parties.roles.beneficiary_before]
         self.uncertain_category = parties.roles.uncertain_category
+        self.uncertain_organ = (compile_pattern(parties.roles.uncertain_organ)
+                                if parties.roles.uncertain_organ and parties.roles.uncertain_organ_category else None)
+        self.uncertain_organ_category = parties.roles.uncertain_organ_category or ""
         self.aside_denials = [compile_pattern(p) for p in parties.roles.aside_denials]
         self.owner_joins = compile_pattern(parties.roles.owner_joins) if parties.roles.owner_joins else None
         self.name_breaks = [compile_pattern(p) for p in parties.roles.name_breaks]  # 卫健委打算委托县统计局: two
@@ -213,8 +216,10 @@ class Gazetteer:
         if unsure and self.uncertain_category:
             for i, p in enumerate(parties):
                 # the class word (the name's end) inside the unsure words: 事业单位，公益一类还是二类还没定 joins into one name
-                if any(s < p.end <= e for s, e in unsure):
-                    parties[i] = self._of_category(p, self.uncertain_category)
+                spans = [(s, e) for s, e in unsure if s < p.end <= e]
+                if spans:
+                    organ = self.uncertain_organ is not None and any(self.uncertain_organ.search(text, s, e) for s, e in spans)
+                    parties[i] = self._of_category(p, self.uncertain_organ_category if organ else self.uncertain_category)
         # 我们是一个行业协会…自己当购买主体: the party the asker says it is takes the asker's role
         selves = self._selves(text, parties)
         if selves:

@@ -307,6 +307,10 @@ class Roles(_Strict):
     beneficiary_before: tuple[str, ...] = ()  # 为…企业购买: the party bought for, not the buyer
     uncertain: tuple[str, ...] = ()  # 说不清是公益一类还是二类: the classes inside a match are not asserted
     uncertain_category: str | None = None  # …and the party is of this category instead
+    # 不清楚算机关还是事业单位: an organ among the classes left open — the party is of this category (neither an organ nor
+    # any other class asserted: the rules ask which it is)
+    uncertain_organ: str = ""
+    uncertain_organ_category: str | None = None
     # a bracket after a name that denies (财政局（机关，不是下属事业单位）): the bracket is an aside, not part of the name
     aside_denials: tuple[str, ...] = ()
     name_breaks: tuple[str, ...] = ()  # words between two names that keep them two parties (卫健委打算委托县统计局)
