@@ -7,6 +7,7 @@ occur; the longest match wins where matches overlap.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import functools
 import itertools
 import re
@@ -582,7 +583,11 @@ class Reader:
                 for m in rx.finditer(text):
                     if any(x.start <= m.start() < x.end for x in out):
                         continue
-                    years = int(m.group("y2")) - int(m.group("y1")) + (self._month(q, m, "m2") - self._month(q, m, "m1")) / 12
+                    # a year with no month runs to its end (2025年到2027年 is three years); a start said relative to
+                    # now, or not said, is this month (签到2030年)
+                    relative = not (m.group("y1") or "").isdigit()
+                    start = self._month(q, m, "m1", datetime.date.today().month if relative else 1)
+                    years = self._year(q, m, "y2") - self._year(q, m, "y1") + (self._month(q, m, "m2", 13) - start) / 12
                     concept = _range_concept(q, years) if years > 0 else None
                     if concept:
                         out.append(Mention(concept, m.group(0), m.start(), m.end()))
@@ -602,11 +607,20 @@ class Reader:
         return out
 
     @staticmethod
-    def _month(q: dict, m: re.Match, group: str) -> int:
-        """The month a date range's match gives in `group` (a number or one of `month_names`), January when none."""
+    def _year(q: dict, m: re.Match, group: str) -> int:
+        """The year a date range's match gives in `group`: a number, a year said relative to this one (`relative_years`:
+        今年, next year), or this year when the range does not say where it starts (签到2030年)."""
+        value = m.group(group) or ""
+        if value.isdigit():
+            return int(value)
+        return datetime.date.today().year + (q.get("relative_years") or {}).get(value.lower(), 0)
+
+    @staticmethod
+    def _month(q: dict, m: re.Match, group: str, default: int = 1) -> int:
+        """The month a date range's match gives in `group` (a number or one of `month_names`), `default` when none."""
         value = m.group(group) if group in m.re.groupindex else None
         if not value:
-            return 1
+            return default
         return int(value) if value.isdigit() else (q.get("month_names") or {}).get(value[:3], 1)
 
     def _english_negation(self, text: str, start: int) -> str | None:

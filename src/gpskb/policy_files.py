@@ -208,6 +208,9 @@ class Quantity(_Shape):
     # month names a date range may use (July 2025 to June 2028) → month number; words that count one (renew for
     # another year) → the count
     month_names: dict[str, int] | None = None
+    # a date range's start said relative to this year (今年, next year) → years after the current one; a range whose
+    # start is not said at all starts this year (签到2030年)
+    relative_years: dict[str, int] | None = None
     count_words: dict[str, int] | None = None
     exceptions: Texts | None = None
     when_asked: WhenAsked | None = None
