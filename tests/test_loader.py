@@ -262,3 +262,12 @@ def test_a_role_said_around_a_name_must_be_a_known_role(policy_copy):
     err = _error(policy_copy)
     assert "parties.yaml" in str(err) and "said_around" in str(err) and "role" in str(err)
 
+
+@pytest.mark.parametrize("field, old", [("uncertain_category", "uncertain_category: institution_unclassified"),
+                                        ("uncertain_organ_category", "uncertain_organ_category: organ_unsure")])
+def test_the_category_of_an_unsure_party_must_be_a_known_category(policy_copy, field, old):
+    """A misspelt category for a party whose class the asker is unsure of loaded and then failed on the first such
+    question (a KeyError in the gazetteer)."""
+    _edit(policy_copy / "parties.yaml", old, old + "x")
+    err = _error(policy_copy)
+    assert "parties.yaml" in str(err) and f"roles.{field}" in str(err)

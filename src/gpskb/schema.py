@@ -340,6 +340,10 @@ class Parties(_Strict):
         for t in self.types:
             if t.category not in ids:
                 raise ValueError(f"type {t.id!r}: unknown category {t.category!r}")
+        for name in ("uncertain_category", "uncertain_organ_category"):
+            value = getattr(self.roles, name)
+            if value is not None and value not in ids:
+                raise ValueError(f"roles.{name}: unknown category {value!r}")
         return self
 
 
