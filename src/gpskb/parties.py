@@ -157,8 +157,7 @@ class Gazetteer:
         for g in groups:
             if (merged and text[merged[-1][-1][1]:g[0][0]] in ("，", ",") and len(g) == 1
                     # (or a type word with what it says of the class: 设计院，事业单位，一直搞经营)
-                    and (text[g[0][0]:g[0][1]] in self.type_names
-                         or any(text.startswith(w, g[0][0]) for w in self.type_names))
+                    and self._name_at(text, g[0][0])
                     and self.precedence.get(self.types[g[0][2]].category, 0)
                     > self.precedence.get(self.types[merged[-1][-1][2]].category, 0)):
                 merged[-1].append(g[0])
@@ -208,7 +207,7 @@ class Gazetteer:
                     # that begins with a type word of the earlier name
                     or (q.concept == p.concept and q.category != p.category
                         and self.precedence.get(q.category, 0) < self.precedence.get(p.category, 0)
-                        and any(p.text.startswith(w) and w in q.text for w in self.type_names)))]
+                        and any(w in q.text for w in self._names_at(p.text, 0))))]
                 if given:
                     parties[given[-1]] = self._of_category(parties[given[-1]], p.category)
         # 不知道算一类还是二类: a class the asker is unsure of is not asserted; the party is of `uncertain_category`
@@ -236,6 +235,14 @@ class Gazetteer:
                              at - p.end <= 6 or any(rx.search(text[p.end:p.end + 12]) for rx in self.subject_after)))
         self._point_back(text, parties, self.purchaser_pronoun, "purchaser", skip=lambda p, at: p.describes)
         return parties
+
+    def _names_at(self, text: str, pos: int) -> list[str]:
+        """The type words that begin at `pos` in text (the index by first character the matcher uses)."""
+        return [name for name, _ in self._names_by_first.get(text[pos:pos + 1], ()) if text.startswith(name, pos)]
+
+    def _name_at(self, text: str, pos: int) -> bool:
+        """Whether a type word begins at `pos` (事业单位，一直搞经营 begins with 事业单位)."""
+        return bool(self._names_at(text, pos))
 
     def _selves(self, text: str, parties: list[Party]) -> list[int]:
         """The index of the party the asker says it is (我们是一家社工机构…, we are a small consultancy), at most one."""
