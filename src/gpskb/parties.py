@@ -28,6 +28,7 @@ _MAX_NAME_GAP = 16
 _MAX_DESCRIBED_GAP = 40
 _CLAUSE_END = re.compile(r"[。；？！.;?!]")
 _ASIDE = re.compile(r"^\s*\([^()]{1,40}\)\s*")  # an aside in brackets (normalised to ASCII brackets)
+_HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,9 @@ class Gazetteer:
         self.name_breaks = [compile_pattern(p) for p in parties.roles.name_breaks]  # 卫健委打算委托县统计局: two
         adverbs = parties.roles.adverbs_before_role
         self.adverbs_before_role = compile_pattern(rf"^\s*(?:(?:{adverbs})\s*[，,]?\s*)+") if adverbs else None
+        attributes = parties.roles.attributes_before_role
+        self.attributes_before_role = (compile_pattern(rf"^\s*(?:[、，,]?\s*(?:{attributes})\s*[、，,]\s*)+") if attributes
+                                       else None)
 
     def _matches(self, text: str) -> list[tuple[int, int, str]]:
         """(start, end, type id) of every type word, longest first where they overlap, exceptions removed."""
@@ -194,7 +198,9 @@ class Gazetteer:
         # 某某中心…中心想…: a bare type word names the party named before with that type word (its class)
         for i, p in enumerate(parties):
             if p.text in self.type_names:
-                earlier = [q for q in parties[:i] if p.text in q.text and q.text != p.text]
+                # (a name of the same kind or standing — a bureau said after 民政局退休干部, a person, is the bureau)
+                earlier = [q for q in parties[:i] if p.text in q.text and q.text != p.text
+                           and (q.text.endswith(p.text) or q.concept == p.concept or q.may_buy == p.may_buy)]
                 if earlier:
                     parties[i] = self._of_category(p, earlier[-1].category)
         # 想请一家医院派医生巡诊…这家医院属于公益二类: a class said later of a name like the one given a role earlier
@@ -247,7 +253,14 @@ class Gazetteer:
     def _selves(self, text: str, parties: list[Party]) -> list[int]:
         """The index of the party the asker says it is (我们是一家社工机构…, we are a small consultancy), at most one."""
         return [i for i, p in enumerate(parties)
-                if not p.describes and any(rx.search(text[max(0, p.start - 24):p.start]) for rx in self.self_before)][:1]
+                if not p.describes and any(rx.search(self._before(text, p.start)) for rx in self.self_before)][:1]
+
+    @staticmethod
+    def _before(text: str, start: int) -> str:
+        """The words before a party in which the asker names itself: 24 characters, or 48 when they hold no Chinese
+        (our centre is basically a … needs more letters than 我们是一家…)."""
+        near = text[max(0, start - 24):start]
+        return near if _HAN.search(near) else text[max(0, start - 48):start]
 
     def speaker_provides(self, text: str, parties: list[Party]) -> bool:
         """Whether the asker speaks for the provider's side (我是物业公司的经理…; 我们是社工机构…): a body that may not
@@ -311,6 +324,8 @@ class Gazetteer:
             after = after.lstrip(") ")  # the name took in its own bracketed category: 某市科协(群团组织)可以作为…
         # an aside in brackets right after the name (向某局(局机关)购买) says nothing of its role: the words after it do
         after = _ASIDE.sub("", after, count=1)
+        if self.attributes_before_role:  # 团县委使用行政编制、由财政拨款保障，能否作为承接主体: the role comes after
+            after = self.attributes_before_role.sub("", after, count=1)
         if self.adverbs_before_role:  # 居委会反过来可不可以做购买方: the role's words come after the adverb
             after = self.adverbs_before_role.sub("", after, count=1)
         return after[:40]
