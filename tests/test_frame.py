@@ -361,7 +361,7 @@ def test_a_how_reading_that_asks_whether_it_may_get_someone_to_do_something_take
     test's checks; one that only asks whether a manner is right is not — unless a banned reading of what is bought
     keeps real probability (frame.yaml general_test asks_whether_forms / asks_whether_risk_at)."""
     how = ("how_to", 0.8)
-    commission = _frame_with(engine, "Can the archives bureau commission a firm to digitise its old files?",
+    commission = _frame_with(engine, "Can the archives bureau commission a firm to photograph its historic seals?",
                              {"service": 0.7, "none": 0.3}, aspect=how)
     assert "unnamed_service" in commission.concepts
     assert "o102-general-test" in [f.rule.id for f in engine.rules.evaluate(commission).firings]

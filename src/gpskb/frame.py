@@ -322,7 +322,12 @@ def _bought(cfg: FrameConfig, frame: Frame, present: set, negated: set, concept_
         if any(c in present for c in spec.unless):
             continue  # overruled in so many words (按服务成果付费 overrules a guess at staff)
         p = pred.p(v)
-        backed = _corroboration(cfg, spec, frame.text, p, present, denied)
+        # a cue that is itself a word of the value the question tells only as background (办公楼也在装修，…想问个正事：…)
+        # backs nothing up
+        told = [(m.start, m.end) for m in frame.facts.mentions if m.background and m.concept in spec.lexicon]
+        backed = _corroboration(cfg, spec, frame.text, p, present,
+                                (lambda s, e, spans=told: denied(s, e) or any(a <= s and e <= b for a, b in spans))
+                                if told else denied)
         if oos:
             cor = spec.corroborated
             if backed and cor is not None and v in slot.out_of_scope_values and set(backed) & set(cor.unblocked):

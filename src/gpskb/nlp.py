@@ -105,6 +105,7 @@ class Mention:
     cue: str | None = None
     canonical: str | None = None
     questioned: bool = False  # the question asks whether the word applies, or quotes it (这算不算派遣用工？)
+    background: bool = False  # told as what happened or is going on (办公楼也在装修), not what is bought: questioned too
 
 
 def _range_concept(quantity: dict, years: float) -> str | None:
@@ -529,12 +530,13 @@ class Reader:
             if kind in kinds and inside(m, "topic_patterns"):
                 topical.add(m.concept)  # the subject matter of what is bought: asserts nothing
                 continue
+            background = kind in background_kinds and inside(m, "background")
             asked = ((counter and m.concept in countered_concepts and not m.negated)
-                     or (kind in background_kinds and inside(m, "background"))
+                     or background
                      or (kind in unsure_kinds and inside(m, "uncertain_patterns") and m.concept not in unsure_said)
                      or (kind in kinds and inside(m, "concern_patterns"))
                      or (m.concept in step_concepts and inside(m, "step_patterns")))
-            kept.append(dataclasses.replace(m, questioned=True) if asked else m)
+            kept.append(dataclasses.replace(m, questioned=True, background=background) if asked else m)
         return kept, topical, spans["topic_patterns"], defined
 
     def given(self, concepts) -> set:
