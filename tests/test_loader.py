@@ -271,3 +271,14 @@ def test_the_category_of_an_unsure_party_must_be_a_known_category(policy_copy, f
     _edit(policy_copy / "parties.yaml", old, old + "x")
     err = _error(policy_copy)
     assert "parties.yaml" in str(err) and f"roles.{field}" in str(err)
+
+
+@pytest.mark.parametrize("field", ["attributes_before_role", "adverbs_before_role"])
+def test_a_broken_single_pattern_of_the_role_reader_names_its_file_and_field(policy_copy, field):
+    """The role reader's one-string patterns (the words passed over between a name and its role) are checked when the
+    policy loads, like its pattern lists — a broken one named nothing until the first question reached it."""
+    text = (policy_copy / "parties.yaml").read_text(encoding="utf-8")
+    start = text.index(f"  {field}: '") + len(f"  {field}: '")
+    _edit(policy_copy / "parties.yaml", text[start:start + 12], "((" + text[start:start + 12])
+    err = _error(policy_copy)
+    assert "parties.yaml" in str(err) and field in str(err)
