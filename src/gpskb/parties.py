@@ -324,7 +324,7 @@ class Gazetteer:
             after = after.lstrip(") ")  # the name took in its own bracketed category: 某市科协(群团组织)可以作为…
         # an aside in brackets right after the name (向某局(局机关)购买) says nothing of its role: the words after it do
         after = _ASIDE.sub("", after, count=1)
-        if self.attributes_before_role:  # 团县委使用行政编制、由财政拨款保障，能否作为承接主体: the role comes after
+        if self.attributes_before_role:  # 市残联机关核定行政编制，经费靠财政保障，能否作为承接主体: the role comes after
             after = self.attributes_before_role.sub("", after, count=1)
         if self.adverbs_before_role:  # 居委会反过来可不可以做购买方: the role's words come after the adverb
             after = self.adverbs_before_role.sub("", after, count=1)

@@ -319,8 +319,8 @@ class Roles(_Strict):
     owner_joins: str = ""
     # discourse words between a name and the words of its role (居委会反过来可不可以做购买方): passed over
     adverbs_before_role: str = ""
-    # words on a party's staffing or funding between its name and the words of its role (团县委使用行政编制、由财政拨款
-    # 保障，能否作为承接主体): passed over like the adverbs, one clause or several
+    # words on a party's staffing or funding between its name and the words of its role (市残联机关核定行政编制，经费靠
+    # 财政保障，能否作为承接主体): passed over like the adverbs, one clause or several
     attributes_before_role: str = ""
     purchaser_concept: str  # the concept a party in the purchaser's role asserts (作为购买主体)
     provider_concept: str  # the concept a party in the provider's role asserts (作为承接主体)
