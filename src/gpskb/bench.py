@@ -176,7 +176,7 @@ def run_bench(args) -> int:
 
     # the first burst also pays for the threads' first use (malloc arenas, per-thread caches: ~5 MB once); a leak shows
     # as growth that goes on, so the target is on the second burst — both are printed
-    errors0, _el0, first = burst()
+    errors0, _, first = burst()
     errors1, el, growth = burst()
     errors = errors0 + errors1
     rss1 = me.memory_info().rss

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from .schema import Parties
-from .text import compile_pattern, english_key, english_term, find_all, normalise
+from .text import compile_pattern, english_key, english_term, find_all, has_chinese, normalise
 
 #: characters that end an organisation name: punctuation, spaces, and the function words that join two parties
 _NAME_BREAK = re.compile(r"[，。；？！、,.;?!\s“”\"'和与及或向由把给从让请找对在是能可否要想拟准]")
@@ -28,7 +28,6 @@ _MAX_NAME_GAP = 16
 _MAX_DESCRIBED_GAP = 40
 _CLAUSE_END = re.compile(r"[。；？！.;?!]")
 _ASIDE = re.compile(r"^\s*\([^()]{1,40}\)\s*")  # an aside in brackets (normalised to ASCII brackets)
-_HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
 @dataclass(frozen=True)
@@ -161,7 +160,7 @@ class Gazetteer:
         for g in groups:
             if (merged and text[merged[-1][-1][1]:g[0][0]] in ("，", ",") and len(g) == 1
                     # (or a type word with what it says of the class: 设计院，事业单位，一直搞经营)
-                    and self._name_at(text, g[0][0])
+                    and self._names_at(text, g[0][0])
                     and self.precedence.get(self.types[g[0][2]].category, 0)
                     > self.precedence.get(self.types[merged[-1][-1][2]].category, 0)):
                 merged[-1].append(g[0])
@@ -246,10 +245,6 @@ class Gazetteer:
         """The type words that begin at `pos` in text (the index by first character the matcher uses)."""
         return [name for name, _ in self._names_by_first.get(text[pos:pos + 1], ()) if text.startswith(name, pos)]
 
-    def _name_at(self, text: str, pos: int) -> bool:
-        """Whether a type word begins at `pos` (事业单位，一直搞经营 begins with 事业单位)."""
-        return bool(self._names_at(text, pos))
-
     def _selves(self, text: str, parties: list[Party]) -> list[int]:
         """The index of the party the asker says it is (我们是一家社工机构…, we are a small consultancy), at most one."""
         return [i for i, p in enumerate(parties)
@@ -260,7 +255,7 @@ class Gazetteer:
         """The words before a party in which the asker names itself: 24 characters, or 48 when they hold no Chinese
         (our centre is basically a … needs more letters than 我们是一家…)."""
         near = text[max(0, start - 24):start]
-        return near if _HAN.search(near) else text[max(0, start - 48):start]
+        return near if has_chinese(near) else text[max(0, start - 48):start]
 
     def speaker_provides(self, text: str, parties: list[Party]) -> bool:
         """Whether the asker speaks for the provider's side (我是物业公司的经理…; 我们是社工机构…): a body that may not
