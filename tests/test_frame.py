@@ -472,3 +472,22 @@ def test_a_question_whose_reading_is_split_between_two_in_scope_aspects_is_answe
     outside = {"out_of_scope": 0.45, "how_to": 0.3, "text_info": 0.25}
     f.predictions["aspect"] = Prediction("aspect", "out_of_scope", 0.45, outside)
     assert not decide_scope(engine.kb.frame, f, False, False, False).answered
+
+
+@pytest.mark.parametrize("question, defines", [
+    ("什么叫购买主体？", True),
+    ("What counts as an auxiliary service in Order 102?", True),
+    # a definition beside a question whether: the whether decides
+    ("辅助性服务指什么，食堂外包能买吗？", False),
+    # no term of the texts named: no definition of theirs asked
+    ("劳务派遣是什么意思？", False),
+])
+def test_a_term_of_the_texts_asked_what_it_means_is_a_question_on_the_texts(engine, question, defines):
+    """policy/frame.yaml scope `definition_forms`: in scope (step 1c) and read as asking what the text says."""
+    from gpskb.frame import asks_definition
+    from gpskb.text import normalise
+    assert asks_definition(engine.kb.frame, normalise(question)) is defines
+    a = engine.answer(question)
+    if defines:
+        assert a.verdict == "no_rule" and a.citations
+        assert a.understood["aspect"] == "text_info"

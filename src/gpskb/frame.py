@@ -22,7 +22,7 @@ from .text import compile_pattern, matches_any
 
 #: reader names as the trace shows them to a person
 SOURCE_LABEL = {"lexicon": "词语", "gazetteer": "机构名称", "classifier": "语义判断", "corroborated": "语义判断＋句式",
-                "given": "用户确认", "default": "默认"}
+                "given": "用户确认", "default": "默认", "form": "句式"}
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class SlotFill:
     slot: str
     value: str
     label: str
-    source: str  # lexicon | gazetteer | classifier | given | default
+    source: str  # lexicon | gazetteer | classifier | given | default | form
     confidence: float
     words: tuple = ()
 
@@ -235,6 +235,8 @@ def _aspect(cfg: FrameConfig, frame: Frame, present: set, concept_kinds: dict) -
     pred = frame.predictions.get("aspect")
     if given:
         fill = _fill(cfg, "aspect", given[0], "given", 1.0)
+    elif "text_info" in slot.values and asks_definition(cfg, frame.text):
+        fill = _fill(cfg, "aspect", "text_info", "form", 1.0)  # 承接主体是指什么？ asks what the text means, not whether
     elif pred and pred.confidence >= slot.decide_at and _out_of_scope_yields(cfg, frame, pred):
         best = max((v for v in pred.probabilities if v != "out_of_scope"), key=pred.p)
         fill = _fill(cfg, "aspect", best, "classifier", pred.p(best))
@@ -264,6 +266,18 @@ def _aspect(cfg: FrameConfig, frame: Frame, present: set, concept_kinds: dict) -
 def _set_aside(frame: Frame, concept: str) -> None:
     """The concept's words read but not taken as a fact of the case (shown in the trace as set aside)."""
     frame.set_aside[concept] = SlotFill("facts", concept, concept, "lexicon", 1.0, tuple(frame.facts.words(concept)))
+
+
+def asks_definition(cfg: FrameConfig, text: str) -> bool:
+    """Whether the question asks what a term of the texts means (scope `definition_forms`) and, outside those words,
+    never asks whether (什么是辅助性服务？ — not 什么是辅助性服务，保洁能买吗？; what counts as X is no "does it count")."""
+    forms = [compile_pattern(rx) for rx in cfg.scope.definition_forms]
+    if not any(rx.search(text) for rx in forms):
+        return False
+    rest = text
+    for rx in forms:
+        rest = rx.sub(" ", rest)
+    return not matches_any(cfg.scope.eligibility_forms, rest)
 
 
 def _out_of_scope_yields(cfg: FrameConfig, frame: Frame, pred: Prediction) -> bool:
@@ -653,6 +667,8 @@ def decide_scope(cfg: FrameConfig, frame: Frame, fired: bool, banned: bool, retr
     if (pred and pred.value != "out_of_scope" and pred.confidence - p_oos >= s.document_names_margin
             and matches_any(s.document_names, frame.text)):
         return Scope(True, "names_document")  # When was Caizong [2023] No. 12 issued? asks about a text held
+    if asks_definition(cfg, frame.text):
+        return Scope(True, "asks_definition")  # 什么是政府购买服务？ asks what a term of the texts means
     # a buyer and a provider both named with their roles (残联让一家协会直接定下谁领补贴…) say a purchase as plainly as its name
     subject_said = names_subject or ("purchaser" in frame.slots and "provider" in frame.slots)
     # a how / what question whose words set off a ban but never name the texts' subject (派遣员工的社保由谁交？) is left

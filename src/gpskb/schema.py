@@ -159,9 +159,13 @@ class Scope(_Strict):
     # that the aspect reader first reads as in scope asks about that text (step 1b)
     document_names: tuple[str, ...] = ()
     document_names_margin: float = Field(default=0.1, ge=0, le=1)  # …by this much over the out-of-scope reading
+    # a term the texts define asked what it means (政府购买服务是指什么？ what counts as an auxiliary service?): the
+    # question is on the texts' own words, kept in scope before the out-of-scope reader (step 1c)
+    definition_forms: tuple[str, ...] = ()
 
     _compiles = field_validator("other_documents", "procedure_forms", "eligibility_forms", "subject_words",
-                                "figure_forms", "figures_held", "year_forms", "other_laws", "document_names")(
+                                "figure_forms", "figures_held", "year_forms", "other_laws", "document_names",
+                                "definition_forms")(
         classmethod(lambda cls, patterns: _regexes(patterns)))
 
 
