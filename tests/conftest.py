@@ -43,6 +43,9 @@ def shared_engine():
             index = Index.load(kb, ROOT / "index")
         except (IndexMissing, IndexStale):
             index = Index.build(kb, cache_dir=ROOT / "index")
+        # the questions of eval/ and tests/rule_cases/ answered from their stored vectors (tests/query_vectors.py)
+        from query_vectors import load, use_stored
+        use_stored(index.embedder, load(index.embedder))
         _shared.update(kb=kb, index=index, engine=Engine(kb, index=index))
     return _shared
 

@@ -185,3 +185,25 @@ def test_everyday_chinese_reaches_the_texts_terms_and_clause(index, question, te
     takes the texts' own terms, and the clause that answers is among the first three."""
     assert term in index.lexical_query(question)
     assert clause in [h.clause_id for h in index.search(question).hits[:3]]
+
+
+def test_the_stored_query_vectors_are_the_embedders_own(index):
+    """tests/query_vectors.py: the suite answers eval/ and the rule cases from stored vectors; a sample of them from
+    every shard must equal a fresh embedding of the same text (a shard of a changed model would be caught here)."""
+    import random
+
+    from query_vectors import SHARDS, tag
+
+    computed = index.embedder.query.computed
+    shards = sorted(SHARDS.glob("*.npz"))
+    assert len(shards) >= 50
+    rng = random.Random(24)
+    checked = 0
+    for path in rng.sample(shards, 8):
+        with np.load(path, allow_pickle=False) as z:
+            assert str(z["embedder"]) == tag(index.embedder), path.name
+            i = rng.randrange(len(z["texts"]))
+            text, stored = str(z["texts"][i]), z["vectors"][i]
+        assert np.allclose(stored, computed(text), atol=1e-6), text  # never asked before: embedded afresh
+        checked += 1
+    assert checked == 8
