@@ -65,8 +65,21 @@ def _sources() -> dict[str, list[str]]:
     return out
 
 
+def query_text(engine, question: str) -> str | None:
+    """The text `Engine.answer` gives the embedder for a question (cleaned, pinyin words read as Chinese, normalised);
+    None for a question it refuses (empty, too long)."""
+    from gpskb.errors import InputError
+    from gpskb.nlp import clean_question
+    from gpskb.text import normalise
+
+    try:
+        return normalise(engine._from_pinyin(clean_question(question, engine.max_chars)))
+    except InputError:
+        return None
+
+
 def refresh() -> None:
-    """Write the shard of every source whose texts (as the engine gives them to `query`) are not all stored yet."""
+    """Write the shard of every source whose texts are not exactly the ones stored (new or edited questions)."""
     from gpskb import policy
     from gpskb.answer import Engine
     from gpskb.index import Index
@@ -75,36 +88,18 @@ def refresh() -> None:
     index = Index.load(kb, ROOT / "index")
     engine = Engine(kb, index=index)
     embedder = index.embedder
-    computed = embedder.query
     SHARDS.mkdir(parents=True, exist_ok=True)
     for source, questions in _sources().items():
         path = SHARDS / (source.replace("/", "__").removesuffix(".yaml") + ".npz")
-        stored: dict[str, np.ndarray] = {}
+        texts = sorted({t for t in (query_text(engine, q) for q in questions) if t})
+        if not texts:
+            continue  # facts-only rule cases: nothing is embedded
         if path.exists():
             with np.load(path, allow_pickle=False) as z:
-                if str(z["embedder"]) == tag(embedder):
-                    stored = dict(zip(z["texts"].tolist(), z["vectors"], strict=True))
-        seen: dict[str, np.ndarray] = {}
-
-        def record(text: str, _seen=seen) -> np.ndarray:
-            v = computed(text)
-            _seen[text] = v
-            return v
-
-        embedder.query = record
-        try:
-            for q in questions:
-                try:
-                    engine.answer(q)
-                except Exception:  # noqa: BLE001 - a question the engine refuses (empty, too long) has no vector
-                    pass
-        finally:
-            embedder.query = computed
-        if set(seen) == set(stored):
-            continue  # unchanged: a frozen file's shard is never rewritten
-        texts = sorted(seen)
-        np.savez_compressed(path, texts=np.array(texts), vectors=np.stack([seen[t] for t in texts]).astype(np.float32),
-                            embedder=np.array(tag(embedder)))
+                if str(z["embedder"]) == tag(embedder) and z["texts"].tolist() == texts:
+                    continue  # unchanged: a frozen file's shard is never rewritten
+        vectors = np.stack([embedder.query(t) for t in texts]).astype(np.float32)
+        np.savez_compressed(path, texts=np.array(texts), vectors=vectors, embedder=np.array(tag(embedder)))
         print(f"wrote {path.relative_to(ROOT)} ({len(texts)} vectors)")
 
 
