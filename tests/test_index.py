@@ -188,8 +188,8 @@ def test_everyday_chinese_reaches_the_texts_terms_and_clause(index, question, te
 
 
 def test_the_stored_query_vectors_are_the_embedders_own(index):
-    """tests/query_vectors.py: the suite answers eval/ and the rule cases from stored vectors; a sample of them from
-    every shard must equal a fresh embedding of the same text (a shard of a changed model would be caught here)."""
+    """tests/query_vectors.py: the suite answers eval/ and the rule cases from stored vectors; one vector from each of
+    eight shards drawn at random must equal a fresh embedding of its text (a shard of a changed model is caught here)."""
     import random
 
     from query_vectors import SHARDS, tag
