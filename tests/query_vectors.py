@@ -66,14 +66,11 @@ def _sources() -> dict[str, list[str]]:
 
 
 def query_text(engine, question: str) -> str | None:
-    """The text `Engine.answer` gives the embedder for a question (cleaned, pinyin words read as Chinese, normalised);
-    None for a question it refuses (empty, too long)."""
+    """`Engine.query_text`: the text the engine embeds for a question; None for a question it refuses (empty, too long)."""
     from gpskb.errors import InputError
-    from gpskb.nlp import clean_question
-    from gpskb.text import normalise
 
     try:
-        return normalise(engine._from_pinyin(clean_question(question, engine.max_chars)))
+        return engine.query_text(question)
     except InputError:
         return None
 

@@ -207,3 +207,23 @@ def test_the_stored_query_vectors_are_the_embedders_own(index):
         assert np.allclose(stored, computed(text), atol=1e-6), text  # never asked before: embedded afresh
         checked += 1
     assert checked == 8
+
+
+def test_the_text_kept_for_a_question_is_the_text_the_engine_embeds(engine):
+    """`Engine.query_text` (the key of tests/query_vectors.py's shards) is what `answer` gives the embedder: cleaned,
+    pinyin read as Chinese, normalised — a question whose key drifted would silently be embedded afresh."""
+    emb = engine.index.embedder
+    seen: list[str] = []
+    before = emb.query
+
+    def record(text):
+        seen.append(text)
+        return before(text)
+
+    emb.query = record
+    try:
+        q = "  Can a cunweihui be the PROVIDER of road sweeping?  "
+        engine.answer(q)
+    finally:
+        emb.query = before
+    assert seen and set(seen) == {engine.query_text(q)}

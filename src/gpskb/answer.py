@@ -130,6 +130,11 @@ class Engine:
                        denied=lambda start, end: self.reader.denies(facts.text, start, end),
                        roles=self.kb.parties.roles)
 
+    def query_text(self, question: str) -> str:
+        """The text `answer` embeds for a question — cleaned, pinyin words read as Chinese, normalised — for a caller
+        that keeps query vectors of its own (tests/query_vectors.py). Raises InputError as `answer` does."""
+        return normalise(self._from_pinyin(clean_question(question, self.max_chars)))
+
     def _from_pinyin(self, text: str) -> str:
         """`text` with the Chinese words typed in pinyin written in Chinese (language.yaml `pinyin`); idempotent."""
         return self.reader.pinyin.convert(text) if self.reader.pinyin is not None else text
@@ -142,7 +147,7 @@ class Engine:
         text = clean_question(question, self.max_chars)
         english = not has_chinese(text)
         text = self._from_pinyin(text)  # Chinese words typed in pinyin (a cunweihui as provider) read as Chinese
-        self.index.embedder.query(normalise(text))  # once: the readers and retrieval reuse it from the cache
+        self.index.embedder.query(normalise(text))  # once (query_text): the readers and retrieval reuse it from the cache
         te = time.perf_counter()
         frame = self._read(text, facts, english)
         t1 = time.perf_counter()

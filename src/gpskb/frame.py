@@ -59,6 +59,7 @@ class Frame:
     predictions: dict[str, Prediction] = field(default_factory=dict)
     english: bool = False
     procedural: bool = False  # the question only asks how, what or how much, never whether (read once: procedural())
+    defines: bool = False  # the question asks what a term of the texts means (read once: asks_definition())
     open_guesses: dict = field(default_factory=dict)  # bought values a reading kept below asking (value → probability)
     set_aside: dict[str, SlotFill] = field(default_factory=dict)  # lexicon concepts read as a service's subject
 
@@ -121,7 +122,7 @@ def compose(cfg: FrameConfig, facts: Facts, parties: list[Party], predictions: d
         def denied(start: int, end: int) -> bool:  # a cue in the background set against the question is no cue
             return by_words(start, end) or any(s <= start and end <= e for s, e in background)
     frame = Frame(facts, parties=parties, predictions=predictions, english=english,
-                  procedural=procedural(cfg, facts.text))
+                  procedural=procedural(cfg, facts.text), defines=asks_definition(cfg, facts.text))
     present = _ban_words_as_topic(cfg, frame, facts.concepts, denied)
     # a class said only of a body that describes another (由公益一类事业单位出资设立的公司): it decides nothing
     describing = [p for p in parties if p.describes]
@@ -235,7 +236,7 @@ def _aspect(cfg: FrameConfig, frame: Frame, present: set, concept_kinds: dict) -
     pred = frame.predictions.get("aspect")
     if given:
         fill = _fill(cfg, "aspect", given[0], "given", 1.0)
-    elif "text_info" in slot.values and asks_definition(cfg, frame.text):
+    elif frame.defines and "text_info" in slot.values:
         fill = _fill(cfg, "aspect", "text_info", "form", 1.0)  # 承接主体是指什么？ asks what the text means, not whether
     elif pred and pred.confidence >= slot.decide_at and _out_of_scope_yields(cfg, frame, pred):
         best = max((v for v in pred.probabilities if v != "out_of_scope"), key=pred.p)
@@ -667,7 +668,7 @@ def decide_scope(cfg: FrameConfig, frame: Frame, fired: bool, banned: bool, retr
     if (pred and pred.value != "out_of_scope" and pred.confidence - p_oos >= s.document_names_margin
             and matches_any(s.document_names, frame.text)):
         return Scope(True, "names_document")  # When was Caizong [2023] No. 12 issued? asks about a text held
-    if asks_definition(cfg, frame.text):
+    if frame.defines:
         return Scope(True, "asks_definition")  # 什么是政府购买服务？ asks what a term of the texts means
     # a buyer and a provider both named with their roles (残联让一家协会直接定下谁领补贴…) say a purchase as plainly as its name
     subject_said = names_subject or ("purchaser" in frame.slots and "provider" in frame.slots)
