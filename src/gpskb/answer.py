@@ -7,21 +7,24 @@ clauses but no deciding rule → `no_rule`; nothing relevant → `out_of_scope`,
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 import threading
 import time
+from collections.abc import Callable, Collection
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TypedDict
 
 from . import policy as policy_mod
 from .errors import GpskbError
 from .frame import Frame, Scope, compose, decide_scope
-from .index import Index, SearchResult, open_index
-from .nlp import Facts, Reader, clean_question, has_chinese
+from .index import Hit, Index, SearchResult, open_index
+from .jsontypes import JSON
+from .nlp import Facts, Reader, clean_question
 from .parties import Gazetteer
-from .policy import KnowledgeBase
+from .policy import Clause, KnowledgeBase
 from .rules import Outcome, RuleEngine
-from .text import matches_any, normalise
+from .text import has_chinese, matches_any, normalise
 
 VERDICTS = ("prohibited", "conditional", "allowed", "no_rule", "out_of_scope")
 
@@ -37,18 +40,25 @@ class Citation:
     score: float
     ref: str
     sentence: str
-    span: tuple
+    span: tuple[int, int]
     terms: list[str]
     reason: str  # "rule" (a fired rule implements it) or "retrieval"
     excerpt: bool = False
     excerpt_note: str | None = None
 
 
+class FollowUpChoice(TypedDict):
+    """One answer to a follow-up question: its label, and the concept ids it gives (sent back as `facts`)."""
+
+    label: str
+    facts: list[str]
+
+
 @dataclass
 class FollowUpQuestion:
     id: str
     question: str
-    options: list[dict]
+    options: list[FollowUpChoice]
 
 
 @dataclass
@@ -59,19 +69,19 @@ class Answer:
     verdict: str
     answer: str
     citations: list[Citation]
-    rules: list[dict]
+    rules: list[JSON]
     follow_ups: list[FollowUpQuestion] = field(default_factory=list)
-    facts: dict = field(default_factory=dict)
-    timings_ms: dict = field(default_factory=dict)
+    facts: JSON = field(default_factory=dict)
+    timings_ms: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     conclusion: str = ""  # the 结论 line's text, as the memo states it
-    understood: dict = field(default_factory=dict)  # the aspect asked, as read: {"aspect", "label", "shown"}
+    understood: dict[str, str] = field(default_factory=dict)  # the aspect asked, as read: {"aspect", "label", "shown"}
     english: str | None = None  # the one-line English verdict, for a question asked in English
     badge: str = ""  # the short verdict the app shows (policy/wording.yaml)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> JSON:
         """The JSON contract of `gpskb ask --json` and the HTTP API (fixed fields first, extras after)."""
-        d: dict[str, Any] = {"question": self.question, "verdict": self.verdict, "answer": self.answer,
+        d: JSON = {"question": self.question, "verdict": self.verdict, "answer": self.answer,
              "citations": [asdict(c) for c in self.citations], "rules": self.rules}
         for c in d["citations"]:
             c["span"] = list(c["span"])
@@ -84,7 +94,8 @@ class Answer:
 class Engine:
     """A loaded knowledge base with its readers, rule engine and index. Thread-safe; build one per process."""
 
-    def __init__(self, kb: KnowledgeBase | None = None, index: Index | None = None, log=None, index_dir=None):
+    def __init__(self, kb: KnowledgeBase | None = None, index: Index | None = None,
+                 log: Callable[[str], None] | None = None, index_dir: str | os.PathLike[str] | None = None) -> None:
         self.kb = kb or policy_mod.load()
         self.index = index or open_index(self.kb, index_dir, log=log)
         self.reader = Reader(self.kb, readings=self.index.readings)  # the pinyin stored with the index, when it has it
@@ -102,7 +113,7 @@ class Engine:
                 if self.kb.frame else set())
         self._general_rules = {r.id for r in self.kb.rules if r.fallback or set(r.when.positive) <= read}
 
-    def read(self, text: str, given=(), english: bool | None = None) -> Frame:
+    def read(self, text: str, given: Collection[str] = (), english: bool | None = None) -> Frame:
         """The frame of a checked question: lexicon facts, parties, and the slot classifiers' readings (over the
         query vector retrieval uses: the embedder caches it, so it is computed once per question). `english`: the
         question was asked in English (before its pinyin words were read as Chinese); by default, it has no Chinese."""
@@ -110,7 +121,7 @@ class Engine:
             english = not has_chinese(text)
         return self._read(self._from_pinyin(text), given, english)
 
-    def _read(self, text: str, given, english: bool) -> Frame:
+    def _read(self, text: str, given: Collection[str], english: bool) -> Frame:
         """`read` of a question whose pinyin words are already written in Chinese."""
         norm = normalise(text)
         predictions = {}
@@ -139,7 +150,7 @@ class Engine:
         """`text` with the Chinese words typed in pinyin written in Chinese (language.yaml `pinyin`); idempotent."""
         return self.reader.pinyin.convert(text) if self.reader.pinyin is not None else text
 
-    def answer(self, question, facts=()) -> Answer:
+    def answer(self, question: object, facts: Collection[str] = ()) -> Answer:
         """Answer one question. `facts` adds concept ids the user gave directly (a form, a follow-up choice).
         Raises InputError for a question that cannot be answered as given."""
         t0 = time.perf_counter()
@@ -161,7 +172,7 @@ class Engine:
                           "retrieval": _ms(t3 - t2), "combine": _ms(t4 - t3), "total": _ms(t4 - t0)}
         return ans
 
-    def check(self, concepts, description: str = "") -> Answer:
+    def check(self, concepts: Collection[str], description: str = "") -> Answer:
         """The guided eligibility check: structured facts (concept ids) → the rules → the same kind of Answer.
         `description` (the service in words, optional) only feeds retrieval for further relevant clauses."""
         t0 = time.perf_counter()
@@ -325,13 +336,14 @@ class Engine:
                                  f"/ Article {n} of {doc.number} is missing from the excerpt held here.")
         return notes
 
-    def _citation(self, clause_id: str, hit, reason: str) -> Citation:
+    def _citation(self, clause_id: str, hit: Hit, reason: str) -> Citation:
         clause = self.kb.clauses[clause_id]
         doc = self.kb.document_of(clause)
         return Citation(clause_id, doc.number, clause.label, clause.text, hit.score, clause.ref, hit.sentence,
-                        tuple(hit.span), hit.terms, reason, doc.excerpt, doc.excerpt_note if doc.excerpt else None)
+                        hit.span, hit.terms, reason, doc.excerpt, doc.excerpt_note if doc.excerpt else None)
 
-    def _memo(self, verdict, conclusion, outcome: Outcome, citations, follow_ups, understood) -> str:
+    def _memo(self, verdict: str, conclusion: str, outcome: Outcome, citations: list[Citation],
+              follow_ups: list[FollowUpQuestion], understood: dict[str, str]) -> str:
         """The answer text: 您问的是, 结论, 依据 (文号, item, quoted sentence), 说明, 审核要点, and what the notice
         allows instead."""
         kb = self.kb
@@ -367,8 +379,8 @@ class Engine:
                                for f in alternatives)
                 lines.append(f"可以购买的做法：通知支持购买的是服务本身，由承接主体按合同提供服务并按服务数量和质量付费，"
                              f"而不是借购买服务用人。{alt}")
-            for f in follow_ups:
-                lines.append(f"待确认：{f.question}")
+            for fu in follow_ups:
+                lines.append(f"待确认：{fu.question}")
         else:
             top = citations[0] if citations else None
             if top:
@@ -382,7 +394,7 @@ class Engine:
                 lines.append(f"注：{d.number}为节选：{d.excerpt_note}")
         return "\n".join(lines)
 
-    def _cite_name(self, clause) -> str:
+    def _cite_name(self, clause: Clause) -> str:
         doc = self.kb.document_of(clause)
         title = f"「{clause.title}」" if clause.title else ""
         excerpt = "（节选）" if doc.excerpt else ""
@@ -397,7 +409,7 @@ _default: Engine | None = None
 _default_lock = threading.Lock()
 
 
-def default_engine(log=None) -> Engine:
+def default_engine(log: Callable[[str], None] | None = None) -> Engine:
     """The process-wide engine on the default policy folder and index (built on first use)."""
     global _default
     with _default_lock:
@@ -406,12 +418,12 @@ def default_engine(log=None) -> Engine:
         return _default
 
 
-def answer(question: str, facts=()) -> Answer:
+def answer(question: str, facts: Collection[str] = ()) -> Answer:
     """Answer a question with the default engine (see Engine.answer)."""
     return default_engine().answer(question, facts)
 
 
-def answer_dict(engine: Engine, question, facts=()) -> dict:
+def answer_dict(engine: Engine, question: object, facts: Collection[str] = ()) -> JSON:
     """The JSON contract for one question (with `facts` given, as a follow-up's answer), or {"question": ...,
     "error": ...}: a bad line never stops a batch."""
     try:

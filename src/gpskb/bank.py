@@ -15,13 +15,18 @@ import dataclasses
 import io
 import re
 import zipfile
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import GpskbError, InputError
+from .jsontypes import JSON
 from .schema import ExamConfig
 from .text import normalise
+
+if TYPE_CHECKING:
+    from .answer import Engine
 
 LETTERS = "ABCDEF"
 #: what gpskb makes of a statement, as the CLI and the app say it
@@ -32,7 +37,7 @@ MAX_PROBLEMS_SHOWN = 20
 class BankError(GpskbError):
     """A question bank that cannot be imported as given. `problems` lists each one (row and column named)."""
 
-    def __init__(self, problems: list[str]):
+    def __init__(self, problems: list[str]) -> None:
         self.problems = list(problems)
         shown = self.problems[:MAX_PROBLEMS_SHOWN]
         more = len(self.problems) - len(shown)
@@ -52,7 +57,7 @@ class BankItem:
     key: str
     explanation: str = ""
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> JSON:
         return asdict(self)
 
 
@@ -83,7 +88,7 @@ class ItemCheck:
     gpskb_key: str | None  # the key gpskb's verdicts give (None: undecided)
     agrees: bool | None  # None: gpskb decides too little to compare
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> JSON:
         return {"item": self.item.to_dict(), "gpskb_key": self.gpskb_key, "agrees": self.agrees,
                 "statements": [{**asdict(s), "true": s.true} for s in self.statements]}
 
@@ -103,9 +108,9 @@ class BankReport:
     def undecided(self) -> list[ItemCheck]:
         return [c for c in self.items if c.agrees is None]
 
-    def summary(self) -> dict:
+    def summary(self) -> JSON:
         n = len(self.items)
-        by_type = {}
+        by_type: dict[str, dict[str, int]] = {}
         for t in ("判断", "单选", "多选"):
             mine = [c for c in self.items if c.item.type == t]
             if mine:
@@ -117,7 +122,7 @@ class BankReport:
 # -- reading a file ----------------------------------------------------------------------------------------------
 
 
-def _cell(value) -> str:
+def _cell(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
@@ -181,7 +186,7 @@ def _heading(text: str) -> str:
 def _columns(header: list[str], cfg: ExamConfig) -> dict[str, Any]:
     """Column index of each field, from the header row; BankError naming what is missing."""
     names = {_heading(h): i for i, h in reversed(list(enumerate(header))) if h}
-    found: dict = {}
+    found: dict[str, Any] = {}
     for fld in ("type", "stem", "key", "options", "explanation"):
         for alias in getattr(cfg.columns, fld):
             if _heading(alias) in names:
@@ -249,7 +254,7 @@ def parse(data: bytes, filename: str, cfg: ExamConfig) -> list[BankItem]:
     types = {_heading(s): t for t, spellings in cfg.types.items() for s in spellings}
     items, problems = [], []
     for n, row in body:
-        def get(i, row=row):
+        def get(i: int | None, row: list[str] = row) -> str:
             return row[i].strip() if i is not None and i < len(row) else ""
 
         raw_type, stem, raw_key = get(cols["type"]), get(cols["stem"]), get(cols["key"])
@@ -288,24 +293,28 @@ def parse(data: bytes, filename: str, cfg: ExamConfig) -> list[BankItem]:
 # -- from items to statements -------------------------------------------------------------------------------------
 
 
+def _alternation(words: Iterable[str]) -> str:
+    """A regex source that matches any of the words, longest first."""
+    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+
+
 class Statements:
     """Turns items into statements and reads what each claims (policy/exam.yaml)."""
 
-    def __init__(self, cfg: ExamConfig):
+    def __init__(self, cfg: ExamConfig) -> None:
         self.cfg = cfg
         self.blanks = [re.compile(p) for p in cfg.blanks]
         self.lead = re.compile(cfg.choice_lead)
         self.asks_false_rx = [re.compile(p) for p in cfg.asks_false]
         self.statement_rx = re.compile(cfg.statement_options) if cfg.statement_options else None
         self.lead_anywhere = re.compile(r"[,，]?\s*(?:以下|下列)")
-        words = lambda ws: "|".join(re.escape(w) for w in sorted(ws, key=len, reverse=True))  # noqa: E731
-        self.negative = re.compile(words(cfg.claim.negative), re.I)
-        self.positive = re.compile(words(cfg.claim.positive), re.I)
-        self.modifier_end = re.compile(words(cfg.claim.modifier_end), re.I) if cfg.claim.modifier_end else None
+        self.negative = re.compile(_alternation(cfg.claim.negative), re.I)
+        self.positive = re.compile(_alternation(cfg.claim.positive), re.I)
+        self.modifier_end = re.compile(_alternation(cfg.claim.modifier_end), re.I) if cfg.claim.modifier_end else None
         self.noun_phrase = re.compile(cfg.claim.noun_phrase_option) if cfg.claim.noun_phrase_option else None
         self.noun_phrase_stand_in = cfg.claim.noun_phrase_stand_in
-        self.coordination = re.compile(words(cfg.claim.coordination), re.I) if cfg.claim.coordination else None
-        self.absolute = re.compile(words(cfg.claim.absolute), re.I) if cfg.claim.absolute else None
+        self.coordination = re.compile(_alternation(cfg.claim.coordination), re.I) if cfg.claim.coordination else None
+        self.absolute = re.compile(_alternation(cfg.claim.absolute), re.I) if cfg.claim.absolute else None
 
     def of(self, item: BankItem) -> list[tuple[str | None, str]]:
         if item.type == "判断":
@@ -378,7 +387,7 @@ class Statements:
         return bool(self.absolute and self.absolute.search(text))
 
 
-def check(engine, items: list[BankItem], progress=None) -> BankReport:
+def check(engine: Engine, items: list[BankItem], progress: Callable[[int, int], None] | None = None) -> BankReport:
     """Ask gpskb about every statement of every item (each distinct statement once). `progress(done, total)` is
     called after each item."""
     cfg = engine.kb.exam
@@ -407,7 +416,7 @@ def check(engine, items: list[BankItem], progress=None) -> BankReport:
     return BankReport(checks)
 
 
-def _ask(engine, text: str, claims: bool, cfg: ExamConfig, absolute: bool = False) -> StatementCheck:
+def _ask(engine: Engine, text: str, claims: bool, cfg: ExamConfig, absolute: bool = False) -> StatementCheck:
     """gpskb's answer to one statement, and whether it says the thing may be done: only for a statement read as
     asking whether (cfg.judged_aspects) and decided by a rule that is not a fallback; otherwise undecided. A
     permission granted without exception (`absolute`) holds only where gpskb allows outright, not conditionally."""

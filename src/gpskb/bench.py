@@ -2,6 +2,7 @@
 one. Targets are printed beside each figure; the command never fails a build (timing is not a unit test)."""
 from __future__ import annotations
 
+import argparse
 import gc
 import os
 import resource
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -29,13 +31,13 @@ TARGETS = {
 }
 
 
-def percentile(values, p):
+def percentile(values: Sequence[float], p: float) -> float:
     """The p-th percentile (0..100, linear interpolation: numpy's default), NaN for no values (shared with
     scripts/load.py)."""
     return float(np.percentile(values, p)) if len(values) else float("nan")
 
 
-def _mark(value, target, lower_is_better=True):
+def _mark(value: float, target: float, lower_is_better: bool = True) -> str:
     ok = value <= target if lower_is_better else value >= target
     return f"{'ok ' if ok else 'MISS'} (target {'<=' if lower_is_better else '>='} {target:g})"
 
@@ -45,7 +47,7 @@ def default_question_files() -> list[str]:
     return [str(p) for p in sorted(d.glob("*.yaml"))]
 
 
-def run_bench(args) -> int:
+def run_bench(args: argparse.Namespace) -> int:
     from .answer import Engine
     from .evaluation import load_questions
     from .index import Index, open_index
@@ -191,9 +193,10 @@ def run_bench(args) -> int:
     t = time.perf_counter()
     child = psutil.Popen(cmd + ["ask", "--json"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                          stderr=subprocess.DEVNULL, text=True)
-    peak_bytes, box = 0, {}
+    peak_bytes = 0
+    box: dict[str, str] = {}
 
-    def feed():
+    def feed() -> None:
         box["out"], _ = child.communicate("\n".join(questions) + "\n")
 
     feeder = threading.Thread(target=feed)

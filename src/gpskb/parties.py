@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from .schema import Parties
@@ -56,7 +57,7 @@ class Gazetteer:
         self.categories = {c.id: c for c in parties.categories}
         self.precedence = dict(parties.precedence)
         self.names: list[tuple[str, str]] = []  # (normalised name, type id), longest first
-        self.patterns: list[tuple[re.Pattern, str]] = []
+        self.patterns: list[tuple[re.Pattern[str], str]] = []
         self.exceptions: dict[str, list[str]] = {}
         self.types = {t.id: t for t in parties.types}
         for t in parties.types:
@@ -270,7 +271,12 @@ class Gazetteer:
         if self.speaker_words is None:
             return text
         word = self.speaker_as_provider
-        return self.speaker_words.sub(lambda m: word if len(m.group(0)) == len(word) else m.group(0), text)
+
+        def same_length(m: re.Match[str]) -> str:
+            said: str = m.group(0)
+            return word if len(said) == len(word) else said
+
+        return self.speaker_words.sub(same_length, text)
 
     def _of_category(self, party: Party, category: str) -> Party:
         """The party read as of another category (its concept and role attributes follow the category)."""
@@ -279,7 +285,8 @@ class Gazetteer:
                                    may_buy=cat.may_buy, either_role=cat.either_role)
 
     @staticmethod
-    def _point_back(text: str, parties: list, patterns, role: str, skip=lambda p, at: False) -> None:
+    def _point_back(text: str, parties: list[Party], patterns: Iterable[re.Pattern[str]], role: str,
+                    skip: Callable[[Party, int], bool] = lambda p, at: False) -> None:
         """Give `role` to the party named last before each pronoun match (unless it already has a role); a party the
         words already gave the other role is not the one the pronoun means (…from an NGO. Can it be the purchaser?)."""
         for rx in patterns:

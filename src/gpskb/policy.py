@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ import yaml
 
 from . import config
 from .errors import PolicyError, UnknownClause, UnknownRule
+from .jsontypes import JSON
 from .policy_files import (
     CONCEPT_KINDS,
     DocumentFile,
@@ -30,7 +32,7 @@ from .policy_files import (
     TrainingFile,
     check,
 )
-from .schema import ExamConfig, Examples, FrameConfig, Parties, Wording, validated
+from .schema import ExamConfig, Examples, ExampleTexts, FrameConfig, Parties, Wording, validated
 from .text import compile_pattern
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -41,8 +43,9 @@ class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ign
     """SafeLoader that rejects duplicate keys (PyYAML silently keeps the last one) and keeps dates as strings."""
 
 
-def _construct_mapping(loader, node, deep=False):
-    seen: dict = {}
+def _construct_mapping(loader: yaml.constructor.SafeConstructor, node: yaml.MappingNode,
+                       deep: bool = False) -> dict[Hashable, Any]:
+    seen: dict[Hashable, int] = {}  # key → the line it was first seen on
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
         if key in seen:
@@ -136,10 +139,10 @@ class Document:
     issuer: str
     excerpt: bool
     excerpt_note: str | None
-    meta: dict
+    meta: JSON  # the document file's `document` mapping as read (its missing topics' patterns compiled)
     file: str
 
-    def missing_topics(self, text: str) -> list[dict]:
+    def missing_topics(self, text: str) -> list[JSON]:
         """The topics an excerpt does not govern (document `missing_topics`) that a normalised question raises."""
         return [t for t in self.meta.get("missing_topics") or () if any(rx.search(text) for rx in t["compiled"])]
 
@@ -148,12 +151,13 @@ class Document:
         for m in self.meta.get("missing") or ():
             parts = re.findall(ARTICLE_RE.pattern + r"|(末条)", m["articles"])
             nums = [chinese_number(a) if a else None for a, end in parts]
-            if "至" in m["articles"] and len(parts) == 2:
+            articles: str = m["articles"]
+            if "至" in articles and len(parts) == 2:
                 lo, hi = nums[0], nums[1]
                 if lo is not None and lo <= n and (hi is None or n <= hi):
-                    return m["articles"]
+                    return articles
             elif n in nums:
-                return m["articles"]
+                return articles
         return None
 
 
@@ -167,7 +171,7 @@ class Clause:
     title: str | None = None
     part: str | None = None
     sources: str | None = None
-    aliases: tuple = ()  # names people use for the clause (负面清单 for 第十条): metadata, never part of the text
+    aliases: tuple[str, ...] = ()  # names people use for the clause (负面清单 for 第十条): metadata, never part of the text
 
     @property
     def label(self) -> str:
@@ -196,12 +200,12 @@ class Clause:
 class Condition:
     """any: at least one of these; any_groups: at least one of each group; all: every one; none: not one."""
 
-    any: tuple = ()
-    all: tuple = ()
-    none: tuple = ()
-    any_groups: tuple = ()  # of tuples
+    any: tuple[str, ...] = ()
+    all: tuple[str, ...] = ()
+    none: tuple[str, ...] = ()
+    any_groups: tuple[tuple[str, ...], ...] = ()
 
-    def holds(self, facts: set) -> bool:
+    def holds(self, facts: set[str]) -> bool:
         """Whether a set of true concept ids satisfies the condition (the reference semantics the engine must match)."""
         return ((not self.any or any(c in facts for c in self.any))
                 and all(any(c in facts for c in g) for g in self.any_groups)
@@ -209,12 +213,12 @@ class Condition:
                 and not any(c in facts for c in self.none))
 
     @property
-    def positive(self) -> tuple:
+    def positive(self) -> tuple[str, ...]:
         """The concepts whose presence can make the condition hold."""
         return self.any + tuple(c for g in self.any_groups for c in g) + self.all
 
     @property
-    def concepts(self) -> tuple:
+    def concepts(self) -> tuple[str, ...]:
         return self.positive + self.none
 
 
@@ -222,16 +226,16 @@ class Condition:
 class Rule:
     id: str
     title: str
-    clauses: tuple
+    clauses: tuple[str, ...]
     quote: str
     when: Condition
     outcome: str
     priority: int
-    overrides: tuple
+    overrides: tuple[str, ...]
     explanation: str
     override_note: str | None
-    checks: tuple
-    follow_ups: tuple
+    checks: tuple[str, ...]
+    follow_ups: tuple[str, ...]
     file: str
     conclusion: str | None = None  # the 结论 when the outcome's default wording does not fit (e.g. a contract term)
     aspect: str = "can_buy"  # the aspect of a question this rule answers (policy/frame.yaml)
@@ -242,7 +246,7 @@ class Rule:
     own_aspect_only: bool = False
     # conditional rules whose checks this allowed rule's facts answer (the auxiliary review when catalogue, budget and
     # pay by results are all stated): they support the answer, they do not make it conditional
-    settles: tuple = ()
+    settles: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -250,7 +254,7 @@ class FollowUp:
     id: str
     ask_when: Condition
     question: str
-    options: tuple  # of (label, tuple of concept ids)
+    options: tuple[tuple[str, tuple[str, ...]], ...]  # (label, the concept ids it gives)
 
 
 @dataclass(frozen=True)
@@ -258,12 +262,13 @@ class Concept:
     id: str
     label: str
     kind: str
-    terms: tuple
-    exceptions: tuple
-    exception_patterns: tuple = ()  # compiled regular expressions
-    patterns: tuple = ()  # compiled regular expressions that mention the concept (派几个人到…上班)
-    english: tuple = ()  # English words and phrases for the concept (lower case, matched on word boundaries)
-    together: tuple = ()  # groups of compiled regexes: the concept is mentioned when every group matches, in any order
+    terms: tuple[str, ...]
+    exceptions: tuple[str, ...]
+    exception_patterns: tuple[re.Pattern[str], ...] = ()
+    patterns: tuple[re.Pattern[str], ...] = ()  # regular expressions that mention the concept (派几个人到…上班)
+    english: tuple[str, ...] = ()  # English words and phrases for the concept (lower case, matched on word boundaries)
+    # groups of regexes: the concept is mentioned when every group matches, in any order
+    together: tuple[tuple[re.Pattern[str], ...], ...] = ()
 
 
 @dataclass
@@ -277,11 +282,11 @@ class KnowledgeBase:
     not_formalised: dict[str, str]
     follow_ups: dict[str, FollowUp]
     concepts: dict[str, Concept]
-    language: dict
-    retrieval: dict
-    training: list[dict]
+    language: JSON  # policy/language.yaml as read, its patterns compiled (`compiled_…` keys)
+    retrieval: JSON  # policy/retrieval.yaml as read, its glossary compiled
+    training: list[JSON]
     frame: FrameConfig
-    examples: dict  # slot → value → example questions (policy/examples.yaml)
+    examples: ExampleTexts  # slot → value → example questions (policy/examples.yaml)
     parties: Parties
     wording: Wording
     exam: ExamConfig  # how trainers' question banks are read (policy/exam.yaml, gpskb.bank)
@@ -315,7 +320,7 @@ class KnowledgeBase:
         return hashlib.sha256(json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
 
 
-def _condition(data: dict, file: str, where: str, concepts: dict, positive: bool = True) -> Condition:
+def _condition(data: JSON, file: str, where: str, concepts: dict[str, Concept], positive: bool = True) -> Condition:
     cond = Condition(tuple(data.get("any") or ()), tuple(data.get("all") or ()), tuple(data.get("none") or ()),
                      tuple(tuple(g) for g in data.get("any_of_each") or ()))
     if positive and not cond.positive:
@@ -333,7 +338,7 @@ def _condition(data: dict, file: str, where: str, concepts: dict, positive: bool
     return cond
 
 
-def _regexes(patterns, file: str, field: str, groups: tuple = ()) -> list:
+def _regexes(patterns: Iterable[str], file: str, field: str, groups: tuple[str, ...] = ()) -> list[re.Pattern[str]]:
     """Compile a list of regular expressions of a policy file; the error names the file and the field (and the
     named groups each pattern must capture)."""
     out = []
@@ -348,7 +353,7 @@ def _regexes(patterns, file: str, field: str, groups: tuple = ()) -> list:
     return out
 
 
-def load(policy: str | os.PathLike | None = None) -> KnowledgeBase:
+def load(policy: str | os.PathLike[str] | None = None) -> KnowledgeBase:
     """Load and validate a policy folder (default: config.policy_dir()). Raises PolicyError on the first problem."""
     root = config.policy_dir(policy)
     if not root.is_dir():
@@ -512,7 +517,7 @@ def load(policy: str | os.PathLike | None = None) -> KnowledgeBase:
                 raise PolicyError(r.file, f"rules[{r.id}].settles[{j}]",
                                   f"{sid!r}: only an allowed rule settles, and only a conditional rule that exists")
 
-    training: list[dict] = []
+    training: list[JSON] = []
     tpath = root / "training.yaml"
     if tpath.exists():
         tname = display_path(tpath)
@@ -545,7 +550,7 @@ def load(policy: str | os.PathLike | None = None) -> KnowledgeBase:
                          retrieval, training, frame, examples, parties, wording, exam)
 
 
-def _load_reading(root: Path, concepts: dict) -> tuple[FrameConfig, dict, Parties]:
+def _load_reading(root: Path, concepts: dict[str, Concept]) -> tuple[FrameConfig, ExampleTexts, Parties]:
     """frame.yaml, examples.yaml and parties.yaml, validated against each other and the lexicon's concepts."""
     fname = display_path(root / "frame.yaml")
     frame = validated(FrameConfig, read_yaml(root / "frame.yaml"), fname)

@@ -17,12 +17,14 @@ import itertools
 import os
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import durable.engine as _engine
 
 from .errors import EngineError, PolicyError
+from .jsontypes import JSON
 from .nlp import Facts
 from .policy import Condition, FollowUp, KnowledgeBase, Rule
 
@@ -32,12 +34,12 @@ if TYPE_CHECKING:
 _ACTION_PREFIX = "fire:"
 _HANDLED = "handled"  # the catch-all rule and its action: every fact is handled (see the module docstring)
 _MARK = "_gpskb"
-_host = None
+_host: _Host | None = None
 _host_lock = threading.Lock()
 _names = itertools.count()
 
 
-class _Host(_engine.Host):
+class _Host(_engine.Host):  # type: ignore[misc]  # durable_rules has no type information: Host is Any
     """A durable_rules host whose named actions record which rule fired in the session state, without the
     background dispatch threads durable_rules' host starts.
 
@@ -49,9 +51,10 @@ class _Host(_engine.Host):
     def _run(self) -> None:  # durable_rules starts its timer loops here
         return None
 
-    def get_action(self, action_name):
+    def get_action(self, action_name: str) -> Callable[[Any], None]:
+        """The action a rule runs on its closure `c` (durable_rules' object: `c.s` is the session state)."""
         if action_name == _HANDLED:
-            def handled(c):
+            def handled(c: Any) -> None:
                 c.s.handled = True
 
             return handled
@@ -59,7 +62,7 @@ class _Host(_engine.Host):
             raise Exception(f"unknown action {action_name}")
         rule_id = action_name[len(_ACTION_PREFIX):]
 
-        def record(c):
+        def record(c: Any) -> None:
             c.s.fired = list(c.s.fired or []) + [rule_id]
 
         return record
@@ -74,9 +77,9 @@ def _get_host() -> _Host:
         return _host
 
 
-def compile_condition(cond: Condition) -> dict:
+def compile_condition(cond: Condition) -> JSON:
     """A Condition as a durable_rules expression over one fact whose keys are concept ids (True/False)."""
-    terms = []
+    terms: list[JSON] = []
     for group in ((cond.any,) if cond.any else ()) + cond.any_groups:
         alts = [{c: True} for c in group]
         terms.append(alts[0] if len(alts) == 1 else {"$or": alts})
@@ -85,7 +88,7 @@ def compile_condition(cond: Condition) -> dict:
     return terms[0] if len(terms) == 1 else {"$and": terms}
 
 
-def compile_rules(kb: KnowledgeBase) -> dict:
+def compile_rules(kb: KnowledgeBase) -> dict[str, JSON]:
     """The ruleset definition (durable_rules' dict form, which keeps our rule ids) for the knowledge base's rules."""
     rules = {r.id: {"all": [{"m": compile_condition(r.when)}], "run": _ACTION_PREFIX + r.id} for r in kb.rules}
     rules[_HANDLED] = {"all": [{"m": {_MARK: True}}], "run": _HANDLED}  # rule ids are ASCII slugs: no clash
@@ -118,7 +121,7 @@ class Firing:
     explanation: str
     overridden_by: str | None = None
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> JSON:
         return {"rule_id": self.rule.id, "outcome": self.rule.outcome, "clause_ids": list(self.rule.clauses),
                 "matched": self.matched, "explanation": self.explanation, "status": self.status,
                 "overridden_by": self.overridden_by, "quote": self.rule.quote, "priority": self.rule.priority,
@@ -137,7 +140,7 @@ class Outcome:
     def decisive(self) -> Firing | None:
         return next((f for f in self.firings if f.status == "decisive"), None)
 
-    def trace(self) -> list[dict]:
+    def trace(self) -> list[JSON]:
         return [f.as_dict() for f in self.firings]
 
 
@@ -161,7 +164,7 @@ class RuleEngine:
         self._lock = threading.Lock()
         self._host.set_rulesets({self.name: copy.deepcopy(compile_rules(kb))})
 
-    def fire(self, concepts: set) -> list[str]:
+    def fire(self, concepts: set[str]) -> list[str]:
         """Ids of the rules whose conditions hold for this set of true concepts, as the engine reports them."""
         fact: dict[str, object] = {c: (c in concepts) for c in self.concepts}
         sid = uuid.uuid4().hex

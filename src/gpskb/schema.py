@@ -6,15 +6,18 @@ like every other policy error.
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from collections.abc import Sequence
+from typing import Any, Literal, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import PolicyError
 from .text import compile_pattern
 
+_Patterns = TypeVar("_Patterns", bound=Sequence[str])
 
-def _regexes(patterns):
+
+def _regexes(patterns: _Patterns) -> _Patterns:
     """The patterns, each checked to compile as the readers use them (folded: `compile_pattern`, cached, so the check
     is the only compilation); a broken one names itself."""
     for p in patterns:
@@ -89,14 +92,14 @@ class Slot(_Strict):
     values: dict[str, SlotValue]
 
     @model_validator(mode="after")
-    def _known_out_of_scope_values(self):
+    def _known_out_of_scope_values(self) -> Self:
         unknown = [v for v in self.out_of_scope_values if v not in self.values]
         if unknown:
             raise ValueError(f"out_of_scope_values: unknown value {unknown[0]!r}")
         return self
 
     @model_validator(mode="after")
-    def _ask_below_decide(self):
+    def _ask_below_decide(self) -> Self:
         if self.ask_at is not None and self.ask_at >= self.decide_at:
             raise ValueError("ask_at must be below decide_at")
         for name, value in self.values.items():
@@ -127,7 +130,7 @@ class GeneralTest(_Strict):
 
     @field_validator("asks_whether_forms")
     @classmethod
-    def _forms_compile(cls, patterns):
+    def _forms_compile(cls, patterns: tuple[str, ...]) -> tuple[str, ...]:
         _regexes(patterns)
         return patterns
 
@@ -175,7 +178,7 @@ class FrameConfig(_Strict):
 
     @field_validator("cues")
     @classmethod
-    def _cues_compile(cls, cues):
+    def _cues_compile(cls, cues: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
         for name, patterns in cues.items():
             try:
                 _regexes(patterns)
@@ -184,7 +187,7 @@ class FrameConfig(_Strict):
         return cues
 
     @model_validator(mode="after")
-    def _cues_named(self):
+    def _cues_named(self) -> Self:
         for slot_id, slot in self.slots.items():
             for value_id, value in slot.values.items():
                 c = value.corroborated
@@ -216,7 +219,7 @@ class FrameConfig(_Strict):
 
     @field_validator("asks_permission", "background_forms")
     @classmethod
-    def _permission_compiles(cls, patterns):
+    def _permission_compiles(cls, patterns: tuple[str, ...]) -> tuple[str, ...]:
         _regexes(patterns)
         return patterns
     denials: dict[str, str] = {}  # a denied concept asserts another (无需编入预算: has_budget denied → no_budget)
@@ -228,26 +231,30 @@ class FrameConfig(_Strict):
 
     @field_validator("slots")
     @classmethod
-    def _required_slots(cls, slots):
+    def _required_slots(cls, slots: dict[str, Slot]) -> dict[str, Slot]:
         missing = {"aspect", "bought", "area"} - set(slots)
         if missing:
             raise ValueError(f"missing slots: {', '.join(sorted(missing))}")
         return slots
 
 
+#: training examples as policy/examples.yaml holds them: slot → value → example questions
+ExampleTexts = dict[str, dict[str, list[str]]]
+
+
 class Examples(_Strict):
-    slots: dict[str, dict[str, list[str]]]
+    slots: ExampleTexts
 
     @field_validator("slots")
     @classmethod
-    def _enough(cls, slots):
+    def _enough(cls, slots: ExampleTexts) -> ExampleTexts:
         for slot, values in slots.items():
             if len(values) < 2:
                 raise ValueError(f"{slot}: a slot needs at least two values")
             for value, texts in values.items():
                 if len(texts) < 5:
                     raise ValueError(f"{slot}.{value}: at least 5 examples per value ({len(texts)})")
-                seen = set()
+                seen: set[str] = set()
                 for t in texts:
                     if not t.strip():
                         raise ValueError(f"{slot}.{value}: an empty example")
@@ -344,7 +351,7 @@ class Parties(_Strict):
     roles: Roles
 
     @model_validator(mode="after")
-    def _known_categories(self):
+    def _known_categories(self) -> Self:
         ids = {c.id for c in self.categories}
         for t in self.types:
             if t.category not in ids:
@@ -380,14 +387,17 @@ class Wording(_Strict):
 
     @field_validator("verdicts")
     @classmethod
-    def _every_verdict(cls, verdicts):
+    def _every_verdict(cls, verdicts: dict[str, VerdictWording]) -> dict[str, VerdictWording]:
         missing = {"prohibited", "conditional", "allowed", "no_rule", "out_of_scope"} - set(verdicts)
         if missing:
             raise ValueError(f"missing verdicts: {', '.join(sorted(missing))}")
         return verdicts
 
 
-def validated(model: type[BaseModel], data: Any, file: str):
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+def validated(model: type[_Model], data: Any, file: str) -> _Model:
     """`data` as `model`, or PolicyError(file, the first bad field, what is wrong)."""
     try:
         return model.model_validate(data)
@@ -424,7 +434,7 @@ class ExamClaim(_Strict):
 
     @field_validator("noun_phrase_option")
     @classmethod
-    def _noun_phrase_compiles(cls, pattern):
+    def _noun_phrase_compiles(cls, pattern: str | None) -> str | None:
         if pattern:
             _regexes([pattern])
         return pattern
@@ -448,31 +458,31 @@ class ExamConfig(_Strict):
 
     @field_validator("blanks")
     @classmethod
-    def _blanks_compile(cls, patterns):
+    def _blanks_compile(cls, patterns: tuple[str, ...]) -> tuple[str, ...]:
         return _regexes(patterns)
 
     @field_validator("choice_lead")
     @classmethod
-    def _lead_compiles(cls, pattern):
+    def _lead_compiles(cls, pattern: str) -> str:
         return _regexes([pattern])[0]
 
     @field_validator("types")
     @classmethod
-    def _three_types(cls, types):
+    def _three_types(cls, types: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
         if set(types) != {"判断", "单选", "多选"}:
             raise ValueError("must name exactly the types 判断, 单选 and 多选")
         return types
 
     @field_validator("judge_keys")
     @classmethod
-    def _two_keys(cls, keys):
+    def _two_keys(cls, keys: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
         if set(keys) != {"对", "错"}:
             raise ValueError("must name exactly the keys 对 and 错")
         return keys
 
     @field_validator("holds")
     @classmethod
-    def _verdicts(cls, holds):
+    def _verdicts(cls, holds: dict[str, bool]) -> dict[str, bool]:
         unknown = set(holds) - {"allowed", "conditional", "prohibited", "no_rule", "out_of_scope"}
         if unknown:
             raise ValueError(f"unknown verdicts: {', '.join(sorted(unknown))}")

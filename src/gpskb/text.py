@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from collections.abc import Iterable, Iterator
 
 from opencc import OpenCC
 
@@ -68,18 +69,18 @@ def fold_pattern(pattern: str) -> str:
 
 
 @functools.lru_cache(maxsize=4096)
-def compile_pattern(pattern: str) -> re.Pattern:
+def compile_pattern(pattern: str) -> re.Pattern[str]:
     """re.compile of a policy pattern, folded for normalised text (see fold_pattern); cached, so a pattern kept as
     text in a settings model compiles once."""
     return re.compile(fold_pattern(pattern))
 
 
-def matches_any(patterns, text: str) -> bool:
+def matches_any(patterns: Iterable[str], text: str) -> bool:
     """Whether any of a policy file's patterns (compiled as `compile_pattern` does) occurs in the text."""
     return any(compile_pattern(rx).search(text) for rx in patterns)
 
 
-def find_all(text: str, sub: str):
+def find_all(text: str, sub: str) -> Iterator[int]:
     """Every start index of `sub` in text (overlapping occurrences too)."""
     i = text.find(sub)
     while i >= 0:

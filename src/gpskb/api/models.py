@@ -144,8 +144,8 @@ class HealthOut(BaseModel):
     documents: int
     clauses: int
     rules: int
-    index: dict
+    index: dict[str, Any]
 
 
-def _errors(*codes: int) -> dict:
+def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {c: {"model": ErrorOut, "description": _HTTP_ERRORS.get(c, ("", "", "error"))[2]} for c in codes}
