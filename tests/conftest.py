@@ -111,7 +111,7 @@ class RuleCase(pytest.Item):
 
     def runtest(self):
         from gpskb.frame import Frame
-        from gpskb.nlp import Facts
+        from gpskb.nlp.facts import Facts
 
         engine = shared_engine()["engine"]
         rules = engine.rules

@@ -20,11 +20,12 @@ from .errors import GpskbError
 from .frame import Frame, Scope, compose, decide_scope
 from .index import Hit, Index, SearchResult, open_index
 from .jsontypes import JSON
-from .nlp import Facts, Reader, clean_question
+from .nlp.facts import Facts
+from .nlp.reader import Reader
 from .parties import Gazetteer
 from .policy import Clause, KnowledgeBase
 from .rules import Outcome, RuleEngine
-from .text import has_chinese, matches_any, normalise
+from .text import clean_question, has_chinese, matches_any, normalise
 
 VERDICTS = ("prohibited", "conditional", "allowed", "no_rule", "out_of_scope")
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from .jsontypes import JSON
 from .learn import Prediction
-from .nlp import Facts, Mention
+from .nlp.facts import Facts, Mention
 from .parties import Party
 from .schema import FrameConfig, Roles, SlotValue
 from .text import compile_pattern, matches_any

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import bm25s
 import faiss
@@ -30,13 +30,11 @@ from . import __version__, config
 from .errors import IndexMissing, IndexStale, SettingError
 from .jsontypes import JSON
 from .learn import READERS_FILE, READERS_FORMAT, SlotReaders, examples_hash
+from .nlp.pinyin import Readings, homophone_readings, reading_terms
 from .policy import KnowledgeBase, display_path
 from .text import normalise
 
-if TYPE_CHECKING:
-    from .nlp import Readings  # (nlp loads spaCy: imported where an index is built, not to load one)
-
-#: the lexicon's pinyin for the homophone matcher (nlp.homophone_readings), written with the index
+#: the lexicon's pinyin for the homophone matcher (nlp.pinyin.homophone_readings), written with the index
 READINGS_FILE = "readings.json"
 
 # Bump when chunk() or lexical_tokens() change: the manifest check then refuses indexes built the old way.
@@ -322,7 +320,7 @@ class Index:
                  readers: SlotReaders | None = None, readings: Readings | None = None) -> None:
         self.kb, self.embedder, self.chunks, self.manifest = kb, embedder, chunks, manifest
         self.readers = readers  # the frame's trained slot classifiers (gpskb.learn), built and stored with the index
-        # the lexicon's pinyin for the homophone matcher (nlp.homophone_readings): a reader whose lexicon has terms
+        # the lexicon's pinyin for the homophone matcher (nlp.pinyin.homophone_readings): a reader whose lexicon has terms
         # this table lacks computes its own, so a lexicon edit never needs a rebuild for it
         self.readings = readings
         self.faiss = faiss.IndexFlatIP(vectors.shape[1])
@@ -375,8 +373,6 @@ class Index:
             "readers": {"format": READERS_FORMAT, "examples_hash": examples_hash(kb.examples),
                         **(readers.report if readers else {})},
         }
-        from .nlp import homophone_readings, reading_terms
-
         return cls(kb, embedder, chunks, vectors, manifest, readers, homophone_readings(reading_terms(kb)))
 
     def save(self, directory: Path) -> None:

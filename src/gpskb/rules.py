@@ -25,7 +25,7 @@ import durable.engine as _engine
 
 from .errors import EngineError, PolicyError
 from .jsontypes import JSON
-from .nlp import Facts
+from .nlp.facts import Facts
 from .policy import Condition, FollowUp, KnowledgeBase, Rule
 
 if TYPE_CHECKING:
