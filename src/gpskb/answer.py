@@ -17,7 +17,9 @@ from typing import TypedDict
 
 from . import policy as policy_mod
 from .errors import GpskbError
-from .frame import Frame, Scope, compose, decide_scope
+from .frame.compose import compose
+from .frame.model import Frame
+from .frame.scope import Scope, decide_scope
 from .index import Hit, Index, SearchResult, open_index
 from .jsontypes import JSON
 from .nlp.facts import Facts

@@ -29,7 +29,7 @@ from .nlp.facts import Facts
 from .policy import Condition, FollowUp, KnowledgeBase, Rule
 
 if TYPE_CHECKING:
-    from .frame import Frame
+    from .frame.model import Frame
 
 _ACTION_PREFIX = "fire:"
 _HANDLED = "handled"  # the catch-all rule and its action: every fact is handled (see the module docstring)
