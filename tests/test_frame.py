@@ -249,7 +249,7 @@ def test_cross_validation_of_the_readers_reports_mean_and_worst_fold(kb, index):
 
 def test_the_embedder_runs_single_threaded_unless_configured():
     """OpenMP reads its thread count once: gpskb sets it before the embedder and FAISS load, for every entry point."""
-    code = ("import gpskb, os; from gpskb.index import make_embedder; make_embedder().query('劳务派遣');"
+    code = ("import gpskb, os; from gpskb.index.embedders import make_embedder; make_embedder().query('劳务派遣');"
             "from threadpoolctl import threadpool_info;"
             "print(max(i['num_threads'] for i in threadpool_info() if i['internal_api'] == 'openmp'))")
     env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
@@ -264,7 +264,8 @@ def test_the_stored_readers_give_scikit_learns_own_probabilities(index):
     from conftest import ROOT
     from scipy import sparse
 
-    from gpskb.index import _read_vector_cache, query_vectors
+    from gpskb.index.embedders import query_vectors
+    from gpskb.index.readers import _read_vector_cache
     from gpskb.learn import VECTOR_WEIGHT, VECTOR_WEIGHTS, SlotReaders
     from gpskb.text import normalise
 

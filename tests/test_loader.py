@@ -135,7 +135,7 @@ def test_role_words_are_not_parties(kb):
 
 def test_a_bad_embedder_setting_is_a_setting_error_naming_the_variable(monkeypatch):
     from gpskb.errors import SettingError
-    from gpskb.index import EMBEDDER_ENV, make_embedder
+    from gpskb.index.embedders import EMBEDDER_ENV, make_embedder
 
     monkeypatch.setenv(EMBEDDER_ENV, "word2vec")
     with pytest.raises(SettingError) as exc:

@@ -151,7 +151,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_index_build(args: argparse.Namespace) -> int:
-    from .index import Index, make_embedder
+    from .index import Index
+    from .index.embedders import make_embedder
 
     kb = _kb(args)
     directory = config.index_dir(kb.policy_dir, args.index_dir)
@@ -174,13 +175,14 @@ def cmd_index_build(args: argparse.Namespace) -> int:
 
 
 def cmd_index_status(args: argparse.Namespace) -> int:
-    from .index import Index, make_embedder
+    from .index.embedders import make_embedder
+    from .index.manifest import read_manifest, staleness
 
     kb = _kb(args)
     directory = config.index_dir(kb.policy_dir, args.index_dir)
-    manifest = Index.read_manifest(directory)
+    manifest = read_manifest(directory)
     emb = make_embedder()
-    why = Index.staleness(manifest, kb, emb.id, emb.version)
+    why = staleness(manifest, kb, emb.id, emb.version)
     print(json.dumps(manifest, ensure_ascii=False, indent=2))
     print("status: " + ("STALE: " + why if why else "fresh"))
     return 1 if why else 0

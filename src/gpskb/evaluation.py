@@ -18,7 +18,7 @@ from .policy_files import QuestionEntry, check
 
 if TYPE_CHECKING:
     from .answer import Engine
-    from .index import Embedder
+    from .index.embedders import Embedder
 
 DEFAULT_DOCUMENT = "caizong-2023-12"
 
@@ -251,7 +251,7 @@ def cross_validate_readers(kb: KnowledgeBase, embedder: Embedder, folds: int = 5
     is already a leave-that-file-out measurement.)"""
     from sklearn.model_selection import StratifiedKFold
 
-    from .index import query_vectors
+    from .index.embedders import query_vectors
     from .learn import SlotReaders
     from .text import normalise
 

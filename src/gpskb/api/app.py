@@ -303,14 +303,14 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
 
 def _staleness(engine: Engine) -> str | None:
     """Why the engine's index cannot serve its knowledge base, or None (the check `Index.load` makes)."""
-    from ..index import Index
+    from ..index.manifest import staleness
 
     index = getattr(engine, "index", None)
     manifest = getattr(index, "manifest", None)
     if not manifest or index is None:
         return "no index loaded"
     embedder = index.embedder
-    return Index.staleness(manifest, engine.kb, embedder.id, embedder.version)
+    return staleness(manifest, engine.kb, embedder.id, embedder.version)
 
 
 # ---------------------------------------------------------------------------------------------------------------
