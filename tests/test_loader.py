@@ -4,6 +4,7 @@ import yaml
 
 from gpskb import policy
 from gpskb.errors import PolicyError, UnknownClause
+from gpskb.numerals import chinese_number
 
 
 def _edit(path, old, new, count=1):
@@ -126,7 +127,7 @@ def test_unknown_rule_id_names_near_matches(kb):
                                         ("一百", 100), ("一百零二", 102), ("一百一十", 110), ("一百二十三", 123),
                                         ("两百", 200), ("24", 24), ("十十", None), ("百", None), ("一二", None)])
 def test_chinese_numbers_up_to_hundreds(text, value):
-    assert policy.chinese_number(text) == value
+    assert chinese_number(text) == value
 
 
 def test_role_words_are_not_parties(kb):

@@ -22,10 +22,11 @@ from .frame.model import Frame
 from .frame.scope import Scope, decide_scope
 from .index import Hit, Index, SearchResult, open_index
 from .jsontypes import JSON
+from .knowledge import Clause, KnowledgeBase
 from .nlp.facts import Facts
 from .nlp.reader import Reader
+from .numerals import ARTICLE_RE, chinese_number
 from .parties import Gazetteer
-from .policy import Clause, KnowledgeBase
 from .rules import Outcome, RuleEngine
 from .text import clean_question, has_chinese, matches_any, normalise
 
@@ -224,7 +225,7 @@ class Engine:
         norm = normalise(text)
         if any(normalise(a) in norm for a in self._aliases):
             return True
-        numbers = {f"第{n}条" for n in policy_mod.ARTICLE_RE.findall(text)}
+        numbers = {f"第{n}条" for n in ARTICLE_RE.findall(text)}
         return any(c.number in numbers for c in self.kb.clauses.values() if c.kind == "article")
 
     def _combine(self, question: str, text: str, frame: Frame, outcome: Outcome, found: SearchResult,
@@ -330,8 +331,8 @@ class Engine:
         """Notes for articles the question names (第二十条) that an excerpted document does not hold: the honest
         answer is that the knowledge base lacks them, never a neighbouring article."""
         notes = []
-        for num in policy_mod.ARTICLE_RE.findall(text):
-            n = policy_mod.chinese_number(num)
+        for num in ARTICLE_RE.findall(text):
+            n = chinese_number(num)
             for doc in self.kb.documents.values():
                 gap = doc.missing_article(n) if n is not None and doc.excerpt else None
                 if gap:

@@ -17,7 +17,7 @@ from .errors import GpskbError, InputError
 if TYPE_CHECKING:
     from .answer import Engine
     from .evaluation import Question
-    from .policy import KnowledgeBase
+    from .knowledge import KnowledgeBase
 
 EXIT_ERROR = 2
 

@@ -13,8 +13,9 @@ import numpy as np
 
 from .errors import QuestionFileError
 from .jsontypes import JSON
-from .policy import KnowledgeBase, display_path, read_yaml
+from .knowledge import KnowledgeBase
 from .policy_files import QuestionEntry, check
+from .yamlfiles import display_path, read_yaml
 
 if TYPE_CHECKING:
     from .answer import Engine

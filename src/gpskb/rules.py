@@ -25,8 +25,8 @@ import durable.engine as _engine
 
 from .errors import EngineError, PolicyError
 from .jsontypes import JSON
+from .knowledge import Condition, FollowUp, KnowledgeBase, Rule
 from .nlp.facts import Facts
-from .policy import Condition, FollowUp, KnowledgeBase, Rule
 
 if TYPE_CHECKING:
     from .frame.model import Frame

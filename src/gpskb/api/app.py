@@ -20,7 +20,7 @@ from .. import __version__, policy
 from ..answer import Engine, answer_dict
 from ..errors import GpskbError, InputError, UnknownClause
 from ..jsontypes import JSON as JSONObject
-from ..policy import Clause
+from ..knowledge import Clause
 from .errors import _HTTP_ERRORS, _VALIDATION_ZH, ApiError, _dumps, _http_error, _loc, _split_message, error_response, json_response
 from .middleware import BearerAuthMiddleware, BodyLimitMiddleware, CatchAllMiddleware, JSONCORSMiddleware, RequestLogMiddleware, _is_api
 from .models import AnswerOut, AskRequest, BatchOut, BatchRequest, ClauseDetail, ClauseList, ErrorOut, HealthOut, _errors

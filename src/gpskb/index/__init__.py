@@ -29,8 +29,9 @@ from ..errors import IndexMissing, IndexStale
 from ..jsontypes import JSON
 from ..learn import READERS_FILE, SlotReaders
 from ..nlp.pinyin import Readings, homophone_readings, reading_terms
-from ..policy import KnowledgeBase, display_path
+from ..knowledge import KnowledgeBase
 from ..text import normalise
+from ..yamlfiles import display_path
 from .embedders import Embedder, make_embedder
 from .manifest import new_manifest, read_manifest, staleness
 from .passages import TOKEN_CHAR, Chunk, LexicalRanker, chunk

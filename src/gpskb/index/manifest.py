@@ -11,7 +11,8 @@ from .. import __version__
 from ..errors import IndexMissing, IndexStale
 from ..jsontypes import JSON
 from ..learn import READERS_FORMAT, SlotReaders, examples_hash
-from ..policy import KnowledgeBase, display_path
+from ..knowledge import KnowledgeBase
+from ..yamlfiles import display_path
 from .embedders import Embedder
 
 # Bump when chunk() or lexical_tokens() change: the manifest check then refuses indexes built the old way.

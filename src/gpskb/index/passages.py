@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import bm25s
 import numpy as np
 
-from ..policy import KnowledgeBase
+from ..knowledge import KnowledgeBase
 from ..text import normalise
 
 #: a character the lexical ranker counts (CJK, Latin letters, digits)

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..errors import IndexMissing, IndexStale
 from ..learn import READERS_FILE, READERS_FORMAT, SlotReaders, examples_hash
-from ..policy import KnowledgeBase
+from ..knowledge import KnowledgeBase
 from .embedders import Embedder, query_vectors
 from .manifest import read_manifest
 

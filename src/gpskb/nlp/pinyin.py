@@ -7,7 +7,7 @@ import unicodedata
 from collections.abc import Iterable
 from typing import TypedDict
 
-from ..policy import KnowledgeBase
+from ..knowledge import KnowledgeBase
 from ..text import has_chinese, normalise
 
 

@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterable
 
 from ..jsontypes import JSON
-from ..policy import chinese_number
+from ..numerals import chinese_number
 from .facts import Mention
 from .negation import Negation
 

@@ -19,7 +19,7 @@ from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 from ..errors import InputError
-from ..policy import KnowledgeBase
+from ..knowledge import KnowledgeBase
 from ..text import english_term, normalise
 from .facts import Facts, Mention
 from .negation import Negation

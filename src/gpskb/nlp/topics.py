@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 
 from ..jsontypes import JSON
-from ..policy import Concept
+from ..knowledge import Concept
 from ..text import find_all
 from .facts import Mention
 
