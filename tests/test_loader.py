@@ -191,7 +191,7 @@ def test_a_wrong_name_in_frame_yaml_is_named_with_its_field(policy_copy, old, ne
     assert "frame.yaml" in str(err) and field in str(err)
 
 
-# -- the shape of the rule, lexicon and question files, checked by pydantic models (gpskb.policy_files) -----------
+# -- the shape of the rule, lexicon and question files, checked by pydantic models (gpskb.schema) -----------------
 
 @pytest.mark.parametrize("old, new, where", [
     ("    outcome: prohibited\n", "    outcome: forbidden\n", "rules[0].outcome: 'forbidden' is not one of"),

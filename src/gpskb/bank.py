@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import GpskbError, InputError
 from .jsontypes import JSON
-from .schema import ExamConfig
+from .schema.exam import ExamConfig
 from .text import normalise
 
 if TYPE_CHECKING:

@@ -14,7 +14,8 @@ import numpy as np
 from .errors import QuestionFileError
 from .jsontypes import JSON
 from .knowledge import KnowledgeBase
-from .policy_files import QuestionEntry, check
+from .schema.check import check
+from .schema.texts import QuestionEntry
 from .yamlfiles import display_path, read_yaml
 
 if TYPE_CHECKING:

@@ -13,7 +13,10 @@ from pathlib import Path
 from .errors import UnknownClause, UnknownRule
 from .jsontypes import JSON
 from .numerals import ARTICLE_RE, chinese_number
-from .schema import ExamConfig, ExampleTexts, FrameConfig, Parties, Wording
+from .schema.exam import ExamConfig
+from .schema.frame import ExampleTexts, FrameConfig
+from .schema.parties import Parties
+from .schema.wording import Wording
 
 
 @dataclass(frozen=True)

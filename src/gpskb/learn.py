@@ -31,7 +31,7 @@ from typing import Any, Literal, TypedDict
 import numpy as np
 
 from .jsontypes import JSON
-from .schema import ExampleTexts
+from .schema.frame import ExampleTexts
 from .text import normalise
 
 _WHITESPACE = re.compile(r"\s\s+")  # TfidfVectorizer's character analyser folds runs of white space

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from .schema import Parties
+from .schema.parties import Parties
 from .text import compile_pattern, english_key, english_term, find_all, has_chinese, normalise
 
 #: characters that end an organisation name: punctuation, spaces, and the function words that join two parties

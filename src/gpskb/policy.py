@@ -5,7 +5,7 @@ YAML keys and unknown keys are rejected, clause and rule ids must be unique and 
 error is a PolicyError naming the file and the field, e.g. `policy/documents/x.yaml: clauses[12].text: field required`.
 
 This module is the loader, load(), one step per file or group of files. What it builds is gpskb.knowledge's; the
-files' shapes are gpskb.policy_files' and gpskb.schema's; YAML is read by gpskb.yamlfiles; frame.yaml, examples.yaml
+files' models are gpskb.schema's; YAML is read by gpskb.yamlfiles; frame.yaml, examples.yaml
 and parties.yaml are loaded by gpskb.policy_reading.
 """
 from __future__ import annotations
@@ -20,17 +20,13 @@ from . import config
 from .errors import PolicyError
 from .jsontypes import JSON
 from .knowledge import Clause, Concept, Condition, Document, FollowUp, KnowledgeBase, Rule
-from .policy_files import (
-    DocumentFile,
-    LanguageFile,
-    LexiconFile,
-    RetrievalFile,
-    RulesFile,
-    TrainingFile,
-    check,
-)
 from .policy_reading import load_reading
-from .schema import ExamConfig, FrameConfig, Wording, validated
+from .schema.check import check, validated
+from .schema.exam import ExamConfig
+from .schema.frame import FrameConfig
+from .schema.language import LanguageFile, LexiconFile, RetrievalFile
+from .schema.texts import DocumentFile, RulesFile, TrainingFile
+from .schema.wording import Wording
 from .text import compile_pattern
 from .yamlfiles import display_path, read_yaml
 

@@ -1,13 +1,15 @@
 """Loading the policy files that describe reading — frame.yaml, examples.yaml and parties.yaml — validated against
-their schemas (gpskb.schema), against each other and against the lexicon's concepts (a step of gpskb.policy.load)."""
+their models (gpskb.schema), against each other and against the lexicon's concepts (a step of gpskb.policy.load)."""
 from __future__ import annotations
 
 from pathlib import Path
 
 from .errors import PolicyError
 from .knowledge import Concept
-from .policy_files import CONCEPT_KINDS
-from .schema import Examples, ExampleTexts, FrameConfig, Parties, validated
+from .schema.check import validated
+from .schema.fields import CONCEPT_KINDS
+from .schema.frame import Examples, ExampleTexts, FrameConfig
+from .schema.parties import Parties
 from .yamlfiles import display_path, read_yaml
 
 

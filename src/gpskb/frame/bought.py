@@ -8,7 +8,7 @@ from collections.abc import Iterable
 
 from ..learn import Prediction
 from ..nlp.facts import Facts
-from ..schema import FrameConfig, SlotValue
+from ..schema.frame import FrameConfig, SlotValue
 from ..text import compile_pattern
 from .model import Denied, Frame, Spans, denied_or_within, lexicon_value, make_fill, reads_out_of_scope
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 from ..learn import Prediction
 from ..nlp.facts import Facts
 from ..parties import Party
-from ..schema import FrameConfig, Roles
+from ..schema.frame import FrameConfig
+from ..schema.parties import Roles
 from ..text import compile_pattern, matches_any
 from .bought import ask_beside_area_guess, ban_words_as_topic, bought_by_named_area, read_bought
 from .model import (

@@ -10,7 +10,7 @@ from ..jsontypes import JSON
 from ..learn import Prediction
 from ..nlp.facts import Facts, Mention
 from ..parties import Party
-from ..schema import FrameConfig
+from ..schema.frame import FrameConfig
 
 #: reader names as the trace shows them to a person
 SOURCE_LABEL = {"lexicon": "词语", "gazetteer": "机构名称", "classifier": "语义判断", "corroborated": "语义判断＋句式",

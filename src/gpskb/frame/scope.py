@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..schema import FrameConfig
+from ..schema.frame import FrameConfig
 from ..text import compile_pattern, matches_any
 from .model import Frame, reads_out_of_scope
 
