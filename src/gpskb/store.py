@@ -18,7 +18,7 @@ from . import config
 from .jsontypes import JSON
 
 if TYPE_CHECKING:
-    from .bank import BankItem
+    from .bank.items import BankItem
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS feedback (
@@ -160,7 +160,7 @@ class Store:
 
     def bank_items(self, trainer: str, bank_id: int) -> list[BankItem]:
         """The items of one of this trainer's banks, in file order (empty for another trainer's bank)."""
-        from .bank import BankItem
+        from .bank.items import BankItem
 
         with self._connect() as db:
             rows = db.execute("SELECT i.item FROM bank_items i JOIN banks b ON b.id = i.bank_id "
