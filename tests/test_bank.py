@@ -10,7 +10,7 @@ import threading
 import openpyxl
 import pytest
 
-from gpskb import bank, cli
+from gpskb import bank, cli, cli_commands
 from gpskb.bank import BankError, check, parse
 from gpskb.bank.statements import Statements
 from gpskb.store import Store
@@ -264,7 +264,7 @@ def test_two_trainers_importing_at_once_both_land(tmp_path, cfg):
 
 
 def test_bank_check_command(engine, monkeypatch, capsys, tmp_path):
-    monkeypatch.setattr(cli, "_engine", lambda args: engine)
+    monkeypatch.setattr(cli_commands, "_engine", lambda args: engine)
     path = tmp_path / "bank.xlsx"
     rows = [r[:] for r in ROWS]
     rows[1][6] = "对"
