@@ -201,18 +201,8 @@ class RuleEngine:
         of other aspects that do not prohibit are listed but do not decide (`not_asked`)."""
         concepts = facts.concepts
         aspect = aspect or getattr(facts, "rule_aspect", None) or "can_buy"
-        # among prohibitions the more specific (higher priority) decides; among the rest, the aspect asked first
-        # asked who may buy or provide (frame.yaml `party_aspects`), a review of the service (own_aspect_only) ranks with
-        # the fallbacks when a rule that answers that aspect fired: 人大机关能当购买主体吗 is answered by who may buy, the
-        # review of the 速记 service bought qualifies it
-        fired = [self.rules[r] for r in self.fire(concepts)]
-        answered = aspect in self.party_aspects and any(r.aspect == aspect and not r.alone for r in fired)
-        fired.sort(key=lambda r: (r.outcome != "prohibited", -r.priority if r.outcome == "prohibited" else 0,
-                                  r.fallback or (answered and r.own_aspect_only and r.aspect != aspect),
-                                  r.aspect != aspect, -r.priority, self.order[r.id]))
+        fired = self._in_precedence([self.rules[r] for r in self.fire(concepts)], aspect)
         info = self.info_aspects
-        if aspect in info:  # the rules that may answer come first, so the decisive firing leads the trace
-            fired.sort(key=lambda r: not (r.outcome == "prohibited" or r.aspect == aspect))
         if not fired:
             return Outcome("no_rule")
         deciding = [r for r in fired if r.outcome == "prohibited" or r.aspect == aspect or aspect not in info]
@@ -231,6 +221,28 @@ class RuleEngine:
             verdict, top = "conditional", qualifying[0]
             fired.remove(top)
             fired.insert(0, top)
+        firings = self._firings(fired, facts, top, deciding, verdict)
+        follow_ups = self._follow_ups(firings, concepts) if verdict != "prohibited" else []
+        return Outcome(verdict, firings, follow_ups)
+
+    def _in_precedence(self, fired: list[Rule], aspect: str) -> list[Rule]:
+        """The fired rules in order of precedence: prohibitions first, the more specific (higher priority) first;
+        among the rest, the aspect asked first, then priority."""
+        # asked who may buy or provide (frame.yaml `party_aspects`), a review of the service (own_aspect_only) ranks with
+        # the fallbacks when a rule that answers that aspect fired: 人大机关能当购买主体吗 is answered by who may buy, the
+        # review of the 速记 service bought qualifies it
+        answered = aspect in self.party_aspects and any(r.aspect == aspect and not r.alone for r in fired)
+        fired.sort(key=lambda r: (r.outcome != "prohibited", -r.priority if r.outcome == "prohibited" else 0,
+                                  r.fallback or (answered and r.own_aspect_only and r.aspect != aspect),
+                                  r.aspect != aspect, -r.priority, self.order[r.id]))
+        if aspect in self.info_aspects:  # the rules that may answer come first, so the decisive firing leads the trace
+            fired.sort(key=lambda r: not (r.outcome == "prohibited" or r.aspect == aspect))
+        return fired
+
+    def _firings(self, fired: list[Rule], facts: Facts | Frame, top: Rule | None, deciding: list[Rule],
+                 verdict: str) -> list[Firing]:
+        """Each fired rule's part in the verdict — decisive, supporting, overridden (by `top`) or not asked — with the
+        words that made it fire; the decisive rule's override note says what the overridden rules still give."""
         firings = []
         for rule in fired:
             matched = self._matched(rule, facts)
@@ -252,16 +264,20 @@ class RuleEngine:
             decisive = next(f for f in firings if f.status == "decisive")
             decisive.explanation += top.override_note.format(overridden="、".join(words),
                                                                overridden_items="、".join(items))
-        follow_ups = []
-        if verdict != "prohibited":
-            for f in firings:
-                if f.status not in ("decisive", "supporting"):
-                    continue
-                for fid in f.rule.follow_ups:
-                    fu = self.kb.follow_ups[fid]
-                    if fu.ask_when.holds(concepts) and fu not in follow_ups:
-                        follow_ups.append(fu)
-        return Outcome(verdict, firings, follow_ups)
+        return firings
+
+    def _follow_ups(self, firings: list[Firing], concepts: set[str]) -> list[FollowUp]:
+        """The follow-up questions of the decisive and supporting rules whose `ask_when` the facts meet (in order,
+        once each)."""
+        follow_ups: list[FollowUp] = []
+        for f in firings:
+            if f.status not in ("decisive", "supporting"):
+                continue
+            for fid in f.rule.follow_ups:
+                fu = self.kb.follow_ups[fid]
+                if fu.ask_when.holds(concepts) and fu not in follow_ups:
+                    follow_ups.append(fu)
+        return follow_ups
 
     def _matched(self, rule: Rule, facts: Facts | Frame) -> list[str]:
         out = []
