@@ -63,9 +63,9 @@ class Engine:
         asked = predictions.get("aspect")
         aspect = asked.value if asked and asked.confidence >= self.kb.frame.slots["aspect"].decide_at else None
         parties = self.gazetteer.read(norm)
-        provider_speaks = self.gazetteer.speaker_provides(norm, parties)
+        provider_speaks = self.gazetteer.roles.speaker_provides(norm, parties)
         # 我们 of an asker who speaks for the provider is the provider: 人员归我们管理 is the provider managing them
-        facts = self.reader.read(self.gazetteer.as_provider(text) if provider_speaks else text, given=given,
+        facts = self.reader.read(self.gazetteer.roles.as_provider(text) if provider_speaks else text, given=given,
                                  aspect=aspect)
         if provider_speaks and len(norm) == len(facts.text):  # the words matched are shown as the asker wrote them
             facts.mentions = [dataclasses.replace(m, term=norm[m.start:m.end]) if m.canonical is None else m
