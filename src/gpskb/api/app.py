@@ -1,14 +1,13 @@
-"""The application: in-flight de-duplication, the service over the engine, the routes (`create_app`) and `serve`."""
+"""The application: the routes, error handlers and middleware (`create_app`), and `serve`. What the routes share is
+gpskb.api.service's."""
 from __future__ import annotations
 
 import argparse
 import json
 import logging
 import os
-import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Hashable
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -18,109 +17,18 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__, policy
 from ..answer import Engine, answer_dict
-from ..errors import GpskbError, InputError, UnknownClause
+from ..errors import GpskbError, UnknownClause
 from ..jsontypes import JSON as JSONObject
-from ..knowledge import Clause
-from .errors import _HTTP_ERRORS, _VALIDATION_ZH, ApiError, _dumps, _http_error, _loc, _split_message, error_response, json_response
+from .errors import _HTTP_ERRORS, _VALIDATION_ZH, ApiError, _http_error, _loc, _split_message, error_response, json_response
 from .middleware import BearerAuthMiddleware, BodyLimitMiddleware, CatchAllMiddleware, JSONCORSMiddleware, RequestLogMiddleware, _is_api
 from .models import AnswerOut, AskRequest, BatchOut, BatchRequest, ClauseDetail, ClauseList, ErrorOut, HealthOut, _errors
+from .service import _Service
 from .settings import _VERDICT_KEY, API_PREFIX, JSON, MAX_BATCH, TOKEN_ENV, WARMUP_QUESTION, Settings
 
 log = logging.getLogger("gpskb.api")
 
 # ---------------------------------------------------------------------------------------------------------------
 # The application
-
-
-class _InFlight:
-    """Identical questions asked at the same moment are answered once: the first request computes, the others wait
-    for its result. Without this, concurrent misses on the embedder's query cache each embed the same question
-    (measured: 632 embeddings for 222 distinct questions under 50 clients). Answers are deterministic for a loaded
-    knowledge base, so sharing one is exact; the shared dict is only read (serialised, logged) afterwards."""
-
-    class _Call:
-        __slots__ = ("done", "result", "failed")
-
-        def __init__(self) -> None:
-            self.done = threading.Event()
-            self.result: JSONObject | None = None
-            self.failed = False
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._calls: dict[Hashable, _InFlight._Call] = {}
-
-    def run(self, key: Hashable, compute: Callable[[], JSONObject]) -> JSONObject:
-        with self._lock:
-            call = self._calls.get(key)
-            leader = call is None
-            if leader:
-                call = self._calls[key] = self._Call()
-        assert call is not None
-        if not leader:
-            call.done.wait()
-            if call.failed:
-                raise RuntimeError("answering this question failed in a concurrent request")
-            assert call.result is not None  # the leader set it: it did not fail
-            return call.result
-        try:
-            call.result = compute()
-            return call.result
-        except BaseException:
-            call.failed = True
-            raise
-        finally:
-            with self._lock:
-                del self._calls[key]
-            call.done.set()
-
-
-class _Service:
-    """What the endpoints share: the engine (thread-safe, loaded once), the settings, the optional question log and
-    the clause listings (the knowledge base does not change while the process runs, so they are built once)."""
-
-    def __init__(self, engine: Engine, settings: Settings) -> None:
-        self.engine = engine
-        self.settings = settings
-        self.store = None
-        if settings.log_questions:
-            from ..store import Store
-
-            self.store = Store(settings.store_path)
-            log.info("logging questions to %s", self.store.path)
-        kb = engine.kb
-        self.documents = [{"id": d.id, "number": d.number, "title": d.title, "issuer": d.issuer,
-                           "excerpt": d.excerpt, "excerpt_note": d.excerpt_note if d.excerpt else None}
-                          for d in kb.documents.values()]
-        self.clauses = [self.clause_summary(c) for c in kb.clauses.values()]
-        self.clause_list = _dumps({"documents": self.documents, "clauses": self.clauses})
-        self.in_flight = _InFlight()
-
-    def answer(self, question: str, facts: tuple[str, ...] = ()) -> JSONObject:
-        """Answer.to_dict(), or {"question", "error"} for a question the library refuses (InputError); any other
-        error is raised. Identical concurrent questions are computed once."""
-        def compute() -> JSONObject:
-            try:
-                return self.engine.answer(question, facts=facts).to_dict()
-            except InputError as exc:
-                return {"question": question, "error": str(exc)}
-
-        return self.in_flight.run((question, facts), compute)
-
-    def clause_summary(self, clause: Clause) -> JSONObject:
-        doc = self.engine.kb.document_of(clause)
-        return {"id": clause.id, "document": doc.id, "document_number": doc.number, "label": clause.label,
-                "kind": clause.kind, "excerpt": doc.excerpt, "excerpt_note": doc.excerpt_note if doc.excerpt else None}
-
-    def record(self, question: str, result: JSONObject) -> None:
-        """Store an answered question when GPSKB_LOG_QUESTIONS is on; a failing store never fails the request."""
-        if self.store is None or "verdict" not in result:
-            return
-        try:
-            self.store.log_question(question, result["verdict"], [c["clause_id"] for c in result["citations"]],
-                                    source="api")
-        except Exception:  # noqa: BLE001 - the answer matters more than the log
-            log.warning("could not store the question in %s", self.store.path, exc_info=True)
 
 
 async def _utf8_body(request: Request) -> None:
@@ -153,8 +61,16 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     )
     app.state.gpskb = service
 
-    # -- error handlers: every error is {"error": {...}} -----------------------------------------------------
+    _add_error_handlers(app, settings)
+    _add_middleware(app, settings)
+    _add_ask_routes(app, service)
+    _add_clause_routes(app, service)
+    _declare_token(app, settings)
+    return app
 
+
+def _add_error_handlers(app: FastAPI, settings: Settings) -> None:
+    """Every error is {"error": {...}}: the API's own, HTTP errors, invalid requests, and a failing middleware."""
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> Response:
         return error_response(exc.status_code, exc.code, exc.message_zh, exc.message_en, **exc.extra)
@@ -188,8 +104,9 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
         code, zh, en = _HTTP_ERRORS[500]
         return error_response(500, code, zh, en)
 
-    # -- middleware (added innermost first) -------------------------------------------------------------------
 
+def _add_middleware(app: FastAPI, settings: Settings) -> None:
+    """The request log, CORS, bearer auth, the body limit and the catch-all (added innermost first)."""
     app.add_middleware(CatchAllMiddleware)
     app.add_middleware(BodyLimitMiddleware, settings=settings)
     if settings.token:
@@ -200,8 +117,9 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
                            max_age=600)
     app.add_middleware(RequestLogMiddleware)
 
-    # -- routes ------------------------------------------------------------------------------------------------
 
+def _add_ask_routes(app: FastAPI, service: _Service) -> None:
+    """/api/v1/ask and /api/v1/ask/batch."""
     @app.post(f"{API_PREFIX}/ask", response_model=AnswerOut, tags=["ask"], summary="回答一个问题 / answer one question",
               responses=_errors(401, 413, 422), dependencies=[Depends(_utf8_body)])
     def ask(body: AskRequest, request: Request) -> Response:
@@ -241,6 +159,9 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
         request.scope[_VERDICT_KEY] = ",".join(f"{k}:{v}" for k, v in sorted(counts.items())) or None
         return json_response({"results": results})
 
+
+def _add_clause_routes(app: FastAPI, service: _Service) -> None:
+    """/api/v1/clauses, /api/v1/clauses/{id} and /healthz."""
     @app.get(f"{API_PREFIX}/clauses", response_model=ClauseList, tags=["clauses"],
              summary="文件与条款清单 / documents and clauses", responses=_errors(401, 404))
     async def clauses(document: str | None = Query(None, description="只列出此文件的条款，例如 caizong-2023-12")) -> Response:
@@ -284,8 +205,9 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
                                         "embedder": manifest.get("embedder"), "chunks": manifest.get("chunks"),
                                         "built_at": manifest.get("built_at")}})
 
-    # -- OpenAPI: declare the bearer token on the /api routes when one is configured --------------------------
 
+def _declare_token(app: FastAPI, settings: Settings) -> None:
+    """OpenAPI: declare the bearer token on the /api routes when one is configured."""
     def openapi() -> JSONObject:
         schema = FastAPI.openapi(app)
         if settings.token and "bearerAuth" not in schema.get("components", {}).get("securitySchemes", {}):
@@ -298,7 +220,6 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]  # replacing app.openapi is how FastAPI customises the schema
-    return app
 
 
 def _staleness(engine: Engine) -> str | None:
