@@ -110,8 +110,8 @@ class RuleCase(pytest.Item):
         self.case = case
 
     def runtest(self):
-        from gpskb.frame import Frame
-        from gpskb.nlp import Facts
+        from gpskb.frame.model import Frame
+        from gpskb.nlp.facts import Facts
 
         engine = shared_engine()["engine"]
         rules = engine.rules

@@ -10,8 +10,9 @@ import threading
 import openpyxl
 import pytest
 
-from gpskb import bank, cli
-from gpskb.bank import BankError, Statements, check, parse
+from gpskb import bank, cli, cli_commands
+from gpskb.bank import BankError, check, parse
+from gpskb.bank.statements import Statements
 from gpskb.store import Store
 
 HEADER = ["题型", "题干", "选项A", "选项B", "选项C", "选项D", "答案"]
@@ -263,7 +264,7 @@ def test_two_trainers_importing_at_once_both_land(tmp_path, cfg):
 
 
 def test_bank_check_command(engine, monkeypatch, capsys, tmp_path):
-    monkeypatch.setattr(cli, "_engine", lambda args: engine)
+    monkeypatch.setattr(cli_commands, "_engine", lambda args: engine)
     path = tmp_path / "bank.xlsx"
     rows = [r[:] for r in ROWS]
     rows[1][6] = "对"
@@ -275,4 +276,4 @@ def test_bank_check_command(engine, monkeypatch, capsys, tmp_path):
     bad.write_bytes(csv_bytes([["判断", "题干", "", "", "", "", ""]]))
     assert cli.main(["bank", "check", str(bad)]) == cli.EXIT_ERROR
     assert "第 2 行「答案」为空" in capsys.readouterr().err
-    assert bank.BankError.__module__ == "gpskb.bank"
+    assert bank.BankError.__module__ == "gpskb.bank.items"

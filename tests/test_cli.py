@@ -7,7 +7,7 @@ import sys
 import pytest
 from conftest import ROOT
 
-from gpskb import cli
+from gpskb import cli, cli_commands
 
 CONTRACT = {"question", "verdict", "answer", "citations", "rules"}
 CITATION = {"clause_id", "document", "label", "text", "score"}
@@ -30,7 +30,7 @@ def _commands():
 @pytest.fixture
 def run(engine, monkeypatch, capsys):
     """Run the CLI in-process with the session's engine (no index written to the repository)."""
-    monkeypatch.setattr(cli, "_engine", lambda args: engine)
+    monkeypatch.setattr(cli_commands, "_engine", lambda args: engine)
 
     def go(*argv, stdin=None):
         if stdin is not None:

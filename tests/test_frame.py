@@ -249,7 +249,7 @@ def test_cross_validation_of_the_readers_reports_mean_and_worst_fold(kb, index):
 
 def test_the_embedder_runs_single_threaded_unless_configured():
     """OpenMP reads its thread count once: gpskb sets it before the embedder and FAISS load, for every entry point."""
-    code = ("import gpskb, os; from gpskb.index import make_embedder; make_embedder().query('劳务派遣');"
+    code = ("import gpskb, os; from gpskb.index.embedders import make_embedder; make_embedder().query('劳务派遣');"
             "from threadpoolctl import threadpool_info;"
             "print(max(i['num_threads'] for i in threadpool_info() if i['internal_api'] == 'openmp'))")
     env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
@@ -264,7 +264,8 @@ def test_the_stored_readers_give_scikit_learns_own_probabilities(index):
     from conftest import ROOT
     from scipy import sparse
 
-    from gpskb.index import _read_vector_cache, query_vectors
+    from gpskb.index.embedders import query_vectors
+    from gpskb.index.readers import _read_vector_cache
     from gpskb.learn import VECTOR_WEIGHT, VECTOR_WEIGHTS, SlotReaders
     from gpskb.text import normalise
 
@@ -299,7 +300,7 @@ def test_the_stored_readers_give_scikit_learns_own_probabilities(index):
 def _frame_with(engine, text, bought, area=None, aspect=("can_buy", 0.95)):
     """The frame of `text` with the slot readers' outputs replaced by the given probabilities (the lexicon, the
     parties and the cues still read the words): what compose() makes of a reading, whatever the trained readers say."""
-    from gpskb.frame import compose
+    from gpskb.frame.compose import compose
     from gpskb.learn import Prediction
     from gpskb.text import has_chinese, normalise
 
@@ -377,7 +378,7 @@ def test_a_rule_on_the_provider_alone_never_allows_a_question_read_as_out_of_sco
     """Read as out of scope (0.6) but naming a provider of an eligible type (第六条): the general test
     is asserted too, so the answer is conditional with its checks, not `allowed` on the provider's type alone; by
     itself the general test keeps nothing in scope (frame.yaml general_test.out_of_scope_reads)."""
-    from gpskb.frame import decide_scope
+    from gpskb.frame.scope import decide_scope
 
     oos = ("can_buy", 0.4)
     f = _frame_with(engine, "有家民办非企业单位想承接我们这个项目。", {"service": 0.55, "staff": 0.45}, aspect=oos)
@@ -443,7 +444,7 @@ def test_the_role_words_after_a_name_that_only_describes_another_party_are_that_
 def test_a_question_that_ends_by_asking_for_a_judgement_asks_whether(engine, text, asks_only_how):
     """这算什么？ / 这种怎么定性？ at the end ask what this counts as: the question asks whether, not how or what
     (frame.yaml scope eligibility_forms), so a prohibition its words decide is answered."""
-    from gpskb.frame import procedural
+    from gpskb.frame.scope import procedural
     from gpskb.text import normalise
 
     assert procedural(engine.kb.frame, normalise(text)) is asks_only_how
@@ -460,7 +461,7 @@ def test_a_head_count_names_no_individual_provider(engine, text):
 def test_a_question_whose_reading_is_split_between_two_in_scope_aspects_is_answered(engine):
     """how_to 0.48 beside text_info 0.46 is a question on the texts whose kind is unsure, not one outside them: the
     in-scope aspects together decide (frame.yaml scope.in_scope_at); a first reading of out_of_scope still refuses."""
-    from gpskb.frame import decide_scope
+    from gpskb.frame.scope import decide_scope
     from gpskb.learn import Prediction
 
     f = _frame_with(engine, "Where do the texts say what a contract must contain?", {"none": 0.9, "service": 0.1},
@@ -484,7 +485,7 @@ def test_a_question_whose_reading_is_split_between_two_in_scope_aspects_is_answe
 ])
 def test_a_term_of_the_texts_asked_what_it_means_is_a_question_on_the_texts(engine, question, defines):
     """policy/frame.yaml scope `definition_forms`: in scope (step 1c) and read as asking what the text says."""
-    from gpskb.frame import asks_definition
+    from gpskb.frame.scope import asks_definition
     from gpskb.text import normalise
     assert asks_definition(engine.kb.frame, normalise(question)) is defines
     a = engine.answer(question)

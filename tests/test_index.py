@@ -7,12 +7,15 @@ from conftest import ROOT
 
 from gpskb import policy
 from gpskb.errors import IndexMissing, IndexStale
-from gpskb.index import Index, SentenceTransformerEmbedder, chunk, lexical_tokens, open_index
+from gpskb.index import Index, open_index
+from gpskb.index.embedders import SentenceTransformerEmbedder
+from gpskb.index.manifest import read_manifest, staleness
+from gpskb.index.passages import chunk, lexical_tokens
 
 
 def test_the_committed_index_is_fresh(kb, index):
-    manifest = Index.read_manifest(ROOT / "index")
-    why = Index.staleness(manifest, kb, index.embedder.id, index.embedder.version)
+    manifest = read_manifest(ROOT / "index")
+    why = staleness(manifest, kb, index.embedder.id, index.embedder.version)
     assert why is None, f"index/ is stale ({why}): run `gpskb index build` and commit index/"
 
 
@@ -49,7 +52,7 @@ def test_a_stale_index_is_refused_with_how_to_rebuild_or_rebuilt(policy_copy, in
 def test_a_clause_edit_rebuilds_with_the_stored_readers_and_a_plain_build_retrains(policy_copy, index, tmp_path):
     """open_index after a change to the clauses alone keeps the readers saved beside the index (same examples, same
     embedder: training would give the same arrays); changed examples are trained afresh."""
-    from gpskb import index as index_mod
+    from gpskb.index import readers as index_readers
 
     index.save(tmp_path)
     doc = policy_copy / "documents" / "caizong-2023-12.yaml"
@@ -57,19 +60,19 @@ def test_a_clause_edit_rebuilds_with_the_stored_readers_and_a_plain_build_retrai
     kb_new = policy.load(policy_copy)
     with pytest.raises(IndexStale):
         Index.load(kb_new, tmp_path, index.embedder)
-    saved = index_mod._trained.copy()
-    index_mod._trained.clear()  # nothing from this process: the readers must come from tmp_path
+    saved = index_readers._trained.copy()
+    index_readers._trained.clear()  # nothing from this process: the readers must come from tmp_path
     try:
         rebuilt = open_index(kb_new, tmp_path, index.embedder, rebuild=True)
         assert rebuilt.readers is not None and rebuilt.readers.fitted is None  # loaded, not trained
         for slot, m in index.readers.slots.items():
             assert np.array_equal(rebuilt.readers.slots[slot]["coef"], m["coef"])
         assert Index.load(kb_new, tmp_path, index.embedder).manifest["corpus_hash"] == kb_new.corpus_hash
-        index_mod._trained.clear()
-        assert index_mod._stored_readers(tmp_path, ("other", "1", "x")) is None  # another embedder or examples
+        index_readers._trained.clear()
+        assert index_readers._stored_readers(tmp_path, ("other", "1", "x")) is None  # another embedder or examples
     finally:
-        index_mod._trained.clear()
-        index_mod._trained.update(saved)
+        index_readers._trained.clear()
+        index_readers._trained.update(saved)
 
 
 def test_a_missing_or_damaged_index_says_how_to_rebuild(kb, index, tmp_path):

@@ -4,6 +4,7 @@ import yaml
 
 from gpskb import policy
 from gpskb.errors import PolicyError, UnknownClause
+from gpskb.numerals import chinese_number
 
 
 def _edit(path, old, new, count=1):
@@ -126,7 +127,7 @@ def test_unknown_rule_id_names_near_matches(kb):
                                         ("一百", 100), ("一百零二", 102), ("一百一十", 110), ("一百二十三", 123),
                                         ("两百", 200), ("24", 24), ("十十", None), ("百", None), ("一二", None)])
 def test_chinese_numbers_up_to_hundreds(text, value):
-    assert policy.chinese_number(text) == value
+    assert chinese_number(text) == value
 
 
 def test_role_words_are_not_parties(kb):
@@ -135,7 +136,7 @@ def test_role_words_are_not_parties(kb):
 
 def test_a_bad_embedder_setting_is_a_setting_error_naming_the_variable(monkeypatch):
     from gpskb.errors import SettingError
-    from gpskb.index import EMBEDDER_ENV, make_embedder
+    from gpskb.index.embedders import EMBEDDER_ENV, make_embedder
 
     monkeypatch.setenv(EMBEDDER_ENV, "word2vec")
     with pytest.raises(SettingError) as exc:
@@ -190,7 +191,7 @@ def test_a_wrong_name_in_frame_yaml_is_named_with_its_field(policy_copy, old, ne
     assert "frame.yaml" in str(err) and field in str(err)
 
 
-# -- the shape of the rule, lexicon and question files, checked by pydantic models (gpskb.policy_files) -----------
+# -- the shape of the rule, lexicon and question files, checked by pydantic models (gpskb.schema) -----------------
 
 @pytest.mark.parametrize("old, new, where", [
     ("    outcome: prohibited\n", "    outcome: forbidden\n", "rules[0].outcome: 'forbidden' is not one of"),

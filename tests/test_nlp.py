@@ -2,7 +2,8 @@
 import pytest
 
 from gpskb.errors import InputError
-from gpskb.nlp import Reader, clean_question, normalise
+from gpskb.nlp.reader import Reader
+from gpskb.text import clean_question, normalise
 
 
 @pytest.fixture(scope="module")
@@ -125,7 +126,7 @@ def test_the_pinyin_stored_with_the_index_reads_slips_as_computed_pinyin_does(kb
     """`gpskb index build` stores the lexicon's pinyin (index/readings.json): a reader given it keys every term and
     character as one computing its own with pypinyin does, and a table missing a term (a lexicon edited since the
     build) is not used."""
-    from gpskb.nlp import HomophoneMatcher
+    from gpskb.nlp.typos import HomophoneMatcher
 
     stored, computed = engine.reader.homophones, reader.homophones
     assert engine.index.readings and stored.keys == computed.keys

@@ -6,7 +6,7 @@ import pytest
 
 from gpskb import policy
 from gpskb.errors import EngineError, PolicyError
-from gpskb.nlp import Facts
+from gpskb.nlp.facts import Facts
 from gpskb.rules import RuleEngine, check_conflicts, compile_rules
 
 

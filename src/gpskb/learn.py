@@ -23,12 +23,15 @@ import json
 import os
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 import numpy as np
 
+from .jsontypes import JSON
+from .schema.frame import ExampleTexts
 from .text import normalise
 
 _WHITESPACE = re.compile(r"\s\s+")  # TfidfVectorizer's character analyser folds runs of white space
@@ -50,16 +53,34 @@ class Prediction:
     slot: str
     value: str
     confidence: float
-    probabilities: dict
+    probabilities: dict[str, float]
 
     def p(self, value: str) -> float:
         return float(self.probabilities.get(value, 0.0))
 
 
-def examples_hash(examples: dict) -> str:
+def examples_hash(examples: ExampleTexts) -> str:
     """Hash of the training examples (slot → value → texts): part of the index manifest."""
     payload = json.dumps(examples, ensure_ascii=False, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()
+
+
+class SlotModel(TypedDict):
+    """One slot's fitted classifier: its classes, the logistic regression's coef (k, d) and intercept (k,), and each
+    class's sigmoid calibration a (k,), b (k,)."""
+
+    classes: list[str]
+    coef: np.ndarray
+    intercept: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+
+
+#: the arrays of a SlotModel, as stored in readers.npz
+_ARRAYS: tuple[Literal["coef", "intercept", "a", "b"], ...] = ("coef", "intercept", "a", "b")
+
+#: the query embedding of many texts (an embedder's `queries`): one row per text
+Embed = Callable[[list[str]], np.ndarray]
 
 
 class SlotReaders:
@@ -72,17 +93,21 @@ class SlotReaders:
     `tests/test_frame.py` checks on every build that the arrays give scikit-learn's own probabilities.
     """
 
-    def __init__(self, vocabulary: dict, idf: np.ndarray, ngram_range: tuple, slots: dict, report: dict):
+    def __init__(self, vocabulary: dict[str, int], idf: np.ndarray, ngram_range: tuple[int, int],
+                 slots: dict[str, SlotModel], report: JSON):
         self.vocabulary = vocabulary
         self.idf = np.asarray(idf, dtype=np.float64)
-        self.ngram_range = tuple(ngram_range)
-        self.slots = slots  # slot → {"classes": [...], "coef": (k, d), "intercept": (k,), "a": (k,), "b": (k,)}
+        lo, hi = ngram_range
+        self.ngram_range = (lo, hi)
+        self.slots = slots
         self.report = report
-        self.vectors: dict | None = None  # the examples' vectors of a fresh training (kept for the next build)
-        self.fitted: dict | None = None  # the scikit-learn objects of a fresh training (for the equivalence check)
+        # the examples' vectors of a fresh training (kept for the next build)
+        self.vectors: dict[str, np.ndarray] | None = None
+        # the scikit-learn objects of a fresh training, slot → (vectorizer, calibrated model), for the equivalence check
+        self.fitted: dict[str, tuple[Any, Any]] | None = None
 
     @property
-    def classes(self) -> dict:
+    def classes(self) -> dict[str, list[str]]:
         return {slot: list(m["classes"]) for slot, m in self.slots.items()}
 
     # -- features ----------------------------------------------------------------------------------------------
@@ -111,7 +136,8 @@ class SlotReaders:
     # -- training ----------------------------------------------------------------------------------------------
 
     @classmethod
-    def train(cls, examples: dict, embed, folds: int = 3, seed: int = 0, n_jobs: int | None = None) -> SlotReaders:
+    def train(cls, examples: ExampleTexts, embed: Embed, folds: int = 3, seed: int = 0,
+              n_jobs: int | None = None) -> SlotReaders:
         """Train one calibrated classifier per slot. `examples`: slot → value → texts; `embed(texts)` → vectors
         (the query embedding of retrieval). `gpskb eval --folds K` reports the readers' cross-validated accuracy.
         `n_jobs`: processes for the calibration folds (default: every core; 1 for small trainings, where starting
@@ -128,9 +154,9 @@ class SlotReaders:
         vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True, min_df=2,
                                      lowercase=False)
         vectorizer.fit([normalise(t) for t in all_texts])
-        slots: dict[str, dict] = {}
-        fitted: dict[str, tuple] = {}
-        report: dict[str, Any] = {"slots": {}}
+        slots: dict[str, SlotModel] = {}
+        fitted: dict[str, tuple[Any, Any]] = {}
+        report: JSON = {"slots": {}}
         for slot, values in examples.items():
             texts = [t for v in values for t in values[v]]
             labels = [v for v in values for _ in values[v]]
@@ -149,10 +175,10 @@ class SlotReaders:
             cc = model.calibrated_classifiers_[0]
             est = cc.estimator
             order = [list(est.classes_).index(c) for c in model.classes_]
-            slots[slot] = {"classes": [str(c) for c in model.classes_],
-                           "coef": est.coef_[order], "intercept": est.intercept_[order],
-                           "a": np.array([cc.calibrators[i].a_ for i in order]),
-                           "b": np.array([cc.calibrators[i].b_ for i in order])}
+            slots[slot] = SlotModel(classes=[str(c) for c in model.classes_],
+                                    coef=est.coef_[order], intercept=est.intercept_[order],
+                                    a=np.array([cc.calibrators[i].a_ for i in order]),
+                                    b=np.array([cc.calibrators[i].b_ for i in order]))
             fitted[slot] = (vectorizer, model)
             report["slots"][slot] = {"examples": len(texts), "values": {v: len(values[v]) for v in values},
                                      "calibration_folds": k}
@@ -168,7 +194,7 @@ class SlotReaders:
         function of the logistic regression, each class's sigmoid calibration, normalised (CalibratedClassifierCV's
         one-vs-rest calibration for more than two classes)."""
         chars = self._chars(text)
-        out = {}
+        out: dict[str, np.ndarray] = {}
         for slot, m in self.slots.items():
             f = m["coef"] @ self._features(chars, vector, slot) + m["intercept"]
             p = 1.0 / (1.0 + np.exp(m["a"] * f + m["b"]))
@@ -178,7 +204,7 @@ class SlotReaders:
 
     def predict(self, text: str, vector: np.ndarray) -> dict[str, Prediction]:
         """Every slot's prediction for one question (its query vector from the index's embedder)."""
-        out = {}
+        out: dict[str, Prediction] = {}
         for slot, probs in self.probabilities(text, vector).items():
             classes = self.slots[slot]["classes"]
             best = int(np.argmax(probs))
@@ -196,7 +222,7 @@ class SlotReaders:
                                                "slots": {s: m["classes"] for s, m in self.slots.items()},
                                                "report": self.report}, ensure_ascii=False))}
         for slot, m in self.slots.items():
-            for key in ("coef", "intercept", "a", "b"):
+            for key in _ARRAYS:
                 arrays[f"{slot}.{key}"] = np.asarray(m[key], dtype=np.float64)
         with open(path, "wb") as fh:
             np.savez_compressed(fh, allow_pickle=False, **arrays)
@@ -208,6 +234,7 @@ class SlotReaders:
             if meta.get("format") != READERS_FORMAT:
                 raise ValueError(f"readers format {meta.get('format')}, expected {READERS_FORMAT}")
             vocabulary = dict(zip((str(t) for t in data["vocab_terms"]), (int(i) for i in data["vocab_index"]), strict=False))
-            slots = {s: {"classes": classes, **{k: data[f"{s}.{k}"] for k in ("coef", "intercept", "a", "b")}}
+            slots = {s: SlotModel(classes=classes, coef=data[f"{s}.coef"], intercept=data[f"{s}.intercept"],
+                                  a=data[f"{s}.a"], b=data[f"{s}.b"])
                      for s, classes in meta["slots"].items()}
             return cls(vocabulary, data["idf"], tuple(meta["ngram_range"]), slots, meta["report"])

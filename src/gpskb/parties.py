@@ -2,7 +2,8 @@
 
 A name is read from its type words (人民法院, 妇联, 村委会 …): matches separated only by name characters belong to one
 organisation, whose category is its last type word unless an explicit class (公益一类) is named in it. The role of a
-party comes from the words around it (向某某购买: provider; 某某作为购买主体: purchaser), else from the aspect asked.
+party comes from the words around it (向某某购买: provider; 某某作为购买主体: purchaser: gpskb.party_roles), else from
+the aspect asked.
 """
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ import dataclasses
 import re
 from dataclasses import dataclass
 
-from .schema import Parties
-from .text import compile_pattern, english_key, english_term, find_all, has_chinese, normalise
+from .party_roles import RoleWords
+from .schema.parties import Parties
+from .text import compile_pattern, english_key, english_term, find_all, normalise
 
 #: characters that end an organisation name: punctuation, spaces, and the function words that join two parties
 _NAME_BREAK = re.compile(r"[，。；？！、,.;?!\s“”\"'和与及或向由把给从让请找对在是能可否要想拟准]")
@@ -27,7 +29,10 @@ _MAX_NAME_GAP = 16
 #: a describing name (owned by the city government) passes its role words back at most this far, within a clause
 _MAX_DESCRIBED_GAP = 40
 _CLAUSE_END = re.compile(r"[。；？！.;?!]")
-_ASIDE = re.compile(r"^\s*\([^()]{1,40}\)\s*")  # an aside in brackets (normalised to ASCII brackets)
+
+
+#: a type word found in the text: (start, end, type id)
+NameMatch = tuple[int, int, str]
 
 
 @dataclass(frozen=True)
@@ -56,7 +61,7 @@ class Gazetteer:
         self.categories = {c.id: c for c in parties.categories}
         self.precedence = dict(parties.precedence)
         self.names: list[tuple[str, str]] = []  # (normalised name, type id), longest first
-        self.patterns: list[tuple[re.Pattern, str]] = []
+        self.patterns: list[tuple[re.Pattern[str], str]] = []
         self.exceptions: dict[str, list[str]] = {}
         self.types = {t.id: t for t in parties.types}
         for t in parties.types:
@@ -72,24 +77,8 @@ class Gazetteer:
         # a name in the plural (courts and procuratorates, two bureaus) is the same type
         self._english_rx = (re.compile(r"(?<![a-z])(?=(" + "|".join(english_term(w) for w in words) + r")((?:e?s)?)(?![a-z]))")
                             if words else None)
-        self.provider_before = [compile_pattern(p) for p in parties.roles.provider_before]
-        self.provider_after = [compile_pattern(p) for p in parties.roles.provider_after]
-        self.purchaser_after = [compile_pattern(p) for p in parties.roles.purchaser_after]
-        self.purchaser_outright = [compile_pattern(p) for p in parties.roles.purchaser_outright]
-        self.provider_pronoun = [compile_pattern(p) for p in parties.roles.provider_pronoun]
-        self.said_around = [(compile_pattern(a.before), compile_pattern(a.after), a.role, a.of_buyers)
-                            for a in parties.roles.said_around]
-        self.subject_after = [compile_pattern(p) for p in parties.roles.subject_after]
-        self.purchaser_pronoun = [compile_pattern(p) for p in parties.roles.purchaser_pronoun]
-        self.self_before = [compile_pattern(p) for p in parties.roles.self_before]
-        roles = parties.roles
-        self.speaker_words = compile_pattern(roles.speaker_words) if roles.speaker_words else None
-        self.speaker_as_provider = roles.speaker_as_provider
-        self.self_purchaser = [compile_pattern(p) for p in parties.roles.self_purchaser]
-        self.self_provider = [compile_pattern(p) for p in parties.roles.self_provider]
         self.type_names = {n for n, _ in self.names}
         self.uncertain = [compile_pattern(p) for p in (*parties.roles.uncertain, *uncertain)]
-        self.beneficiary_before = [compile_pattern(p) for p in parties.roles.beneficiary_before]
         self.uncertain_category = parties.roles.uncertain_category
         self.uncertain_organ = (compile_pattern(parties.roles.uncertain_organ)
                                 if parties.roles.uncertain_organ and parties.roles.uncertain_organ_category else None)
@@ -97,11 +86,7 @@ class Gazetteer:
         self.aside_denials = [compile_pattern(p) for p in parties.roles.aside_denials]
         self.owner_joins = compile_pattern(parties.roles.owner_joins) if parties.roles.owner_joins else None
         self.name_breaks = [compile_pattern(p) for p in parties.roles.name_breaks]  # 卫健委打算委托县统计局: two
-        adverbs = parties.roles.adverbs_before_role
-        self.adverbs_before_role = compile_pattern(rf"^\s*(?:(?:{adverbs})\s*[，,]?\s*)+") if adverbs else None
-        attributes = parties.roles.attributes_before_role
-        self.attributes_before_role = (compile_pattern(rf"^\s*(?:[、，,]?\s*(?:{attributes})\s*[、，,]\s*)+") if attributes
-                                       else None)
+        self.roles = RoleWords(parties.roles)  # the words that give each party its role
 
     def _matches(self, text: str) -> list[tuple[int, int, str]]:
         """(start, end, type id) of every type word, longest first where they overlap, exceptions removed."""
@@ -141,9 +126,20 @@ class Gazetteer:
 
     def read(self, text: str) -> list[Party]:
         """The organisations named in a normalised question, one per name, with their role where the words say it."""
-        matches = self._matches(text)
-        groups: list[list[tuple[int, int, str]]] = []
-        for m in matches:
+        parties = [self._party(text, g) for g in self._name_groups(text)]
+        self._roles_of_owned(text, parties)
+        self._bare_type_words(parties)
+        self._classes_said_later(parties)
+        self._unsure_classes(text, parties)
+        self.roles.asker_role(text, parties)
+        self.roles.pronouns(text, parties)
+        return parties
+
+    def _name_groups(self, text: str) -> list[list[NameMatch]]:
+        """The type words of the text grouped into names: matches separated only by name characters (or joined as
+        one party: X是Y, a bracketed class) are one organisation."""
+        groups: list[list[NameMatch]] = []
+        for m in self._matches(text):
             gap = text[groups[-1][-1][1]:m[0]] if groups else ""
             joined = groups and not _SPEAKER_NAME.match(text, m[0]) and (
                 (not _NAME_BREAK.search(gap) and not any(rx.search(gap) for rx in self.name_breaks)
@@ -156,7 +152,7 @@ class Gazetteer:
             else:
                 groups.append([m])
         # 某某研究所，公益二类事业单位: a bare category word right after a name, set off by a comma, names its class
-        merged: list[list[tuple[int, int, str]]] = []
+        merged: list[list[NameMatch]] = []
         for g in groups:
             if (merged and text[merged[-1][-1][1]:g[0][0]] in ("，", ",") and len(g) == 1
                     # (or a type word with what it says of the class: 设计院，事业单位，一直搞经营)
@@ -166,35 +162,42 @@ class Gazetteer:
                 merged[-1].append(g[0])
             else:
                 merged.append(g)
-        groups = merged
-        parties = []
-        for g in groups:
-            best = max(range(len(g)), key=lambda i: (self.precedence.get(self.types[g[i][2]].category, 0), i))
-            s, e, tid = g[best]
-            category = self.types[tid].category
-            start, end = g[0][0], g[-1][1]
-            cat = self.categories[category]
-            role = self._role(text, start, end, cat.may_buy)
-            if (role == "describes" and len(g) > 1 and self.owner_joins is not None
-                    and self.owner_joins.search(text[g[0][1]:g[-1][0]])):
-                # 挂靠在民政局的协会: the owner's cue is before the first name of a merged party, whose head (the
-                # association) is a party in its own right: only the owner is described, so the words after decide
-                role = self._role(text, start, end, cat.may_buy, describes=False)
-            parties.append(Party(text[start:end], start, end, category, cat.concept, tid,
-                                 None if role == "describes" else role, role == "describes",
-                                 cat.as_purchaser, cat.may_buy, cat.either_role))
-        # a company owned by the city government may be the provider: the role words after a name that only describes
-        # another party are that party's — the party named just before the describing words (in the same clause, at
-        # most _MAX_DESCRIBED_GAP characters back), never a buyer (the bureau … a canteen owned by the city that provides …)
+        return merged
+
+    def _party(self, text: str, g: list[NameMatch]) -> Party:
+        """The party a name group makes: of the category of its highest-ranked type word, with the role the words
+        around it give."""
+        best = max(range(len(g)), key=lambda i: (self.precedence.get(self.types[g[i][2]].category, 0), i))
+        s, e, tid = g[best]
+        category = self.types[tid].category
+        start, end = g[0][0], g[-1][1]
+        cat = self.categories[category]
+        role = self.roles.role(text, start, end, cat.may_buy)
+        if (role == "describes" and len(g) > 1 and self.owner_joins is not None
+                and self.owner_joins.search(text[g[0][1]:g[-1][0]])):
+            # 挂靠在民政局的协会: the owner's cue is before the first name of a merged party, whose head (the
+            # association) is a party in its own right: only the owner is described, so the words after decide
+            role = self.roles.role(text, start, end, cat.may_buy, describes=False)
+        return Party(text[start:end], start, end, category, cat.concept, tid,
+                     None if role == "describes" else role, role == "describes",
+                     cat.as_purchaser, cat.may_buy, cat.either_role)
+
+    def _roles_of_owned(self, text: str, parties: list[Party]) -> None:
+        """A company owned by the city government may be the provider: the role words after a name that only
+        describes another party are that party's — the party named just before the describing words (in the same
+        clause, at most _MAX_DESCRIBED_GAP characters back), never a buyer (the bureau … a canteen owned by the city
+        that provides …)."""
         for i, p in enumerate(parties):
             if p.describes and i > 0:
                 owned = parties[i - 1]
                 gap = text[owned.end:p.start]
-                role = self._after_role(self._after(text, p.start, p.end))
+                role = self.roles.after_role(self.roles.after(text, p.start, p.end))
                 if (role and owned.role is None and not owned.describes and not owned.may_buy
                         and len(gap) <= _MAX_DESCRIBED_GAP and not _CLAUSE_END.search(gap)):
                     parties[i - 1] = dataclasses.replace(owned, role=role)
-        # 某某中心…中心想…: a bare type word names the party named before with that type word (its class)
+
+    def _bare_type_words(self, parties: list[Party]) -> None:
+        """某某中心…中心想…: a bare type word names the party named before with that type word (its class)."""
         for i, p in enumerate(parties):
             if p.text in self.type_names:
                 # (a name of the same kind or standing — a bureau said after 民政局退休干部, a person, is the bureau)
@@ -202,8 +205,10 @@ class Gazetteer:
                            and (q.text.endswith(p.text) or q.concept == p.concept or q.may_buy == p.may_buy)]
                 if earlier:
                     parties[i] = self._of_category(p, earlier[-1].category)
-        # 想请一家医院派医生巡诊…这家医院属于公益二类: a class said later of a name like the one given a role earlier
-        # (same type word, no role of its own) is that party's class
+
+    def _classes_said_later(self, parties: list[Party]) -> None:
+        """想请一家医院派医生巡诊…这家医院属于公益二类: a class said later of a name like the one given a role earlier
+        (same type word, no role of its own) is that party's class."""
         for i, p in enumerate(parties):
             if p.role is None and not p.describes and self.precedence.get(p.category, 0) > 0:
                 given = [j for j, q in enumerate(parties[:i]) if q.role and (
@@ -215,7 +220,10 @@ class Gazetteer:
                         and any(w in q.text for w in self._names_at(p.text, 0))))]
                 if given:
                     parties[given[-1]] = self._of_category(parties[given[-1]], p.category)
-        # 不知道算一类还是二类: a class the asker is unsure of is not asserted; the party is of `uncertain_category`
+
+    def _unsure_classes(self, text: str, parties: list[Party]) -> None:
+        """不知道算一类还是二类: a class the asker is unsure of is not asserted; the party is of `uncertain_category`
+        (or of `uncertain_organ_category` when an organ is among the classes left open)."""
         unsure = [(m.start(), m.end()) for rx in self.uncertain for m in rx.finditer(text)]
         if unsure and self.uncertain_category:
             for i, p in enumerate(parties):
@@ -224,53 +232,15 @@ class Gazetteer:
                 if spans:
                     organ = self.uncertain_organ is not None and any(self.uncertain_organ.search(text, s, e) for s, e in spans)
                     parties[i] = self._of_category(p, self.uncertain_organ_category if organ else self.uncertain_category)
-        # 我们是一个行业协会…自己当购买主体: the party the asker says it is takes the asker's role
-        selves = self._selves(text, parties)
-        if selves:
-            role = ("purchaser" if any(rx.search(text) for rx in self.self_purchaser)
-                    else "provider" if any(rx.search(text) for rx in self.self_provider) else None)
-            for i in selves:
-                if role and parties[i].role is None:
-                    parties[i] = dataclasses.replace(parties[i], role=role)
-        # a pronoun points back at the party named last before it: 向它购买 (provider), 它以…名义买 (purchaser) — for a
-        # provider not a buyer that is the subject of the clause (某局能否向它购买 / 街道办想…，请他…: 它 and 他 are
-        # someone else), nor a name that only describes another party
-        self._point_back(text, parties, self.provider_pronoun, "provider",
-                         skip=lambda p, at: p.describes or p.may_buy and (
-                             at - p.end <= 6 or any(rx.search(text[p.end:p.end + 12]) for rx in self.subject_after)))
-        self._point_back(text, parties, self.purchaser_pronoun, "purchaser", skip=lambda p, at: p.describes)
-        return parties
+
 
     def _names_at(self, text: str, pos: int) -> list[str]:
         """The type words that begin at `pos` in text (the index by first character the matcher uses)."""
         return [name for name, _ in self._names_by_first.get(text[pos:pos + 1], ()) if text.startswith(name, pos)]
 
-    def _selves(self, text: str, parties: list[Party]) -> list[int]:
-        """The index of the party the asker says it is (我们是一家社工机构…, we are a small consultancy), at most one."""
-        return [i for i, p in enumerate(parties)
-                if not p.describes and any(rx.search(self._before(text, p.start)) for rx in self.self_before)][:1]
 
-    @staticmethod
-    def _before(text: str, start: int) -> str:
-        """The words before a party in which the asker names itself: 24 characters, or 48 when they hold no Chinese
-        (our centre is basically a … needs more letters than 我们是一家…)."""
-        near = text[max(0, start - 24):start]
-        return near if has_chinese(near) else text[max(0, start - 48):start]
 
-    def speaker_provides(self, text: str, parties: list[Party]) -> bool:
-        """Whether the asker speaks for the provider's side (我是物业公司的经理…; 我们是社工机构…): a body that may not
-        buy, said to be the asker and not said to buy. Its 我们 is then the provider, not the office."""
-        selves = self._selves(text, parties)
-        return bool(selves) and not parties[selves[0]].may_buy and parties[selves[0]].role != "purchaser"
 
-    def as_provider(self, text: str) -> str:
-        """`text` with the asker's first person written as the provider (parties.yaml roles `speaker_words`,
-        `speaker_as_provider`), for an asker who speaks for the provider; only words of the same length are replaced, so
-        offsets into `text` hold."""
-        if self.speaker_words is None:
-            return text
-        word = self.speaker_as_provider
-        return self.speaker_words.sub(lambda m: word if len(m.group(0)) == len(word) else m.group(0), text)
 
     def _of_category(self, party: Party, category: str) -> Party:
         """The party read as of another category (its concept and role attributes follow the category)."""
@@ -278,57 +248,11 @@ class Gazetteer:
         return dataclasses.replace(party, category=cat.id, concept=cat.concept, as_purchaser=cat.as_purchaser,
                                    may_buy=cat.may_buy, either_role=cat.either_role)
 
-    @staticmethod
-    def _point_back(text: str, parties: list, patterns, role: str, skip=lambda p, at: False) -> None:
-        """Give `role` to the party named last before each pronoun match (unless it already has a role); a party the
-        words already gave the other role is not the one the pronoun means (…from an NGO. Can it be the purchaser?)."""
-        for rx in patterns:
-            for m in rx.finditer(text):
-                before = [i for i, p in enumerate(parties) if p.end <= m.start() and not skip(p, m.start())
-                          and p.role in (None, role)]
-                if before and parties[before[-1]].role is None:
-                    parties[before[-1]] = dataclasses.replace(parties[before[-1]], role=role)
 
     def classify(self, name: str) -> str | None:
         """The category of one organisation name (the last name in it when it names several), None if unknown."""
         parties = self.read(normalise(name))
         return parties[-1].category if parties else None
 
-    def _role(self, text: str, start: int, end: int, may_buy: bool, describes: bool = True) -> str | None:
-        """provider | purchaser | describes (the name only describes another party) | None, from the words around."""
-        before, after = text[max(0, start - 24):start], self._after(text, start, end)
-        wide = text[max(0, start - 72):start]  # English needs more words (founded by the provincial education …)
-        said = [(role, of_buyers) for rx_before, rx_after, role, of_buyers in self.said_around
-                if (may_buy or not of_buyers) and (describes or role != "describes")
-                and rx_before.search(wide) and rx_after.search(after)]
-        if any(role == "describes" for role, _ in said):
-            return "describes"  # a company owned by the city government … be the provider: the words are the company's
-        if any(rx.search(after) for rx in self.purchaser_outright):
-            return "purchaser"  # X作为购买主体: the role said outright wins over a 由 or 向 before the name
-        if said:  # 由民政局向…购买 (the buyer), 向财政局报送 (none: no role from these words)
-            return None if said[0][0] == "none" else said[0][0]
-        if any(rx.search(wide) for rx in self.provider_before):  # (end-anchored: the wide window only lets English reach)
-            return "provider"
-        if any(rx.search(before) for rx in self.beneficiary_before):
-            return self._after_role(after, purchaser=False)  # …not the buyer when it is the one bought for: 为园区企业购买
-        return self._after_role(after)
 
-    def _after(self, text: str, start: int, end: int) -> str:
-        after = text[end:end + 80]
-        if "(" in text[start:end] and ")" not in text[start:end]:
-            after = after.lstrip(") ")  # the name took in its own bracketed category: 某市科协(群团组织)可以作为…
-        # an aside in brackets right after the name (向某局(局机关)购买) says nothing of its role: the words after it do
-        after = _ASIDE.sub("", after, count=1)
-        if self.attributes_before_role:  # 市残联机关核定行政编制，经费靠财政保障，能否作为承接主体: the role comes after
-            after = self.attributes_before_role.sub("", after, count=1)
-        if self.adverbs_before_role:  # 居委会反过来可不可以做购买方: the role's words come after the adverb
-            after = self.adverbs_before_role.sub("", after, count=1)
-        return after[:40]
 
-    def _after_role(self, after: str, purchaser: bool = True) -> str | None:
-        """The role the words right after a name give it (…来承接, …自己购买), None when they give none."""
-        if any(rx.search(after) for rx in self.provider_after):
-            return "provider"
-        if purchaser and any(rx.search(after) for rx in self.purchaser_after):
-            return "purchaser"
-        return None

@@ -17,27 +17,29 @@ import itertools
 import os
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import durable.engine as _engine
 
 from .errors import EngineError, PolicyError
-from .nlp import Facts
-from .policy import Condition, FollowUp, KnowledgeBase, Rule
+from .jsontypes import JSON
+from .knowledge import Condition, FollowUp, KnowledgeBase, Rule
+from .nlp.facts import Facts
 
 if TYPE_CHECKING:
-    from .frame import Frame
+    from .frame.model import Frame
 
 _ACTION_PREFIX = "fire:"
 _HANDLED = "handled"  # the catch-all rule and its action: every fact is handled (see the module docstring)
 _MARK = "_gpskb"
-_host = None
+_host: _Host | None = None
 _host_lock = threading.Lock()
 _names = itertools.count()
 
 
-class _Host(_engine.Host):
+class _Host(_engine.Host):  # type: ignore[misc]  # durable_rules has no type information: Host is Any
     """A durable_rules host whose named actions record which rule fired in the session state, without the
     background dispatch threads durable_rules' host starts.
 
@@ -49,9 +51,10 @@ class _Host(_engine.Host):
     def _run(self) -> None:  # durable_rules starts its timer loops here
         return None
 
-    def get_action(self, action_name):
+    def get_action(self, action_name: str) -> Callable[[Any], None]:
+        """The action a rule runs on its closure `c` (durable_rules' object: `c.s` is the session state)."""
         if action_name == _HANDLED:
-            def handled(c):
+            def handled(c: Any) -> None:
                 c.s.handled = True
 
             return handled
@@ -59,7 +62,7 @@ class _Host(_engine.Host):
             raise Exception(f"unknown action {action_name}")
         rule_id = action_name[len(_ACTION_PREFIX):]
 
-        def record(c):
+        def record(c: Any) -> None:
             c.s.fired = list(c.s.fired or []) + [rule_id]
 
         return record
@@ -74,9 +77,9 @@ def _get_host() -> _Host:
         return _host
 
 
-def compile_condition(cond: Condition) -> dict:
+def compile_condition(cond: Condition) -> JSON:
     """A Condition as a durable_rules expression over one fact whose keys are concept ids (True/False)."""
-    terms = []
+    terms: list[JSON] = []
     for group in ((cond.any,) if cond.any else ()) + cond.any_groups:
         alts = [{c: True} for c in group]
         terms.append(alts[0] if len(alts) == 1 else {"$or": alts})
@@ -85,7 +88,7 @@ def compile_condition(cond: Condition) -> dict:
     return terms[0] if len(terms) == 1 else {"$and": terms}
 
 
-def compile_rules(kb: KnowledgeBase) -> dict:
+def compile_rules(kb: KnowledgeBase) -> dict[str, JSON]:
     """The ruleset definition (durable_rules' dict form, which keeps our rule ids) for the knowledge base's rules."""
     rules = {r.id: {"all": [{"m": compile_condition(r.when)}], "run": _ACTION_PREFIX + r.id} for r in kb.rules}
     rules[_HANDLED] = {"all": [{"m": {_MARK: True}}], "run": _HANDLED}  # rule ids are ASCII slugs: no clash
@@ -118,7 +121,7 @@ class Firing:
     explanation: str
     overridden_by: str | None = None
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> JSON:
         return {"rule_id": self.rule.id, "outcome": self.rule.outcome, "clause_ids": list(self.rule.clauses),
                 "matched": self.matched, "explanation": self.explanation, "status": self.status,
                 "overridden_by": self.overridden_by, "quote": self.rule.quote, "priority": self.rule.priority,
@@ -137,7 +140,7 @@ class Outcome:
     def decisive(self) -> Firing | None:
         return next((f for f in self.firings if f.status == "decisive"), None)
 
-    def trace(self) -> list[dict]:
+    def trace(self) -> list[JSON]:
         return [f.as_dict() for f in self.firings]
 
 
@@ -161,7 +164,7 @@ class RuleEngine:
         self._lock = threading.Lock()
         self._host.set_rulesets({self.name: copy.deepcopy(compile_rules(kb))})
 
-    def fire(self, concepts: set) -> list[str]:
+    def fire(self, concepts: set[str]) -> list[str]:
         """Ids of the rules whose conditions hold for this set of true concepts, as the engine reports them."""
         fact: dict[str, object] = {c: (c in concepts) for c in self.concepts}
         sid = uuid.uuid4().hex
@@ -198,18 +201,8 @@ class RuleEngine:
         of other aspects that do not prohibit are listed but do not decide (`not_asked`)."""
         concepts = facts.concepts
         aspect = aspect or getattr(facts, "rule_aspect", None) or "can_buy"
-        # among prohibitions the more specific (higher priority) decides; among the rest, the aspect asked first
-        # asked who may buy or provide (frame.yaml `party_aspects`), a review of the service (own_aspect_only) ranks with
-        # the fallbacks when a rule that answers that aspect fired: 人大机关能当购买主体吗 is answered by who may buy, the
-        # review of the 速记 service bought qualifies it
-        fired = [self.rules[r] for r in self.fire(concepts)]
-        answered = aspect in self.party_aspects and any(r.aspect == aspect and not r.alone for r in fired)
-        fired.sort(key=lambda r: (r.outcome != "prohibited", -r.priority if r.outcome == "prohibited" else 0,
-                                  r.fallback or (answered and r.own_aspect_only and r.aspect != aspect),
-                                  r.aspect != aspect, -r.priority, self.order[r.id]))
+        fired = self._in_precedence([self.rules[r] for r in self.fire(concepts)], aspect)
         info = self.info_aspects
-        if aspect in info:  # the rules that may answer come first, so the decisive firing leads the trace
-            fired.sort(key=lambda r: not (r.outcome == "prohibited" or r.aspect == aspect))
         if not fired:
             return Outcome("no_rule")
         deciding = [r for r in fired if r.outcome == "prohibited" or r.aspect == aspect or aspect not in info]
@@ -228,6 +221,28 @@ class RuleEngine:
             verdict, top = "conditional", qualifying[0]
             fired.remove(top)
             fired.insert(0, top)
+        firings = self._firings(fired, facts, top, deciding, verdict)
+        follow_ups = self._follow_ups(firings, concepts) if verdict != "prohibited" else []
+        return Outcome(verdict, firings, follow_ups)
+
+    def _in_precedence(self, fired: list[Rule], aspect: str) -> list[Rule]:
+        """The fired rules in order of precedence: prohibitions first, the more specific (higher priority) first;
+        among the rest, the aspect asked first, then priority."""
+        # asked who may buy or provide (frame.yaml `party_aspects`), a review of the service (own_aspect_only) ranks with
+        # the fallbacks when a rule that answers that aspect fired: 人大机关能当购买主体吗 is answered by who may buy, the
+        # review of the 速记 service bought qualifies it
+        answered = aspect in self.party_aspects and any(r.aspect == aspect and not r.alone for r in fired)
+        fired.sort(key=lambda r: (r.outcome != "prohibited", -r.priority if r.outcome == "prohibited" else 0,
+                                  r.fallback or (answered and r.own_aspect_only and r.aspect != aspect),
+                                  r.aspect != aspect, -r.priority, self.order[r.id]))
+        if aspect in self.info_aspects:  # the rules that may answer come first, so the decisive firing leads the trace
+            fired.sort(key=lambda r: not (r.outcome == "prohibited" or r.aspect == aspect))
+        return fired
+
+    def _firings(self, fired: list[Rule], facts: Facts | Frame, top: Rule | None, deciding: list[Rule],
+                 verdict: str) -> list[Firing]:
+        """Each fired rule's part in the verdict — decisive, supporting, overridden (by `top`) or not asked — with the
+        words that made it fire; the decisive rule's override note says what the overridden rules still give."""
         firings = []
         for rule in fired:
             matched = self._matched(rule, facts)
@@ -249,16 +264,20 @@ class RuleEngine:
             decisive = next(f for f in firings if f.status == "decisive")
             decisive.explanation += top.override_note.format(overridden="、".join(words),
                                                                overridden_items="、".join(items))
-        follow_ups = []
-        if verdict != "prohibited":
-            for f in firings:
-                if f.status not in ("decisive", "supporting"):
-                    continue
-                for fid in f.rule.follow_ups:
-                    fu = self.kb.follow_ups[fid]
-                    if fu.ask_when.holds(concepts) and fu not in follow_ups:
-                        follow_ups.append(fu)
-        return Outcome(verdict, firings, follow_ups)
+        return firings
+
+    def _follow_ups(self, firings: list[Firing], concepts: set[str]) -> list[FollowUp]:
+        """The follow-up questions of the decisive and supporting rules whose `ask_when` the facts meet (in order,
+        once each)."""
+        follow_ups: list[FollowUp] = []
+        for f in firings:
+            if f.status not in ("decisive", "supporting"):
+                continue
+            for fid in f.rule.follow_ups:
+                fu = self.kb.follow_ups[fid]
+                if fu.ask_when.holds(concepts) and fu not in follow_ups:
+                    follow_ups.append(fu)
+        return follow_ups
 
     def _matched(self, rule: Rule, facts: Facts | Frame) -> list[str]:
         out = []

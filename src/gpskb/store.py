@@ -12,8 +12,13 @@ import sqlite3
 from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import config
+from .jsontypes import JSON
+
+if TYPE_CHECKING:
+    from .bank.items import BankItem
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS feedback (
@@ -76,11 +81,12 @@ class Store:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(SCHEMA)
 
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self) -> closing[sqlite3.Connection]:
+        """A connection that `with` closes (sqlite3's own context manager only ends the transaction)."""
         db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         db.execute("PRAGMA busy_timeout=30000")
         db.row_factory = sqlite3.Row
-        return closing(db)  # type: ignore[return-value]
+        return closing(db)
 
     def add_feedback(self, question: str, verdict: str, citations: list[str], rating: int, comment: str = "",
                      source: str = "app") -> int:
@@ -102,12 +108,12 @@ class Store:
                              (_now(), question[:MAX_TEXT], verdict, json.dumps(list(citations)), source))
             return _row_id(cur)
 
-    def feedback(self, limit: int = 200) -> list[dict]:
+    def feedback(self, limit: int = 200) -> list[JSON]:
         with self._connect() as db:
             rows = db.execute("SELECT * FROM feedback ORDER BY created_at DESC, id DESC LIMIT ?", (limit,))
             return [_row(r) for r in rows]
 
-    def gaps(self, limit: int = 200) -> list[dict]:
+    def gaps(self, limit: int = 200) -> list[JSON]:
         """What policy editors should look at, newest first: questions answered out_of_scope or no_rule (from the
         question log and from feedback) and answers marked 👎."""
         with self._connect() as db:
@@ -124,7 +130,7 @@ class Store:
 
     # -- trainers' question banks (gpskb.bank) --------------------------------------------------------------------
 
-    def add_bank(self, trainer: str, name: str, items: list, filename: str = "") -> int:
+    def add_bank(self, trainer: str, name: str, items: list[BankItem], filename: str = "") -> int:
         """Store a parsed bank for one trainer in one transaction: all its items or nothing. Returns the bank id."""
         trainer = _trainer(trainer)
         name = (name or filename or "题库").strip()[:MAX_NAME]
@@ -145,16 +151,16 @@ class Store:
                 raise
             return bank_id
 
-    def banks(self, trainer: str) -> list[dict]:
+    def banks(self, trainer: str) -> list[JSON]:
         """One trainer's banks, newest first: id, name, filename, created_at, n_items."""
         with self._connect() as db:
             rows = db.execute("SELECT id, name, filename, created_at, n_items FROM banks WHERE trainer = ? "
                               "ORDER BY created_at DESC, id DESC", (_trainer(trainer),))
             return [dict(r) for r in rows]
 
-    def bank_items(self, trainer: str, bank_id: int) -> list:
+    def bank_items(self, trainer: str, bank_id: int) -> list[BankItem]:
         """The items of one of this trainer's banks, in file order (empty for another trainer's bank)."""
-        from .bank import BankItem
+        from .bank.items import BankItem
 
         with self._connect() as db:
             rows = db.execute("SELECT i.item FROM bank_items i JOIN banks b ON b.id = i.bank_id "
@@ -180,7 +186,7 @@ def _trainer(name: str) -> str:
     return name
 
 
-def _row(r: sqlite3.Row) -> dict:
+def _row(r: sqlite3.Row) -> JSON:
     d = dict(r)
     if "citations" in d:
         d["citations"] = json.loads(d["citations"])

@@ -1,11 +1,15 @@
-"""Text normalisation shared by reading, retrieval and the learned readers: one form every matcher sees."""
+"""Text normalisation shared by reading, retrieval and the learned readers: one form every matcher sees; and the check
+of a raw question before it is normalised (clean_question)."""
 from __future__ import annotations
 
 import functools
 import re
 import unicodedata
+from collections.abc import Iterable, Iterator
 
 from opencc import OpenCC
+
+from .errors import InputError
 
 _T2S = OpenCC("t2s")
 # Traditional text written the Taiwan way uses 著 where Simplified writes 着 (有著落, 沿著, 意味著); OpenCC's t2s keeps
@@ -35,6 +39,33 @@ def normalise(text: str) -> str:
     text = _JOINED.sub(" ", text)  # buyer_type=township_gov, as an intranet form writes it (a blank ____ stays)
     text = _WS.sub(" ", text).strip()
     return _ZHE.sub("着", _T2S.convert(text)).lower()
+
+
+def clean_question(question: object, max_chars: int) -> str:
+    """Check a raw question and return it ready to normalise, or raise InputError saying what is wrong with it."""
+    if isinstance(question, bytes):
+        try:
+            question = question.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InputError("问题不是有效的 UTF-8 文本 / the question is not valid UTF-8 text") from None
+    if not isinstance(question, str):
+        raise InputError("问题必须是文本 / the question must be text")
+    try:
+        question.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates (from a JSON "\ud800" escape)
+        raise InputError("问题含有无效的 Unicode 字符 / the question contains invalid Unicode (lone surrogates)") \
+            from None
+    if "\ufffd" in question or "\x00" in question:
+        raise InputError("问题含有无法识别的字符（可能是二进制内容） / the question contains binary or undecodable data")
+    stripped = question.strip()
+    if not stripped:
+        raise InputError("问题为空，请输入要咨询的事项 / the question is empty")
+    if len(stripped) > max_chars:
+        raise InputError(f"问题过长（{len(stripped)} 字，上限 {max_chars} 字），请只写要咨询的事项 / "
+                         f"the question is too long ({len(stripped)} characters, limit {max_chars})")
+    if not _HAS_WORD.search(_CONTROL.sub("", stripped)):
+        raise InputError("问题只有标点或符号，没有文字 / the question has no words, only punctuation or symbols")
+    return stripped
 
 
 #: full-width punctuation and the character NFKC folds it to in normalised text
@@ -68,18 +99,18 @@ def fold_pattern(pattern: str) -> str:
 
 
 @functools.lru_cache(maxsize=4096)
-def compile_pattern(pattern: str) -> re.Pattern:
+def compile_pattern(pattern: str) -> re.Pattern[str]:
     """re.compile of a policy pattern, folded for normalised text (see fold_pattern); cached, so a pattern kept as
     text in a settings model compiles once."""
     return re.compile(fold_pattern(pattern))
 
 
-def matches_any(patterns, text: str) -> bool:
+def matches_any(patterns: Iterable[str], text: str) -> bool:
     """Whether any of a policy file's patterns (compiled as `compile_pattern` does) occurs in the text."""
     return any(compile_pattern(rx).search(text) for rx in patterns)
 
 
-def find_all(text: str, sub: str):
+def find_all(text: str, sub: str) -> Iterator[int]:
     """Every start index of `sub` in text (overlapping occurrences too)."""
     i = text.find(sub)
     while i >= 0:

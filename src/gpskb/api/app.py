@@ -1,9 +1,11 @@
-"""The application: in-flight de-duplication, the service over the engine, the routes (`create_app`) and `serve`."""
+"""The application: the routes, error handlers and middleware (`create_app`), and `serve`. What the routes share is
+gpskb.api.service's."""
 from __future__ import annotations
 
+import argparse
 import json
 import logging
-import threading
+import os
 import time
 from collections import Counter
 
@@ -15,106 +17,18 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__, policy
 from ..answer import Engine, answer_dict
-from ..errors import GpskbError, InputError, UnknownClause
-from .errors import _HTTP_ERRORS, _VALIDATION_ZH, ApiError, _dumps, _http_error, _loc, _split_message, error_response, json_response
+from ..errors import GpskbError, UnknownClause
+from ..jsontypes import JSON as JSONObject
+from .errors import _HTTP_ERRORS, _VALIDATION_ZH, ApiError, _http_error, _loc, _split_message, error_response, json_response
 from .middleware import BearerAuthMiddleware, BodyLimitMiddleware, CatchAllMiddleware, JSONCORSMiddleware, RequestLogMiddleware, _is_api
 from .models import AnswerOut, AskRequest, BatchOut, BatchRequest, ClauseDetail, ClauseList, ErrorOut, HealthOut, _errors
+from .service import _Service
 from .settings import _VERDICT_KEY, API_PREFIX, JSON, MAX_BATCH, TOKEN_ENV, WARMUP_QUESTION, Settings
 
 log = logging.getLogger("gpskb.api")
 
 # ---------------------------------------------------------------------------------------------------------------
 # The application
-
-
-class _InFlight:
-    """Identical questions asked at the same moment are answered once: the first request computes, the others wait
-    for its result. Without this, concurrent misses on the embedder's query cache each embed the same question
-    (measured: 632 embeddings for 222 distinct questions under 50 clients). Answers are deterministic for a loaded
-    knowledge base, so sharing one is exact; the shared dict is only read (serialised, logged) afterwards."""
-
-    class _Call:
-        __slots__ = ("done", "result", "failed")
-
-        def __init__(self):
-            self.done = threading.Event()
-            self.result = None
-            self.failed = False
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._calls: dict = {}
-
-    def run(self, key, compute):
-        with self._lock:
-            call = self._calls.get(key)
-            leader = call is None
-            if leader:
-                call = self._calls[key] = self._Call()
-        assert call is not None
-        if not leader:
-            call.done.wait()
-            if call.failed:
-                raise RuntimeError("answering this question failed in a concurrent request")
-            return call.result
-        try:
-            call.result = compute()
-            return call.result
-        except BaseException:
-            call.failed = True
-            raise
-        finally:
-            with self._lock:
-                del self._calls[key]
-            call.done.set()
-
-
-class _Service:
-    """What the endpoints share: the engine (thread-safe, loaded once), the settings, the optional question log and
-    the clause listings (the knowledge base does not change while the process runs, so they are built once)."""
-
-    def __init__(self, engine: Engine, settings: Settings):
-        self.engine = engine
-        self.settings = settings
-        self.store = None
-        if settings.log_questions:
-            from ..store import Store
-
-            self.store = Store(settings.store_path)
-            log.info("logging questions to %s", self.store.path)
-        kb = engine.kb
-        self.documents = [{"id": d.id, "number": d.number, "title": d.title, "issuer": d.issuer,
-                           "excerpt": d.excerpt, "excerpt_note": d.excerpt_note if d.excerpt else None}
-                          for d in kb.documents.values()]
-        self.clauses = [self.clause_summary(c) for c in kb.clauses.values()]
-        self.clause_list = _dumps({"documents": self.documents, "clauses": self.clauses})
-        self.in_flight = _InFlight()
-
-    def answer(self, question: str, facts: tuple = ()) -> dict:
-        """Answer.to_dict(), or {"question", "error"} for a question the library refuses (InputError); any other
-        error is raised. Identical concurrent questions are computed once."""
-        def compute():
-            try:
-                return self.engine.answer(question, facts=facts).to_dict()
-            except InputError as exc:
-                return {"question": question, "error": str(exc)}
-
-        return self.in_flight.run((question, facts), compute)
-
-    def clause_summary(self, clause) -> dict:
-        doc = self.engine.kb.document_of(clause)
-        return {"id": clause.id, "document": doc.id, "document_number": doc.number, "label": clause.label,
-                "kind": clause.kind, "excerpt": doc.excerpt, "excerpt_note": doc.excerpt_note if doc.excerpt else None}
-
-    def record(self, question: str, result: dict) -> None:
-        """Store an answered question when GPSKB_LOG_QUESTIONS is on; a failing store never fails the request."""
-        if self.store is None or "verdict" not in result:
-            return
-        try:
-            self.store.log_question(question, result["verdict"], [c["clause_id"] for c in result["citations"]],
-                                    source="api")
-        except Exception:  # noqa: BLE001 - the answer matters more than the log
-            log.warning("could not store the question in %s", self.store.path, exc_info=True)
 
 
 async def _utf8_body(request: Request) -> None:
@@ -147,14 +61,22 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     )
     app.state.gpskb = service
 
-    # -- error handlers: every error is {"error": {...}} -----------------------------------------------------
+    _add_error_handlers(app, settings)
+    _add_middleware(app, settings)
+    _add_ask_routes(app, service)
+    _add_clause_routes(app, service)
+    _declare_token(app, settings)
+    return app
 
+
+def _add_error_handlers(app: FastAPI, settings: Settings) -> None:
+    """Every error is {"error": {...}}: the API's own, HTTP errors, invalid requests, and a failing middleware."""
     @app.exception_handler(ApiError)
-    async def _api_error(request: Request, exc: ApiError):
+    async def _api_error(request: Request, exc: ApiError) -> Response:
         return error_response(exc.status_code, exc.code, exc.message_zh, exc.message_en, **exc.extra)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_exception(request: Request, exc: StarletteHTTPException):
+    async def _http_exception(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 400 and exc.detail == "There was an error parsing the body":
             # FastAPI's answer to a body json.loads cannot even decode (not UTF-8): malformed JSON, like the rest
             return error_response(422, "invalid_json", "请求体不是有效的 JSON（须为 UTF-8 编码）",
@@ -162,7 +84,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
         return _http_error(exc.status_code, settings, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError):
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
         errors = list(exc.errors())
         if any(e.get("type") == "json_invalid" for e in errors):
             err = next(e for e in errors if e.get("type") == "json_invalid")
@@ -177,13 +99,14 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
         return error_response(422, "invalid_request", f"请求内容有误：{zh}", f"invalid request: {en}", details=details)
 
     @app.exception_handler(Exception)
-    async def _server_error(request: Request, exc: Exception):  # reached only if a middleware itself fails
+    async def _server_error(request: Request, exc: Exception) -> Response:  # reached only if a middleware itself fails
         log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
         code, zh, en = _HTTP_ERRORS[500]
         return error_response(500, code, zh, en)
 
-    # -- middleware (added innermost first) -------------------------------------------------------------------
 
+def _add_middleware(app: FastAPI, settings: Settings) -> None:
+    """The request log, CORS, bearer auth, the body limit and the catch-all (added innermost first)."""
     app.add_middleware(CatchAllMiddleware)
     app.add_middleware(BodyLimitMiddleware, settings=settings)
     if settings.token:
@@ -194,11 +117,12 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
                            max_age=600)
     app.add_middleware(RequestLogMiddleware)
 
-    # -- routes ------------------------------------------------------------------------------------------------
 
+def _add_ask_routes(app: FastAPI, service: _Service) -> None:
+    """/api/v1/ask and /api/v1/ask/batch."""
     @app.post(f"{API_PREFIX}/ask", response_model=AnswerOut, tags=["ask"], summary="回答一个问题 / answer one question",
               responses=_errors(401, 413, 422), dependencies=[Depends(_utf8_body)])
-    def ask(body: AskRequest, request: Request):
+    def ask(body: AskRequest, request: Request) -> Response:
         """The verdict, the memo text, the cited clauses (deciding clause first), the rule trace and timings:
         the same object as `gpskb ask --json`. A question the library refuses (empty, too long, binary) is a 422."""
         result = service.answer(body.question, tuple(body.facts))
@@ -212,10 +136,10 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     @app.post(f"{API_PREFIX}/ask/batch", response_model=BatchOut, tags=["ask"],
               summary=f"回答至多 {MAX_BATCH} 个问题 / answer up to {MAX_BATCH} questions",
               responses=_errors(401, 413, 422), dependencies=[Depends(_utf8_body)])
-    def ask_batch(body: BatchRequest, request: Request):
+    def ask_batch(body: BatchRequest, request: Request) -> Response:
         """One result per question, in order. A question that cannot be answered gives
         `{"question": ..., "error": ...}` in its place; the others are answered."""
-        results = []
+        results: list[JSONObject] = []
         for q in body.questions:
             try:
                 if isinstance(q, str):
@@ -235,9 +159,12 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
         request.scope[_VERDICT_KEY] = ",".join(f"{k}:{v}" for k, v in sorted(counts.items())) or None
         return json_response({"results": results})
 
+
+def _add_clause_routes(app: FastAPI, service: _Service) -> None:
+    """/api/v1/clauses, /api/v1/clauses/{id} and /healthz."""
     @app.get(f"{API_PREFIX}/clauses", response_model=ClauseList, tags=["clauses"],
              summary="文件与条款清单 / documents and clauses", responses=_errors(401, 404))
-    async def clauses(document: str | None = Query(None, description="只列出此文件的条款，例如 caizong-2023-12")):
+    async def clauses(document: str | None = Query(None, description="只列出此文件的条款，例如 caizong-2023-12")) -> Response:
         if document is None:
             return Response(service.clause_list, media_type=JSON)
         if document not in service.engine.kb.documents:
@@ -248,7 +175,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
 
     @app.get(f"{API_PREFIX}/clauses/{{clause_id:path}}", response_model=ClauseDetail, tags=["clauses"],
              summary="一个条款的原文 / one clause, verbatim", responses=_errors(401, 404))
-    async def clause(clause_id: str):
+    async def clause(clause_id: str) -> Response:
         kb = service.engine.kb
         try:
             c = kb.clause(clause_id)
@@ -262,7 +189,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
 
     @app.get("/healthz", response_model=HealthOut, tags=["health"], summary="健康检查 / health",
              responses={503: {"model": ErrorOut, "description": "the index does not match the knowledge base"}})
-    async def healthz():
+    async def healthz() -> Response:
         """200 when the knowledge base is loaded and the index was built from these policy texts with the
         configured embedder (corpus hash, embedder id and version); 503 otherwise. No token needed."""
         engine = service.engine
@@ -278,9 +205,10 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
                                         "embedder": manifest.get("embedder"), "chunks": manifest.get("chunks"),
                                         "built_at": manifest.get("built_at")}})
 
-    # -- OpenAPI: declare the bearer token on the /api routes when one is configured --------------------------
 
-    def openapi() -> dict:
+def _declare_token(app: FastAPI, settings: Settings) -> None:
+    """OpenAPI: declare the bearer token on the /api routes when one is configured."""
+    def openapi() -> JSONObject:
         schema = FastAPI.openapi(app)
         if settings.token and "bearerAuth" not in schema.get("components", {}).get("securitySchemes", {}):
             schema.setdefault("components", {}).setdefault("securitySchemes", {})["bearerAuth"] = {
@@ -291,27 +219,27 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
                         op["security"] = [{"bearerAuth": []}]
         return schema
 
-    app.openapi = openapi  # type: ignore[method-assign]
-    return app
+    app.openapi = openapi  # type: ignore[method-assign]  # replacing app.openapi is how FastAPI customises the schema
 
 
-def _staleness(engine) -> str | None:
+def _staleness(engine: Engine) -> str | None:
     """Why the engine's index cannot serve its knowledge base, or None (the check `Index.load` makes)."""
-    from ..index import Index
+    from ..index.manifest import staleness
 
     index = getattr(engine, "index", None)
     manifest = getattr(index, "manifest", None)
     if not manifest or index is None:
         return "no index loaded"
     embedder = index.embedder
-    return Index.staleness(manifest, engine.kb, embedder.id, embedder.version)
+    return staleness(manifest, engine.kb, embedder.id, embedder.version)
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Serving
 
 
-def build_engine(policy_dir=None, index_dir=None) -> Engine:
+def build_engine(policy_dir: str | os.PathLike[str] | None = None,
+                 index_dir: str | os.PathLike[str] | None = None) -> Engine:
     """An engine on a policy folder and its index (defaults as in the CLI), the index rebuilt if stale."""
     return Engine(policy.load(policy_dir), index_dir=index_dir, log=lambda m: log.warning("%s", m))
 
@@ -325,7 +253,7 @@ def _configure_logging() -> None:
     log.setLevel(logging.INFO)
 
 
-def serve(args) -> int:
+def serve(args: argparse.Namespace) -> int:
     """`gpskb serve`: build the engine once, answer one question to warm it, run uvicorn until interrupted."""
     # One OpenMP thread for the embedder: set by the gpskb package for every entry point (gpskb/__init__.py). Measured
     # on the 2-core target with one core busy elsewhere: two threads spin-wait for each other and a query embedding

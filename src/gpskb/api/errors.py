@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from typing import Any
 
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -12,7 +14,7 @@ from .settings import JSON, Settings
 # JSON bodies and errors
 
 
-def _dumps(obj) -> bytes:
+def _dumps(obj: object) -> bytes:
     # the same encoding as Starlette's JSONResponse, without FastAPI's jsonable_encoder pass over a plain dict
     try:
         return json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
@@ -20,19 +22,21 @@ def _dumps(obj) -> bytes:
         return json.dumps(obj, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")
 
 
-def json_response(obj, status_code: int = 200, headers=None) -> Response:
+def json_response(obj: object, status_code: int = 200, headers: Mapping[str, str] | None = None) -> Response:
     return Response(_dumps(obj), status_code=status_code, media_type=JSON, headers=headers)
 
 
-def error_response(status_code: int, code: str, message_zh: str, message_en: str, headers=None, **extra) -> Response:
+def error_response(status_code: int, code: str, message_zh: str, message_en: str,
+                   headers: Mapping[str, str] | None = None, **extra: object) -> Response:
     return json_response({"error": {"code": code, "message_zh": message_zh, "message_en": message_en, **extra}},
                          status_code, headers)
 
 
 class ApiError(Exception):
-    """An error an endpoint answers with: status, code and the message in both languages."""
+    """An error an endpoint answers with: status, code and the message in both languages (`extra`: more fields of
+    the error's JSON, such as a 404's suggestions)."""
 
-    def __init__(self, status_code: int, code: str, message_zh: str, message_en: str, **extra):
+    def __init__(self, status_code: int, code: str, message_zh: str, message_en: str, **extra: Any) -> None:
         super().__init__(message_en)
         self.status_code, self.code, self.message_zh, self.message_en, self.extra = (
             status_code, code, message_zh, message_en, extra)
@@ -42,7 +46,7 @@ class _BodyTooLarge(StarletteHTTPException):
     """Raised from `receive` when a streamed body passes the limit. An HTTPException, so FastAPI re-raises it
     from its body reader (any other exception there becomes a 400) and the handler turns it into a 413."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__(status_code=413)
 
 
@@ -77,11 +81,11 @@ _VALIDATION_ZH = {
 }
 
 
-def _loc(err: dict) -> str:
+def _loc(err: Mapping[str, Any]) -> str:
     return ".".join(str(p) for p in err.get("loc", ())) or "body"
 
 
-def _http_error(status_code: int, settings: Settings, headers=None) -> Response:
+def _http_error(status_code: int, settings: Settings, headers: Mapping[str, str] | None = None) -> Response:
     code, zh, en = _HTTP_ERRORS.get(status_code, ("http_error", f"请求错误（{status_code}）",
                                                  f"HTTP error {status_code}"))
     if status_code == 413:

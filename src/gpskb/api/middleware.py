@@ -9,6 +9,7 @@ import time
 from fastapi.responses import Response
 from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .errors import _HTTP_ERRORS, _BodyTooLarge, _http_error, error_response
 from .settings import _VERDICT_KEY, Settings
@@ -22,10 +23,10 @@ log = logging.getLogger("gpskb.api")
 class _ResponseWatch:
     """A `send` wrapper that records whether the response has started and with which status."""
 
-    def __init__(self, send):
+    def __init__(self, send: Send) -> None:
         self.send, self.started, self.status = send, False, 500
 
-    async def __call__(self, message):
+    async def __call__(self, message: Message) -> None:
         if message["type"] == "http.response.start":
             self.started, self.status = True, message["status"]
         await self.send(message)
@@ -35,10 +36,10 @@ class RequestLogMiddleware:
     """One log line per request: method, route template (or the escaped path when no route matched), status,
     latency and the verdict(s) an endpoint put in the scope. Headers, the token and the body are never logged."""
 
-    def __init__(self, app):
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         t0 = time.perf_counter()
@@ -60,12 +61,12 @@ class BearerAuthMiddleware:
     """When a token is configured, every /api request needs `Authorization: Bearer <token>`; anything else is a 401
     whose body says only "unauthorized" (未授权). The comparison is constant-time (hmac.compare_digest)."""
 
-    def __init__(self, app, token: str, settings: Settings):
+    def __init__(self, app: ASGIApp, token: str, settings: Settings) -> None:
         self.app = app
         self.expected = b"Bearer " + token.encode("utf-8")
         self.settings = settings
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and _is_api(scope.get("path", "")):
             given = b""
             for name, value in scope.get("headers", ()):
@@ -89,12 +90,12 @@ class BodyLimitMiddleware:
     """Refuse request bodies over the limit with 413: at once when Content-Length says so, else by counting the
     bytes as they arrive (chunked bodies have no Content-Length)."""
 
-    def __init__(self, app, settings: Settings):
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
         self.settings = settings
         self.limit = settings.max_body_bytes
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         length = Headers(scope=scope).get("content-length")
@@ -108,7 +109,7 @@ class BodyLimitMiddleware:
         received = 0
         watch = _ResponseWatch(send)
 
-        async def limited_receive():
+        async def limited_receive() -> Message:
             nonlocal received
             message = await receive()
             if message["type"] == "http.request":
@@ -129,10 +130,10 @@ class CatchAllMiddleware:
     """The innermost net: an exception no handler took is logged with its traceback on the server and answered
     with a JSON 500 that carries no detail. (Inside CORS, so even a 500 is readable by an allowed origin.)"""
 
-    def __init__(self, app):
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         watch = _ResponseWatch(send)

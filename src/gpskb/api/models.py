@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
-from ..answer import Citation
+from ..answer_types import Citation
 from .errors import _HTTP_ERRORS
 from .settings import MAX_BATCH, MAX_FACTS
 
@@ -144,8 +144,8 @@ class HealthOut(BaseModel):
     documents: int
     clauses: int
     rules: int
-    index: dict
+    index: dict[str, Any]
 
 
-def _errors(*codes: int) -> dict:
+def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {c: {"model": ErrorOut, "description": _HTTP_ERRORS.get(c, ("", "", "error"))[2]} for c in codes}

@@ -1,35 +1,15 @@
-"""pydantic models of the policy files that describe reading: frame.yaml, examples.yaml and parties.yaml.
-
-Validation errors become PolicyError naming the file and the field (`policy/frame.yaml: slots.bought.ask_at: …`),
-like every other policy error.
-"""
+"""The models of frame.yaml (the question frame's slots, cues, general test and scope stage) and examples.yaml (the
+examples the frame's readers are trained on)."""
 from __future__ import annotations
 
-import re
-from typing import Any, Literal
+from typing import Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from .errors import PolicyError
-from .text import compile_pattern
+from .fields import Strict, check_patterns
 
 
-def _regexes(patterns):
-    """The patterns, each checked to compile as the readers use them (folded: `compile_pattern`, cached, so the check
-    is the only compilation); a broken one names itself."""
-    for p in patterns:
-        try:
-            compile_pattern(p)
-        except re.error as exc:
-            raise ValueError(f"invalid regular expression {p!r}: {exc}") from None
-    return patterns
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Corroborated(_Strict):
+class Corroborated(Strict):
     """A classifier reading below `decide_at` that structural cues in the question's own words back up: at `at` or
     above, with cues of at least `need` different kinds of `cues` (one of them among `essential`), it decides."""
 
@@ -43,7 +23,7 @@ class Corroborated(_Strict):
     unblocked_at: float | None = Field(default=None, gt=0, le=1)  # the reading an `unblocked` cue needs (below `at`)
 
 
-class SlotValue(_Strict):
+class SlotValue(Strict):
     label: str
     concept: str | None = None
     possible: str | None = None
@@ -78,7 +58,7 @@ class SlotValue(_Strict):
     corroborated: Corroborated | None = None
 
 
-class Slot(_Strict):
+class Slot(Strict):
     label: str
     decide_at: float = Field(gt=0, le=1)
     ask_at: float | None = Field(default=None, gt=0, le=1)
@@ -89,14 +69,14 @@ class Slot(_Strict):
     values: dict[str, SlotValue]
 
     @model_validator(mode="after")
-    def _known_out_of_scope_values(self):
+    def _known_out_of_scope_values(self) -> Self:
         unknown = [v for v in self.out_of_scope_values if v not in self.values]
         if unknown:
             raise ValueError(f"out_of_scope_values: unknown value {unknown[0]!r}")
         return self
 
     @model_validator(mode="after")
-    def _ask_below_decide(self):
+    def _ask_below_decide(self) -> Self:
         if self.ask_at is not None and self.ask_at >= self.decide_at:
             raise ValueError("ask_at must be below decide_at")
         for name, value in self.values.items():
@@ -111,7 +91,7 @@ class Slot(_Strict):
         return self.decide_at if own is None else own
 
 
-class GeneralTest(_Strict):
+class GeneralTest(Strict):
     concept: str
     aspects: tuple[str, ...]
     decided_by_kinds: tuple[str, ...]
@@ -127,12 +107,12 @@ class GeneralTest(_Strict):
 
     @field_validator("asks_whether_forms")
     @classmethod
-    def _forms_compile(cls, patterns):
-        _regexes(patterns)
+    def _forms_compile(cls, patterns: tuple[str, ...]) -> tuple[str, ...]:
+        check_patterns(patterns)
         return patterns
 
 
-class Scope(_Strict):
+class Scope(Strict):
     out_of_scope_at: float = Field(gt=0, le=1)
     out_of_scope_over_retrieval_at: float = Field(gt=0, le=1)
     refuse_over_rule_at: float = Field(gt=0, le=1)
@@ -166,25 +146,25 @@ class Scope(_Strict):
     _compiles = field_validator("other_documents", "procedure_forms", "eligibility_forms", "subject_words",
                                 "figure_forms", "figures_held", "year_forms", "other_laws", "document_names",
                                 "definition_forms")(
-        classmethod(lambda cls, patterns: _regexes(patterns)))
+        classmethod(lambda cls, patterns: check_patterns(patterns)))
 
 
-class FrameConfig(_Strict):
+class FrameConfig(Strict):
     slots: dict[str, Slot]
     cues: dict[str, tuple[str, ...]] = {}  # named structural cues (regexes) that back up a classifier reading
 
     @field_validator("cues")
     @classmethod
-    def _cues_compile(cls, cues):
+    def _cues_compile(cls, cues: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
         for name, patterns in cues.items():
             try:
-                _regexes(patterns)
+                check_patterns(patterns)
             except ValueError as exc:
                 raise ValueError(f"cues.{name}: {exc}") from None
         return cues
 
     @model_validator(mode="after")
-    def _cues_named(self):
+    def _cues_named(self) -> Self:
         for slot_id, slot in self.slots.items():
             for value_id, value in slot.values.items():
                 c = value.corroborated
@@ -216,8 +196,8 @@ class FrameConfig(_Strict):
 
     @field_validator("asks_permission", "background_forms")
     @classmethod
-    def _permission_compiles(cls, patterns):
-        _regexes(patterns)
+    def _permission_compiles(cls, patterns: tuple[str, ...]) -> tuple[str, ...]:
+        check_patterns(patterns)
         return patterns
     denials: dict[str, str] = {}  # a denied concept asserts another (无需编入预算: has_budget denied → no_budget)
     # pairs of concepts that cannot both hold of one purchase: said together (in one catalogue and not in another),
@@ -228,26 +208,31 @@ class FrameConfig(_Strict):
 
     @field_validator("slots")
     @classmethod
-    def _required_slots(cls, slots):
+    def _required_slots(cls, slots: dict[str, Slot]) -> dict[str, Slot]:
         missing = {"aspect", "bought", "area"} - set(slots)
         if missing:
             raise ValueError(f"missing slots: {', '.join(sorted(missing))}")
         return slots
 
 
-class Examples(_Strict):
-    slots: dict[str, dict[str, list[str]]]
+
+#: training examples as policy/examples.yaml holds them: slot → value → example questions
+ExampleTexts = dict[str, dict[str, list[str]]]
+
+
+class Examples(Strict):
+    slots: ExampleTexts
 
     @field_validator("slots")
     @classmethod
-    def _enough(cls, slots):
+    def _enough(cls, slots: ExampleTexts) -> ExampleTexts:
         for slot, values in slots.items():
             if len(values) < 2:
                 raise ValueError(f"{slot}: a slot needs at least two values")
             for value, texts in values.items():
                 if len(texts) < 5:
                     raise ValueError(f"{slot}.{value}: at least 5 examples per value ({len(texts)})")
-                seen = set()
+                seen: set[str] = set()
                 for t in texts:
                     if not t.strip():
                         raise ValueError(f"{slot}.{value}: an empty example")
@@ -256,224 +241,3 @@ class Examples(_Strict):
                     seen.add(t)
         return slots
 
-
-class PartyType(_Strict):
-    id: str
-    label: str
-    category: str
-    names: tuple[str, ...] = ()  # suffixes or whole names: 人民法院, 妇联, 村民委员会
-    patterns: tuple[str, ...] = ()  # regular expressions for names that a suffix cannot catch
-    exceptions: tuple[str, ...] = ()  # longer words in which a name is not this type (法院路, 工会费)
-    english: tuple[str, ...] = ()
-
-    _compiles = field_validator("patterns")(classmethod(lambda cls, patterns: _regexes(patterns)))
-
-
-class PartyCategory(_Strict):
-    id: str
-    label: str
-    concept: str
-    as_purchaser: str  # the concept a party of this category asserts when it is the purchaser (第五条)
-    may_buy: bool = False  # a purchaser under 第五条: named before the provider, it is the one who buys
-    either_role: bool = False  # barred as purchaser and as provider (第八条): its concept holds whatever the role
-    note: str | None = None
-
-
-class SaidAround(_Strict):
-    """A role said by the words on both sides of a party's name (由民政局向社会组织购买: the party after 由 buys)."""
-
-    before: str  # a pattern on the words just before the name
-    after: str = ""  # and one on the words just after it ("" = anything)
-    # describes: the name only describes another party (owned by X); none: these words give no role (the one-sided
-    # patterns are not tried)
-    role: Literal["purchaser", "provider", "describes", "none"]
-    of_buyers: bool = False  # only a party whose category may buy (第五条) takes the role (由民政局付费: not 由企业付费)
-
-    _compiles = field_validator("before", "after")(classmethod(lambda cls, pattern: _regexes([pattern])[0]))
-
-
-class Roles(_Strict):
-    said_around: tuple[SaidAround, ...] = ()  # checked first, in order, after a purchaser's role said outright
-    provider_before: tuple[str, ...]  # patterns on the words just before a party: it is the provider (向…)
-    provider_after: tuple[str, ...]  # on the words just after it (…来承接)
-    purchaser_after: tuple[str, ...]  # …自己购买 / use its own funds to buy
-    purchaser_outright: tuple[str, ...] = ()  # …作为购买主体: said outright, wins over a 由/向 before the name
-    provider_pronoun: tuple[str, ...] = ()  # 向它购买: the party named last before it is the provider
-    subject_after: tuple[str, ...] = ()  # 街道办想…: a buyer that is the subject of the clause is not a pronoun's party
-    purchaser_pronoun: tuple[str, ...] = ()  # 它以政府购买服务名义买…: the party named last before it buys
-    self_before: tuple[str, ...] = ()  # 我们是（一家）…: the words before a party that say it is the one asking
-    self_purchaser: tuple[str, ...] = ()  # 我们…自己当购买主体: the asker buys
-    self_provider: tuple[str, ...] = ()  # 我们能接这个项目吗 / 向我们购买: the asker provides
-    # the asker's own first person (我们) and the word it is read as when the asker speaks for the provider (对方): the
-    # same length, so the question's offsets hold
-    speaker_words: str = ""
-    speaker_as_provider: str = ""
-    beneficiary_before: tuple[str, ...] = ()  # 为…企业购买: the party bought for, not the buyer
-    uncertain: tuple[str, ...] = ()  # 说不清是公益一类还是二类: the classes inside a match are not asserted
-    uncertain_category: str | None = None  # …and the party is of this category instead
-    # 不清楚算机关还是事业单位: an organ among the classes left open — the party is of this category (neither an organ nor
-    # any other class asserted: the rules ask which it is)
-    uncertain_organ: str = ""
-    uncertain_organ_category: str | None = None
-    # a bracket after a name that denies (财政局（机关，不是下属事业单位）): the bracket is an aside, not part of the name
-    aside_denials: tuple[str, ...] = ()
-    name_breaks: tuple[str, ...] = ()  # words between two names that keep them two parties (卫健委打算委托县统计局)
-    # words between the names of one merged party that make the first the owner of the second (挂靠在民政局的协会): only
-    # then does a describing cue before it describe the owner alone
-    owner_joins: str = ""
-    # discourse words between a name and the words of its role (居委会反过来可不可以做购买方): passed over
-    adverbs_before_role: str = ""
-    # words on a party's staffing or funding between its name and the words of its role (市残联机关核定行政编制，经费靠
-    # 财政保障，能否作为承接主体): passed over like the adverbs, one clause or several
-    attributes_before_role: str = ""
-    purchaser_concept: str  # the concept a party in the purchaser's role asserts (作为购买主体)
-    provider_concept: str  # the concept a party in the provider's role asserts (作为承接主体)
-
-    _compiles = field_validator("provider_before", "provider_after", "purchaser_after", "purchaser_outright", "provider_pronoun",
-                                "purchaser_pronoun", "self_before", "self_purchaser", "self_provider", "uncertain",
-                                "beneficiary_before", "subject_after", "aside_denials", "name_breaks")(
-        classmethod(lambda cls, patterns: _regexes(patterns)))
-    _compiles_one = field_validator("adverbs_before_role", "attributes_before_role", "owner_joins", "uncertain_organ")(
-        classmethod(lambda cls, pattern: pattern and _regexes([pattern])[0]))
-
-
-class Parties(_Strict):
-    categories: list[PartyCategory]
-    precedence: dict[str, int] = {}
-    types: list[PartyType]
-    roles: Roles
-
-    @model_validator(mode="after")
-    def _known_categories(self):
-        ids = {c.id for c in self.categories}
-        for t in self.types:
-            if t.category not in ids:
-                raise ValueError(f"type {t.id!r}: unknown category {t.category!r}")
-        for name in ("uncertain_category", "uncertain_organ_category"):
-            value = getattr(self.roles, name)
-            if value is not None and value not in ids:
-                raise ValueError(f"roles.{name}: unknown category {value!r}")
-        return self
-
-
-class VerdictWording(_Strict):
-    conclusion: str
-    badge: str
-    english: str
-    detail: str | None = None
-
-
-class NoteWording(_Strict):
-    other_document: str  # {held}: the documents the knowledge base holds
-    missing_topic: str  # {label}: the topic; {document}: the excerpted document; {gaps}: the articles it lacks
-    figure_not_held: str  # a how-much question on a figure neither text sets
-    other_law: str  # a question on what another law says, never naming the texts' subject
-    ban_words_not_asked: str  # {words}: a ban's words in a question refused as not asking whether it may be bought
-
-
-class Wording(_Strict):
-    verdicts: dict[str, VerdictWording]
-    rule_conclusion_replaces: tuple[str, ...]
-    understood: str
-    english_line: str
-    notes: NoteWording
-
-    @field_validator("verdicts")
-    @classmethod
-    def _every_verdict(cls, verdicts):
-        missing = {"prohibited", "conditional", "allowed", "no_rule", "out_of_scope"} - set(verdicts)
-        if missing:
-            raise ValueError(f"missing verdicts: {', '.join(sorted(missing))}")
-        return verdicts
-
-
-def validated(model: type[BaseModel], data: Any, file: str):
-    """`data` as `model`, or PolicyError(file, the first bad field, what is wrong)."""
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"])
-        raise PolicyError(file, where, err["msg"]) from None
-
-
-class ExamLimits(_Strict):
-    max_items: int = Field(gt=0)
-    max_bytes: int = Field(gt=0)
-    max_cell_chars: int = Field(gt=0)
-
-
-class ExamColumns(_Strict):
-    type: tuple[str, ...] = Field(min_length=1)
-    stem: tuple[str, ...] = Field(min_length=1)
-    key: tuple[str, ...] = Field(min_length=1)
-    options: tuple[str, ...] = ()
-    explanation: tuple[str, ...] = ()
-    option_prefixes: tuple[str, ...] = Field(min_length=1)
-
-
-class ExamClaim(_Strict):
-    negative: tuple[str, ...] = Field(min_length=1)
-    positive: tuple[str, ...] = Field(min_length=1)
-    modifier_end: tuple[str, ...] = ()
-    coordination: tuple[str, ...] = ()
-    absolute: tuple[str, ...] = ()
-    # an option that names a thing (…的服务事项) and what stands in for it when the claim is read
-    noun_phrase_option: str | None = None
-    noun_phrase_stand_in: str = ""
-
-    @field_validator("noun_phrase_option")
-    @classmethod
-    def _noun_phrase_compiles(cls, pattern):
-        if pattern:
-            _regexes([pattern])
-        return pattern
-
-
-class ExamConfig(_Strict):
-    """policy/exam.yaml: how a trainer's question bank is read and turned into statements (gpskb.bank)."""
-
-    limits: ExamLimits
-    columns: ExamColumns
-    types: dict[str, tuple[str, ...]]
-    judge_keys: dict[str, tuple[str, ...]]
-    blanks: tuple[str, ...]
-    choice_lead: str
-    asks_false: tuple[str, ...] = ()
-    statement_options: str = ""
-    claim: ExamClaim
-    judged_aspects: tuple[str, ...] = Field(min_length=1)
-    not_in_blanks: tuple[str, ...] = ()
-    holds: dict[str, bool]
-
-    @field_validator("blanks")
-    @classmethod
-    def _blanks_compile(cls, patterns):
-        return _regexes(patterns)
-
-    @field_validator("choice_lead")
-    @classmethod
-    def _lead_compiles(cls, pattern):
-        return _regexes([pattern])[0]
-
-    @field_validator("types")
-    @classmethod
-    def _three_types(cls, types):
-        if set(types) != {"判断", "单选", "多选"}:
-            raise ValueError("must name exactly the types 判断, 单选 and 多选")
-        return types
-
-    @field_validator("judge_keys")
-    @classmethod
-    def _two_keys(cls, keys):
-        if set(keys) != {"对", "错"}:
-            raise ValueError("must name exactly the keys 对 and 错")
-        return keys
-
-    @field_validator("holds")
-    @classmethod
-    def _verdicts(cls, holds):
-        unknown = set(holds) - {"allowed", "conditional", "prohibited", "no_rule", "out_of_scope"}
-        if unknown:
-            raise ValueError(f"unknown verdicts: {', '.join(sorted(unknown))}")
-        return holds
