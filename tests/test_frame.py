@@ -392,6 +392,19 @@ def test_a_rule_on_the_provider_alone_never_allows_a_question_read_as_out_of_sco
     assert "unnamed_service" not in alone.concepts  # no party in a role: no test
 
 
+def test_read_as_out_of_scope_staffing_is_said_only_by_two_essential_cues_together(engine):
+    """frame.yaml `corroborated.out_of_scope_essential`: read as out of scope (0.6), a sure reading of staff is asserted
+    when two essential kinds of cue say it together (our vacant posts filled, their leave approved by us), never by one
+    kind (a person in our office, paid monthly, may be an individual provider to check)."""
+    oos = ("how_to", 0.4)
+    two = _frame_with(engine, "The vendor's people fill our vacant posts and we approve their leave. Fine?",
+                      {"staff": 0.95, "service": 0.05}, aspect=oos)
+    assert two.aspect == "out_of_scope" and "disguised_employment" in two.concepts
+    one = _frame_with(engine, "The vendor's people fill our vacant posts. Fine?", {"staff": 0.95, "service": 0.05},
+                      aspect=oos)
+    assert one.aspect == "out_of_scope" and "disguised_employment" not in one.concepts
+
+
 def test_a_ban_word_as_the_subject_of_a_labour_service_is_set_aside_and_shown(engine):
     """劳务派遣 in collective-bargaining guidance for dispatched workers is what the service is about: the frame sets the
     word aside (shown in the trace) and the rules do not ban on it; with a head count or people placed with the office

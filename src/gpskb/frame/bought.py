@@ -28,9 +28,10 @@ def read_bought(cfg: FrameConfig, frame: Frame, present: set[str], negated: set[
     if pred is None or frame.procedural:
         return  # a guess at what is bought is for a question that asks whether, not how or what
     # read as out of scope, only the question's own structure says what is bought, for the slot's `out_of_scope_values`:
-    # a cue that decides by itself (`unblocked`: the provider deciding for the office) — not a thing bought (an air
-    # purifier bought for the office, its receipt: a reimbursement question), nor people's pay and place alone (a
-    # retired accountant coming in two days a week is an individual provider to check)
+    # a cue that decides by itself (`unblocked`: the provider deciding for the office) or essential cues of several kinds
+    # together (`out_of_scope_essential`: our vacant posts filled and their leave approved by us) — not a thing bought
+    # (an air purifier bought for the office, its receipt: a reimbursement question), nor people's pay and place alone
+    # (a retired accountant coming in two days a week is an individual provider to check)
     oos = reads_out_of_scope(frame)
     for v, spec in cfg.slots["bought"].values.items():
         _weigh_guess(cfg, frame, v, spec, pred, oos, present, negated, concept_kinds, denied)
@@ -83,7 +84,9 @@ def _weigh_guess(cfg: FrameConfig, frame: Frame, v: str, spec: SlotValue, pred: 
     backed = _corroboration(cfg, spec, frame.text, p, present, denied_or_within(denied, told) if told else denied)
     if oos:
         cor = spec.corroborated
-        if backed and cor is not None and v in slot.out_of_scope_values and set(backed) & set(cor.unblocked):
+        if backed and cor is not None and v in slot.out_of_scope_values and (
+                set(backed) & set(cor.unblocked)
+                or (cor.out_of_scope_essential and len(set(backed) & set(cor.essential)) >= cor.out_of_scope_essential)):
             frame.asserted[spec.concept] = make_fill(cfg, "bought", v, "corroborated", p, list(backed.values()))
         return
     if any(c in negated for c in spec.lexicon) or frame.rule_aspect not in spec.guess_for:

@@ -21,6 +21,9 @@ class Corroborated(Strict):
     blocked_by: tuple[str, ...] = ()  # cue kinds that say it is something else (a service noun: 代运营服务)
     unblocked: tuple[str, ...] = ()  # cue kinds that decide even beside a blocker (the thing becomes ours: goods however named)
     unblocked_at: float | None = Field(default=None, gt=0, le=1)  # the reading an `unblocked` cue needs (below `at`)
+    # read as out of scope, the value is said by this many `essential` kinds of cue together (their vacant posts
+    # filled and their leave approved by us), as it is by one `unblocked` cue (the slot's `out_of_scope_values`)
+    out_of_scope_essential: int | None = Field(default=None, ge=2)
 
 
 class SlotValue(Strict):
