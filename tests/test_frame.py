@@ -505,3 +505,26 @@ def test_a_term_of_the_texts_asked_what_it_means_is_a_question_on_the_texts(engi
     if defines:
         assert a.verdict == "no_rule" and a.citations
         assert a.understood["aspect"] == "text_info"
+
+
+def test_an_office_asking_whether_it_may_have_a_named_provider_do_the_work_asks_about_a_purchase(engine):
+    """frame.yaml scope `office_words`: read as out of scope (0.95), a question in which the asking office (我们, can
+    we) asks whether it may have a provider named in its role do something is about a purchase: the reader's best
+    in-scope aspect that asks whether is taken, and the scope stage keeps it (step `commission`) — not when the asker
+    is that party itself (我们公司…), nor when no office asks."""
+    from gpskb.frame.scope import decide_scope
+
+    oos = ("can_buy", 0.05)
+    f = _frame_with(engine, "能不能请一家咨询公司帮我们把明年的行业调研报告先写出来？", {"service": 0.9, "staff": 0.1},
+                    aspect=oos)
+    assert f.aspect == "can_buy"
+    scope = decide_scope(engine.kb.frame, f, True, False, False)
+    assert scope.answered and scope.step == "commission"
+    en = _frame_with(engine, "Could our bureau pay a consultancy to compare how other provinces price bus fares?",
+                     {"service": 0.9, "staff": 0.1}, aspect=oos)
+    assert en.aspect == "can_buy"
+    own = _frame_with(engine, "我们公司能不能给员工报销加班打车费？", {"service": 0.6, "staff": 0.4}, aspect=oos)
+    assert own.aspect == "out_of_scope"
+    assert not decide_scope(engine.kb.frame, own, True, False, False).answered
+    nobody = _frame_with(engine, "派遣公司能不能不给派遣员工交社保？", {"staff": 0.6, "service": 0.4}, aspect=oos)
+    assert nobody.aspect == "out_of_scope"

@@ -22,7 +22,7 @@ from .model import (
     reads_out_of_scope,
     set_aside,
 )
-from .scope import asks_definition, procedural
+from .scope import asks_definition, commissions, procedural
 
 
 def compose(cfg: FrameConfig, facts: Facts, parties: list[Party], predictions: dict[str, Prediction],
@@ -128,7 +128,11 @@ def _aspect(cfg: FrameConfig, frame: Frame, present: set[str], concept_kinds: di
     elif frame.defines and "text_info" in slot.values:
         fill = make_fill(cfg, "aspect", "text_info", "form", 1.0)  # 承接主体是指什么？ asks what the text means, not whether
     elif pred and pred.confidence >= slot.decide_at and _out_of_scope_yields(cfg, frame, pred):
-        best = max((v for v in pred.probabilities if v != "out_of_scope"), key=pred.p)
+        # (an office asking whether it may have a named provider do it asks whether: not how, not what the texts say)
+        inside = [v for v in pred.probabilities if v != "out_of_scope"]
+        if commissions(cfg, frame):
+            inside = [v for v in inside if v not in cfg.info_aspects] or inside
+        best = max(inside, key=pred.p)
         fill = make_fill(cfg, "aspect", best, "classifier", pred.p(best))
     elif pred and pred.confidence >= slot.decide_at:
         fill = make_fill(cfg, "aspect", pred.value, "classifier", pred.confidence)
@@ -157,7 +161,11 @@ def _out_of_scope_yields(cfg: FrameConfig, frame: Frame, pred: Prediction) -> bo
     """Whether an out-of-scope reading (below `out_of_scope_yields_below`) gives way: the question asks whether, in so
     many words, and names the texts' subject (跟退休会计签了协议…这能算购买服务吗？ is a question on the texts)."""
     at, s = cfg.out_of_scope_yields_below, cfg.scope
-    return (at is not None and pred.value == "out_of_scope" and pred.confidence < at and not frame.procedural
+    if pred.value != "out_of_scope" or frame.procedural:
+        return False
+    if pred.confidence < s.commission_refused_at and commissions(cfg, frame):
+        return True  # 能不能请咨询公司帮我们做个对比研究？ the office asks whether it may have a named provider do it
+    return (at is not None and pred.confidence < at
             and matches_any(s.eligibility_forms, frame.text) and matches_any(s.subject_words, frame.text))
 
 

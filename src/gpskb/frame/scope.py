@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..parties import Party
 from ..schema.frame import FrameConfig
 from ..text import compile_pattern, matches_any
 from .model import Frame, reads_out_of_scope
@@ -39,6 +40,26 @@ def asks_definition(cfg: FrameConfig, text: str) -> bool:
     for rx in forms:
         rest = rx.sub(" ", rest)
     return not matches_any(cfg.scope.eligibility_forms, rest)
+
+
+def commissions(cfg: FrameConfig, frame: Frame) -> bool:
+    """Whether the question asks if the asking office may have a named provider do something (能不能请咨询公司帮我们
+    做个研究？ can we pay a firm to …?): a party named in the provider's role, or one that may not buy named in no role
+    as the question opens (调查公司做完抽样后能不能…) — not one the asker names as itself (我们公司, our NGO) — the
+    office's own words (scope
+    `office_words`), and a question that asks whether, not only how (`eligibility_forms`) — a purchase said as plainly
+    as by the texts' own words."""
+    s = cfg.scope
+    if frame.procedural or not matches_any(s.eligibility_forms, frame.text):
+        return False
+    own = [compile_pattern(rx) for rx in s.own_party_before]
+
+    def provider(p: Party) -> bool:
+        if p.describes or any(rx.search(frame.text[max(0, p.start - 8):p.start]) for rx in own):
+            return False  # 我们公司能不能…, our NGO wants to …: the asker is that party, not its buyer
+        return p.role == "provider" or (p.role is None and not p.may_buy and p.start <= s.opening_party_within)
+
+    return any(provider(p) for p in frame.parties) and matches_any(s.office_words, frame.text)
 
 
 @dataclass(frozen=True)
@@ -101,7 +122,8 @@ def decide_scope(cfg: FrameConfig, frame: Frame, fired: bool, banned: bool, retr
     if frame.defines:
         return Scope(True, "asks_definition")  # 什么是政府购买服务？ asks what a term of the texts means
     # a buyer and a provider both named with their roles (残联让一家协会直接定下谁领补贴…) say a purchase as plainly as its name
-    subject_said = names_subject or ("purchaser" in frame.slots and "provider" in frame.slots)
+    commissioned = commissions(cfg, frame)
+    subject_said = names_subject or commissioned or ("purchaser" in frame.slots and "provider" in frame.slots)
     # a how / what question whose words set off a ban but never name the texts' subject (派遣员工的社保由谁交？) is left
     # to the out-of-scope reader; one that names it (政府购买服务对劳务派遣有什么规定？) asks about a held clause
     if (fired and not ((general_only or (banned and not subject_said)) and frame.procedural)
@@ -110,6 +132,8 @@ def decide_scope(cfg: FrameConfig, frame: Frame, fired: bool, banned: bool, retr
     refuse_at = s.refuse_over_ban_at if subject_said else s.refuse_over_ban_unnamed_at
     if banned and p_oos < refuse_at and (not frame.procedural or subject_said):
         return Scope(True, "prohibition")  # a prohibition the clause index also finds needs a sure reader to drop
+    if fired and commissioned and p_oos < s.commission_refused_at:
+        return Scope(True, "commission")  # 能不能请咨询公司帮我们做个研究？ may we have this firm do it: ours
     if p_oos >= (s.out_of_scope_over_retrieval_at if retrieval_in_scope else s.out_of_scope_at):
         return Scope(False, "aspect_out_of_scope")
     if fired and (banned or not reads_oos):

@@ -130,6 +130,12 @@ class Scope(Strict):
     # words and none of these (劳务派遣工的社保由谁交？) is about labour law, not the texts (steps 2 and 3)
     subject_words: tuple[str, ...] = ()
     in_scope_at: float = Field(gt=0, le=1)
+    # the asking office's own words (我们, 局里, our bureau): beside a provider named in its role and a question that asks
+    # whether, a purchase said without the texts' words (step 2); kept unless the reader is surer than this
+    office_words: tuple[str, ...] = ()
+    commission_refused_at: float = Field(default=1.0, gt=0, le=1)
+    own_party_before: tuple[str, ...] = ()  # words just before a party that make it the asker's own (我们公司, our NGO)
+    opening_party_within: int = Field(default=0, ge=0)  # a party in no role counts when it opens the question
     # a how-much question asks for a figure; the texts hold only the figures `figures_held` names (step 2b)
     figure_forms: tuple[str, ...] = ()
     figures_held: tuple[str, ...] = ()
@@ -147,7 +153,8 @@ class Scope(Strict):
     definition_forms: tuple[str, ...] = ()
 
     _compiles = field_validator("other_documents", "procedure_forms", "eligibility_forms", "subject_words",
-                                "figure_forms", "figures_held", "year_forms", "other_laws", "document_names",
+                                "figure_forms", "figures_held", "year_forms", "other_laws", "document_names", "office_words",
+                                "own_party_before",
                                 "definition_forms")(
         classmethod(lambda cls, patterns: check_patterns(patterns)))
 
