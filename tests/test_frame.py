@@ -297,7 +297,7 @@ def test_the_stored_readers_give_scikit_learns_own_probabilities(index):
 
 # -- a sure reading decides alone, unless the question's own words speak against it (session 6) --------------------
 
-def _frame_with(engine, text, bought, area=None, aspect=("can_buy", 0.95)):
+def _frame_with(engine, text, bought, area=None, aspect=("can_buy", 0.95), aspects=None):
     """The frame of `text` with the slot readers' outputs replaced by the given probabilities (the lexicon, the
     parties and the cues still read the words): what compose() makes of a reading, whatever the trained readers say."""
     from gpskb.frame.compose import compose
@@ -308,11 +308,11 @@ def _frame_with(engine, text, bought, area=None, aspect=("can_buy", 0.95)):
         value = max(probs, key=probs.get)
         return Prediction(slot, value, probs[value], probs)
 
-    predictions = {"aspect": pred("aspect", {aspect[0]: aspect[1], "out_of_scope": 1 - aspect[1]}),
+    predictions = {"aspect": pred("aspect", aspects or {aspect[0]: aspect[1], "out_of_scope": 1 - aspect[1]}),
                    "bought": pred("bought", bought)}
     if area:
         predictions["area"] = pred("area", area)
-    facts = engine.reader.read(text, aspect=aspect[0])
+    facts = engine.reader.read(text, aspect=max(aspects, key=aspects.get) if aspects else aspect[0])
     return compose(engine.kb.frame, facts, engine.gazetteer.read(normalise(text)), predictions, engine._kinds,
                    english=not has_chinese(text), denied=lambda s, e: engine.reader.denies(facts.text, s, e),
                    roles=engine.kb.parties.roles)
@@ -528,3 +528,21 @@ def test_an_office_asking_whether_it_may_have_a_named_provider_do_the_work_asks_
     assert not decide_scope(engine.kb.frame, own, True, False, False).answered
     nobody = _frame_with(engine, "派遣公司能不能不给派遣员工交社保？", {"staff": 0.6, "service": 0.4}, aspect=oos)
     assert nobody.aspect == "out_of_scope"
+
+
+def test_an_aspect_asked_in_so_many_words_settles_a_split_reading(engine):
+    """frame.yaml `aspect_forms`: the reader split between "can it be bought" (0.55) and "who may buy" (0.45), a
+    question that asks whether a body may act as the buyer is read as asking who may buy — and then a court, a state
+    organ, is answered by 第五条 (allowed), the review of the auxiliary service only qualifying it. The worded aspect is
+    not taken when the reader is sure of another (0.85 against 0.1) or when the question only asks how."""
+    split = {"can_buy": 0.55, "who_buys": 0.45}
+    f = _frame_with(engine, "区法院能不能作为购买主体，把庭审录音转写外包出去？", {"service": 0.9, "staff": 0.1},
+                    aspects=split)
+    assert f.aspect == "who_buys" and f.slots["aspect"].source == "form"
+    assert engine.rules.evaluate(f).verdict == "allowed"
+    en = _frame_with(engine, "Could a township clinic act as the purchaser for home visits?", {"service": 0.9, "staff": 0.1},
+                     aspects=split)
+    assert en.aspect == "who_buys"
+    sure = _frame_with(engine, "区法院能不能作为购买主体，把庭审录音转写外包出去？", {"service": 0.9, "staff": 0.1},
+                       aspects={"can_buy": 0.85, "who_buys": 0.1, "out_of_scope": 0.05})
+    assert sure.aspect == "can_buy"

@@ -134,6 +134,8 @@ def _aspect(cfg: FrameConfig, frame: Frame, present: set[str], concept_kinds: di
             inside = [v for v in inside if v not in cfg.info_aspects] or inside
         best = max(inside, key=pred.p)
         fill = make_fill(cfg, "aspect", best, "classifier", pred.p(best))
+    elif pred and pred.confidence >= slot.decide_at and (worded := _worded_aspect(cfg, frame, pred)):
+        fill = make_fill(cfg, "aspect", worded, "form", pred.p(worded))  # 法院能作为购买主体吗？ asks who may buy
     elif pred and pred.confidence >= slot.decide_at:
         fill = make_fill(cfg, "aspect", pred.value, "classifier", pred.confidence)
     else:
@@ -155,6 +157,18 @@ def _aspect(cfg: FrameConfig, frame: Frame, present: set[str], concept_kinds: di
     concept = slot.values[fill.value].concept
     if concept:
         frame.asserted[concept] = fill
+
+
+def _worded_aspect(cfg: FrameConfig, frame: Frame, pred: Prediction) -> str | None:
+    """The aspect the question asks in so many words (frame.yaml `aspect_forms`), where the reader's first in-scope
+    reading is another and the worded one's probability is within `aspect_forms_within` of it; None otherwise (or when
+    two worded aspects compete)."""
+    if pred.value == "out_of_scope" or frame.procedural:
+        return None
+    worded = [a for a, forms in cfg.aspect_forms.items() if matches_any(forms, frame.text)]
+    if len(worded) != 1 or worded[0] == pred.value:
+        return None
+    return worded[0] if pred.p(worded[0]) >= pred.confidence - cfg.aspect_forms_within else None
 
 
 def _out_of_scope_yields(cfg: FrameConfig, frame: Frame, pred: Prediction) -> bool:

@@ -198,6 +198,17 @@ class FrameConfig(Strict):
     # a question the aspect reader takes for out of scope, less sure than this, that asks whether (scope
     # `eligibility_forms`) and names the texts' subject (scope `subject_words`) is read by its best in-scope aspect
     out_of_scope_yields_below: float | None = Field(default=None, gt=0, le=1)
+    # an aspect asked in so many words (能作为购买主体吗, can it act as the provider?): taken over the reader's first
+    # in-scope reading when its own probability is within `aspect_forms_within` of it and no other worded aspect competes
+    aspect_forms: dict[str, tuple[str, ...]] = {}
+    aspect_forms_within: float = Field(default=0.0, ge=0, le=1)
+
+    @field_validator("aspect_forms")
+    @classmethod
+    def _aspect_forms_compile(cls, forms: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        for patterns in forms.values():
+            check_patterns(patterns)
+        return forms
     asks_permission: tuple[str, ...] = ()  # regexes: a question that asks may we (可以吗, 行不行, is it OK) wants a verdict
     alone_blocked_by_kinds: tuple[str, ...] = ()  # concept kinds (a named service) beside which no sure reading decides alone
     # regexes whose match is background the question sets against what it asks (X不能买，这个我们知道。那Y呢？): the
