@@ -546,3 +546,19 @@ def test_an_aspect_asked_in_so_many_words_settles_a_split_reading(engine):
     sure = _frame_with(engine, "区法院能不能作为购买主体，把庭审录音转写外包出去？", {"service": 0.9, "staff": 0.1},
                        aspects={"can_buy": 0.85, "who_buys": 0.1, "out_of_scope": 0.05})
     assert sure.aspect == "can_buy"
+
+
+def test_a_question_naming_the_catalogue_that_asks_whether_is_kept_when_a_rule_fired(engine):
+    """frame.yaml scope step 3b (`subject_asked`): read as out of scope at 0.75, a question that asks whether and names
+    the guidance catalogue (the texts' own subject) gives way to its in-scope reading, and a rule that fired keeps it;
+    above `out_of_scope_yields_below` (0.85) the reader is sure enough to refuse."""
+    from gpskb.frame.scope import decide_scope
+
+    text = "垃圾分类督导这项在本市指导性目录里，预算也已安排，下个月就执行，可以吗？"
+    f = _frame_with(engine, text, {"service": 0.9, "staff": 0.1}, aspects={"out_of_scope": 0.75, "can_buy": 0.25})
+    assert f.aspect == "can_buy"
+    scope = decide_scope(engine.kb.frame, f, True, False, False)
+    assert scope.answered and scope.step == "subject_asked"
+    sure = _frame_with(engine, text, {"service": 0.9, "staff": 0.1}, aspects={"out_of_scope": 0.85, "can_buy": 0.15})
+    assert sure.aspect == "out_of_scope"
+    assert not decide_scope(engine.kb.frame, sure, True, False, False).answered

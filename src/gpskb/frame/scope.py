@@ -134,6 +134,11 @@ def decide_scope(cfg: FrameConfig, frame: Frame, fired: bool, banned: bool, retr
         return Scope(True, "prohibition")  # a prohibition the clause index also finds needs a sure reader to drop
     if fired and commissioned and p_oos < s.commission_refused_at:
         return Scope(True, "commission")  # 能不能请咨询公司帮我们做个研究？ may we have this firm do it: ours
+    # the reader's out-of-scope reading gave way to an in-scope one (it asks whether and names the texts' subject,
+    # frame.yaml `out_of_scope_yields_below`): a rule that fired answers it (已列预算、在指导性目录里，可以执行吗？)
+    yielded = bool(pred and pred.value == "out_of_scope" and frame.aspect != "out_of_scope")
+    if fired and yielded and names_subject and cfg.out_of_scope_yields_below and p_oos < cfg.out_of_scope_yields_below:
+        return Scope(True, "subject_asked")
     if p_oos >= (s.out_of_scope_over_retrieval_at if retrieval_in_scope else s.out_of_scope_at):
         return Scope(False, "aspect_out_of_scope")
     if fired and (banned or not reads_oos):
