@@ -46,9 +46,8 @@ def commissions(cfg: FrameConfig, frame: Frame) -> bool:
     """Whether the question asks if the asking office may have a named provider do something (能不能请咨询公司帮我们
     做个研究？ can we pay a firm to …?): a party named in the provider's role, or one that may not buy named in no role
     as the question opens (调查公司做完抽样后能不能…) — not one the asker names as itself (我们公司, our NGO) — the
-    office's own words (scope
-    `office_words`), and a question that asks whether, not only how (`eligibility_forms`) — a purchase said as plainly
-    as by the texts' own words."""
+    office's own words (scope `office_words`), and a question that asks whether, not only how (`eligibility_forms`):
+    a purchase said as plainly as by the texts' own words."""
     s = cfg.scope
     if frame.procedural or not matches_any(s.eligibility_forms, frame.text):
         return False

@@ -131,7 +131,7 @@ class Scope(Strict):
     subject_words: tuple[str, ...] = ()
     in_scope_at: float = Field(gt=0, le=1)
     # the asking office's own words (我们, 局里, our bureau): beside a provider named in its role and a question that asks
-    # whether, a purchase said without the texts' words (step 2); kept unless the reader is surer than this
+    # whether, a purchase said without the texts' words (step 3b); kept unless the reader is surer than this
     office_words: tuple[str, ...] = ()
     commission_refused_at: float = Field(default=1.0, gt=0, le=1)
     own_party_before: tuple[str, ...] = ()  # words just before a party that make it the asker's own (我们公司, our NGO)
@@ -153,9 +153,8 @@ class Scope(Strict):
     definition_forms: tuple[str, ...] = ()
 
     _compiles = field_validator("other_documents", "procedure_forms", "eligibility_forms", "subject_words",
-                                "figure_forms", "figures_held", "year_forms", "other_laws", "document_names", "office_words",
-                                "own_party_before",
-                                "definition_forms")(
+                                "figure_forms", "figures_held", "year_forms", "other_laws", "document_names",
+                                "office_words", "own_party_before", "definition_forms")(
         classmethod(lambda cls, patterns: check_patterns(patterns)))
 
 
