@@ -37,6 +37,7 @@ def compose(cfg: FrameConfig, facts: Facts, parties: list[Party], predictions: d
         denied = denied_or_within(denied, background)
     frame = Frame(facts, parties=parties, predictions=predictions, english=english,
                   procedural=procedural(cfg, facts.text), defines=asks_definition(cfg, facts.text))
+    frame.commissioned = commissions(cfg, frame)
     present = _facts_of_the_case(cfg, frame, parties, background, denied)
     _aspect(cfg, frame, present, concept_kinds)
     read_bought(cfg, frame, present, facts.negated, concept_kinds, denied)
@@ -130,7 +131,7 @@ def _aspect(cfg: FrameConfig, frame: Frame, present: set[str], concept_kinds: di
     elif pred and pred.confidence >= slot.decide_at and _out_of_scope_yields(cfg, frame, pred):
         # (an office asking whether it may have a named provider do it asks whether: not how, not what the texts say)
         inside = [v for v in pred.probabilities if v != "out_of_scope"]
-        if commissions(cfg, frame):
+        if frame.commissioned:
             inside = [v for v in inside if v not in cfg.info_aspects] or inside
         best = max(inside, key=pred.p)
         fill = make_fill(cfg, "aspect", best, "classifier", pred.p(best))
@@ -177,7 +178,7 @@ def _out_of_scope_yields(cfg: FrameConfig, frame: Frame, pred: Prediction) -> bo
     at, s = cfg.out_of_scope_yields_below, cfg.scope
     if pred.value != "out_of_scope" or frame.procedural:
         return False
-    if pred.confidence < s.commission_refused_at and commissions(cfg, frame):
+    if pred.confidence < s.commission_refused_at and frame.commissioned:
         return True  # 能不能请咨询公司帮我们做个对比研究？ the office asks whether it may have a named provider do it
     return (at is not None and pred.confidence < at
             and matches_any(s.eligibility_forms, frame.text) and matches_any(s.subject_words, frame.text))

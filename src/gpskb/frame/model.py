@@ -58,6 +58,8 @@ class Frame:
     english: bool = False
     procedural: bool = False  # the question only asks how, what or how much, never whether (read once: procedural())
     defines: bool = False  # the question asks what a term of the texts means (read once: asks_definition())
+    # the asking office asks whether it may have a named provider do the work (read once: scope.commissions())
+    commissioned: bool = False
     # bought values a reading kept below asking (value → probability)
     open_guesses: dict[str, float] = field(default_factory=dict)
     set_aside: dict[str, SlotFill] = field(default_factory=dict)  # lexicon concepts read as a service's subject

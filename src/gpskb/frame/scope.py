@@ -121,7 +121,7 @@ def decide_scope(cfg: FrameConfig, frame: Frame, fired: bool, banned: bool, retr
     if frame.defines:
         return Scope(True, "asks_definition")  # 什么是政府购买服务？ asks what a term of the texts means
     # a buyer and a provider both named with their roles (残联让一家协会直接定下谁领补贴…) say a purchase as plainly as its name
-    commissioned = commissions(cfg, frame)
+    commissioned = frame.commissioned
     subject_said = names_subject or commissioned or ("purchaser" in frame.slots and "provider" in frame.slots)
     # a how / what question whose words set off a ban but never name the texts' subject (派遣员工的社保由谁交？) is left
     # to the out-of-scope reader; one that names it (政府购买服务对劳务派遣有什么规定？) asks about a held clause
