@@ -69,6 +69,31 @@ def test_the_role_said_after_a_comma_and_english_names_in_the_plural(engine, que
     assert parties and parties[0].category == category and parties[0].role == role
 
 
+@pytest.mark.parametrize("question, category", [
+    # a class said later of the provider by its own type word (…的卫生院…卫生院属于公益二类)
+    ("打算请镇中心卫生院给留守老人做慢病随访，卫生院属于公益二类事业单位，由它承接行吗？", "institution_class2"),
+    # a name given as an instance of the class named before it (…的事业单位，例如市测绘院)
+    ("实行企业化管理的事业单位，例如市规划设计院，能不能承接地籍调查？", "institution_business"),
+    ("Could a category II public institution, for example the municipal research institute, act as the provider for the mapping?",
+     "institution_class2"),
+])
+def test_a_class_said_of_the_provider_in_other_words_is_its_class(engine, question, category):
+    """The provider's class said later with its bare type word, or the provider named as an example of a class
+    (parties.yaml `roles.example_joins`): the provider is of that class, not an institution of unknown class."""
+    from gpskb.text import normalise
+    parties = engine.gazetteer.read(normalise(question))
+    assert {p.category for p in parties if p.role == "provider"} == {category}
+    assert "institution_unclassified" not in [p.category for p in parties]
+
+
+def test_an_example_that_names_its_own_class_keeps_it(engine):
+    """An example whose name says its class (…的事业单位，比如公益一类的县图书馆) keeps its own: only a name that leaves
+    the class open takes the class before it."""
+    from gpskb.text import normalise
+    parties = engine.gazetteer.read(normalise("生产经营类事业单位，比如公益一类事业单位县图书馆，能承接吗？"))
+    assert [p.category for p in parties] == ["institution_business", "institution_class1"]
+
+
 @pytest.mark.parametrize("question, names", [
     ("物业公司派三名保安常驻我们局，可以吗？", ["物业公司", "我们局"]),
     ("市水利局的一个内设处室，能否作为承接主体？", ["市水利局的一个内设处室"]),

@@ -85,6 +85,7 @@ class Gazetteer:
         self.uncertain_organ_category = parties.roles.uncertain_organ_category or ""
         self.aside_denials = [compile_pattern(p) for p in parties.roles.aside_denials]
         self.owner_joins = compile_pattern(parties.roles.owner_joins) if parties.roles.owner_joins else None
+        self.example_joins = compile_pattern(parties.roles.example_joins) if parties.roles.example_joins else None
         self.name_breaks = [compile_pattern(p) for p in parties.roles.name_breaks]  # 卫健委打算委托县统计局: two
         self.roles = RoleWords(parties.roles)  # the words that give each party its role
 
@@ -130,6 +131,7 @@ class Gazetteer:
         self._roles_of_owned(text, parties)
         self._bare_type_words(parties)
         self._classes_said_later(parties)
+        self._examples_of_a_class(text, parties)
         self._unsure_classes(text, parties)
         self.roles.asker_role(text, parties)
         self.roles.pronouns(text, parties)
@@ -212,7 +214,10 @@ class Gazetteer:
         for i, p in enumerate(parties):
             if p.role is None and not p.describes and self.precedence.get(p.category, 0) > 0:
                 given = [j for j, q in enumerate(parties[:i]) if q.role and (
-                    (q.category == self.uncertain_category and q.text in self.type_names and p.text.startswith(q.text))
+                    (q.category == self.uncertain_category
+                     and ((q.text in self.type_names and p.text.startswith(q.text))
+                          # 县人民医院…医院是公益二类: the later name opens with the earlier name's own type word
+                          or any(q.text.endswith(w) for w in self._names_at(p.text, 0))))
                     # 总工会想当购买主体…工会机关是行政编制: a finer class of the same kind (its concept), said of a name
                     # that begins with a type word of the earlier name
                     or (q.concept == p.concept and q.category != p.category
@@ -220,6 +225,18 @@ class Gazetteer:
                         and any(w in q.text for w in self._names_at(p.text, 0))))]
                 if given:
                     parties[given[-1]] = self._of_category(parties[given[-1]], p.category)
+
+    def _examples_of_a_class(self, text: str, parties: list[Party]) -> None:
+        """从事生产经营的事业单位，比如我们县的勘察设计院: a name given as an instance of the class named just before it
+        (`roles.example_joins` between them), whose own name leaves its class open, is of that class."""
+        if self.example_joins is None:
+            return
+        for i in range(1, len(parties)):
+            cls, named = parties[i - 1], parties[i]
+            if (named.category == self.uncertain_category and cls.category != named.category
+                    and self.precedence.get(cls.category, 0) > self.precedence.get(named.category, 0)
+                    and self.example_joins.search(text[cls.end:named.start])):
+                parties[i] = self._of_category(named, cls.category)
 
     def _unsure_classes(self, text: str, parties: list[Party]) -> None:
         """不知道算一类还是二类: a class the asker is unsure of is not asserted; the party is of `uncertain_category`
@@ -233,21 +250,15 @@ class Gazetteer:
                     organ = self.uncertain_organ is not None and any(self.uncertain_organ.search(text, s, e) for s, e in spans)
                     parties[i] = self._of_category(p, self.uncertain_organ_category if organ else self.uncertain_category)
 
-
     def _names_at(self, text: str, pos: int) -> list[str]:
         """The type words that begin at `pos` in text (the index by first character the matcher uses)."""
         return [name for name, _ in self._names_by_first.get(text[pos:pos + 1], ()) if text.startswith(name, pos)]
-
-
-
-
 
     def _of_category(self, party: Party, category: str) -> Party:
         """The party read as of another category (its concept and role attributes follow the category)."""
         cat = self.categories[category]
         return dataclasses.replace(party, category=cat.id, concept=cat.concept, as_purchaser=cat.as_purchaser,
                                    may_buy=cat.may_buy, either_role=cat.either_role)
-
 
     def classify(self, name: str) -> str | None:
         """The category of one organisation name (the last name in it when it names several), None if unknown."""

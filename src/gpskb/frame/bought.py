@@ -179,7 +179,8 @@ def _corroboration(cfg: FrameConfig, spec: SlotValue, text: str, p: float, prese
                    denied: Denied) -> dict[str, str]:
     """The question's own words that back up a classifier reading below `decide_at` (frame.yaml `corroborated`), by
     cue kind: one match per kind, undenied, when there are at least `need` kinds including an `essential` one; else
-    {}. Below `at` (from `unblocked_at`), and beside a blocker, only the `unblocked` kinds count."""
+    {}. Below `at` (from `unblocked_at`), and beside a blocker, only the `unblocked` kinds count; below both, only
+    `essential_alone` essential kinds together."""
     c = spec.corroborated
     if c is None or any(x in present for x in c.unless):
         return {}
@@ -187,6 +188,9 @@ def _corroboration(cfg: FrameConfig, spec: SlotValue, text: str, p: float, prese
         kinds = c.cues
     elif c.unblocked_at is not None and p >= c.unblocked_at:
         kinds = c.unblocked
+    elif c.essential_alone:
+        found = {kind: m.group(0) for kind in c.essential if (m := _cue_match(cfg, kind, text, denied))}
+        return found if len(found) >= c.essential_alone else {}
     else:
         return {}
     found = {kind: m.group(0) for kind in kinds if (m := _cue_match(cfg, kind, text, denied))}

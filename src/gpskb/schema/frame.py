@@ -24,6 +24,9 @@ class Corroborated(Strict):
     # read as out of scope, the value is said by this many `essential` kinds of cue together (their vacant posts
     # filled and their leave approved by us), as it is by one `unblocked` cue (the slot's `out_of_scope_values`)
     out_of_scope_essential: int | None = Field(default=None, ge=2)
+    # whatever the reader's reading (below `at` too: it reads the named service, 护工), this many `essential` kinds of
+    # cue together say the value (the people picked by us and their pay paid by us)
+    essential_alone: int | None = Field(default=None, ge=2)
 
 
 class SlotValue(Strict):

@@ -69,6 +69,9 @@ class Roles(Strict):
     uncertain_organ_category: str | None = None
     # a bracket after a name that denies (财政局（机关，不是下属事业单位）): the bracket is an aside, not part of the name
     aside_denials: tuple[str, ...] = ()
+    # the words between a class and a name given as an instance of it (从事生产经营的事业单位，比如我们县的勘察设计院):
+    # the named body is of that class
+    example_joins: str = ""
     name_breaks: tuple[str, ...] = ()  # words between two names that keep them two parties (卫健委打算委托县统计局)
     # words between the names of one merged party that make the first the owner of the second (挂靠在民政局的协会): only
     # then does a describing cue before it describe the owner alone
@@ -85,7 +88,8 @@ class Roles(Strict):
                                 "purchaser_pronoun", "self_before", "self_purchaser", "self_provider", "uncertain",
                                 "beneficiary_before", "subject_after", "aside_denials", "name_breaks")(
         classmethod(lambda cls, patterns: check_patterns(patterns)))
-    _compiles_one = field_validator("adverbs_before_role", "attributes_before_role", "owner_joins", "uncertain_organ")(
+    _compiles_one = field_validator("adverbs_before_role", "attributes_before_role", "owner_joins", "uncertain_organ",
+                                    "example_joins")(
         classmethod(lambda cls, pattern: pattern and check_patterns([pattern])[0]))
 
 
