@@ -86,6 +86,15 @@ def test_a_class_said_of_the_provider_in_other_words_is_its_class(engine, questi
     assert "institution_unclassified" not in [p.category for p in parties]
 
 
+def test_a_class_and_a_type_word_apart_by_a_space_are_one_name(engine):
+    """Pinyin read inside English leaves Chinese words apart by spaces (a 公益二类 shiye danwei): the class and the type
+    word are one party, of that class; two English names apart by a space are not joined this way."""
+    from gpskb.text import normalise
+    parties = engine.gazetteer.read(normalise("Can the bureau buy soil testing from the seed station, a 公益一类 事业单位?"))
+    assert [p.category for p in parties if p.text.startswith("公益")] == ["institution_class1"]
+    assert "institution_unclassified" not in [p.category for p in parties]
+
+
 def test_an_example_that_names_its_own_class_keeps_it(engine):
     """An example whose name says its class (…的事业单位，比如公益一类的县图书馆) keeps its own: only a name that leaves
     the class open takes the class before it."""
