@@ -30,6 +30,19 @@ from .typos import GapMatcher, HomophoneMatcher, with_terms
 
 _LATIN = re.compile(r"[a-z]")  # normalised text is lower-cased: a question with no Latin letter has no English word
 
+_LATIN_GAP = re.compile(r"[a-z]\s+[a-z]")
+
+
+def _whole_latin_word(text: str, start: int, end: int) -> bool:
+    """Whether a phrase-matcher span (character tokens: spaces are not tokens) is a term as written: a span with Latin
+    letters neither starts or ends inside an English word nor spans a space between letters."""
+    seg = text[start:end]
+    if not _LATIN.search(seg):
+        return True
+    before, after = text[start - 1:start], text[end:end + 1]
+    return not (_LATIN.match(before) or _LATIN.match(after) or _LATIN_GAP.search(seg))
+
+
 #: (concept id, start, end) of words inside one of a concept's exceptions: they do not mention it
 Excepted = list[tuple[str, int, int]]
 
@@ -141,6 +154,8 @@ class Reader:
         for match_id, start, end in raw:
             label = self.nlp.vocab.strings[match_id]
             span = doc[start:end]
+            if not _whole_latin_word(text, span.start_char, span.end_char):
+                continue  # a Latin term across words or inside one (epc in "the pcs", ppp in "apps")
             span.label_ = label
             (exceptions if label.startswith("except:") else spans).append(span)
         canonical: dict[tuple[int, int], str] = {}
