@@ -232,7 +232,7 @@ class Gazetteer:
                     parties[given[-1]] = self._of_category(parties[given[-1]], p.category)
 
     def _examples_of_a_class(self, text: str, parties: list[Party]) -> None:
-        """从事生产经营的事业单位，比如我们县的勘察设计院: a name given as an instance of the class named just before it
+        """实行企业化管理的事业单位，例如市规划设计院: a name given as an instance of the class named just before it
         (`roles.example_joins` between them), whose own name leaves its class open, is of that class."""
         if self.example_joins is None:
             return

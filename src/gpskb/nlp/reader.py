@@ -35,7 +35,7 @@ _LATIN_GAP = re.compile(r"[a-z]\s+[a-z]")
 
 def _whole_latin_word(text: str, start: int, end: int) -> bool:
     """Whether a phrase-matcher span (character tokens: spaces are not tokens) is a term as written: a span with Latin
-    letters neither starts or ends inside an English word nor spans a space between letters."""
+    letters neither starts nor ends inside an English word, nor spans a space between letters."""
     seg = text[start:end]
     if not _LATIN.search(seg):
         return True

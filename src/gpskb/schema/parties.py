@@ -69,7 +69,7 @@ class Roles(Strict):
     uncertain_organ_category: str | None = None
     # a bracket after a name that denies (财政局（机关，不是下属事业单位）): the bracket is an aside, not part of the name
     aside_denials: tuple[str, ...] = ()
-    # the words between a class and a name given as an instance of it (从事生产经营的事业单位，比如我们县的勘察设计院):
+    # the words between a class and a name given as an instance of it (实行企业化管理的事业单位，例如市规划设计院):
     # the named body is of that class
     example_joins: str = ""
     name_breaks: tuple[str, ...] = ()  # words between two names that keep them two parties (卫健委打算委托县统计局)
