@@ -27,6 +27,8 @@ class RoleWords:
         self.purchaser_after = [compile_pattern(p) for p in roles.purchaser_after]
         self.purchaser_outright = [compile_pattern(p) for p in roles.purchaser_outright]
         self.provider_pronoun = [compile_pattern(p) for p in roles.provider_pronoun]
+        self.person_pronoun = [compile_pattern(p) for p in roles.person_pronoun]
+        self.person_category = roles.person_category
         self.said_around = [(compile_pattern(a.before), compile_pattern(a.after), a.role, a.of_buyers)
                             for a in roles.said_around]
         self.subject_after = [compile_pattern(p) for p in roles.subject_after]
@@ -134,6 +136,10 @@ class RoleWords:
                         skip=lambda p, at: p.describes or p.may_buy and (
                             at - p.end <= 6 or any(rx.search(text[p.end:p.end + 12]) for rx in self.subject_after)))
         self.point_back(text, parties, self.purchaser_pronoun, "purchaser", skip=lambda p, at: p.describes)
+        # him, her: the person named last, never an office named after them (a retired agronomist … for our county
+        # agriculture bureau … buy this from him)
+        self.point_back(text, parties, self.person_pronoun, "provider",
+                        skip=lambda p, at: p.describes or p.category != self.person_category)
 
     @staticmethod
     def point_back(text: str, parties: list[Party], patterns: Iterable[re.Pattern[str]], role: str,

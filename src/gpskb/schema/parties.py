@@ -51,6 +51,9 @@ class Roles(Strict):
     purchaser_after: tuple[str, ...]  # …自己购买 / use its own funds to buy
     purchaser_outright: tuple[str, ...] = ()  # …作为购买主体: said outright, wins over a 由/向 before the name
     provider_pronoun: tuple[str, ...] = ()  # 向它购买: the party named last before it is the provider
+    # a personal pronoun (buy it from him): the person named last before it (a party of `person_category`) is the provider
+    person_pronoun: tuple[str, ...] = ()
+    person_category: str | None = None
     subject_after: tuple[str, ...] = ()  # 街道办想…: a buyer that is the subject of the clause is not a pronoun's party
     purchaser_pronoun: tuple[str, ...] = ()  # 它以政府购买服务名义买…: the party named last before it buys
     self_before: tuple[str, ...] = ()  # 我们是（一家）…: the words before a party that say it is the one asking
@@ -85,6 +88,7 @@ class Roles(Strict):
     provider_concept: str  # the concept a party in the provider's role asserts (作为承接主体)
 
     _compiles = field_validator("provider_before", "provider_after", "purchaser_after", "purchaser_outright", "provider_pronoun",
+                                "person_pronoun",
                                 "purchaser_pronoun", "self_before", "self_purchaser", "self_provider", "uncertain",
                                 "beneficiary_before", "subject_after", "aside_denials", "name_breaks")(
         classmethod(lambda cls, patterns: check_patterns(patterns)))
