@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from .party_roles import RoleWords
 from .schema.parties import Parties
-from .text import compile_pattern, english_key, english_term, find_all, normalise
+from .text import compile_pattern, english_key, english_term, find_all, has_chinese, normalise
 
 #: characters that end an organisation name: punctuation, spaces, and the function words that join two parties
 _NAME_BREAK = re.compile(r"[，。；？！、,.;?!\s“”\"'和与及或向由把给从让请找对在是能可否要想拟准]")
@@ -26,8 +26,6 @@ _APPOSITION = re.compile(r"(是|为|属于|系)(一[家个所])?|\s+(is|was|are)
                          r"\s+as\s+)?(a|an|the)\s+|\s*,\s+(a|an)\s+|\s+\((a|an)\s+")
 #: at most this many characters between two type words of one name (福建省泉州市丰泽区 between a class and a name)
 _MAX_NAME_GAP = 16
-_CJK_END = re.compile(r"[\u4e00-\u9fff]$")
-_CJK_START = re.compile(r"[\u4e00-\u9fff]")
 #: a describing name (owned by the city government) passes its role words back at most this far, within a clause
 _MAX_DESCRIBED_GAP = 40
 _CLAUSE_END = re.compile(r"[。；？！.;?!]")
@@ -150,8 +148,7 @@ class Gazetteer:
                  and len(gap) <= _MAX_NAME_GAP)
                 or _APPOSITION.fullmatch(gap)  # 检测中心是公益二类事业单位
                 # two Chinese words apart by a space only (pinyin read inside English: 公益二类 事业单位)
-                or (gap.isspace() and _CJK_END.search(text[:m[0] - len(gap)]) is not None
-                    and _CJK_START.match(text, m[0]) is not None)
+                or (gap.isspace() and has_chinese(text[m[0] - len(gap) - 1]) and has_chinese(text[m[0]]))
                 or (gap[:1] in "（(" and not re.search(r"[）)]", gap)  # 事业单位（比如设计院）
                     and not any(rx.search(gap) for rx in self.aside_denials)))  # not 财政局（机关，不是下属事业单位）
             if joined:

@@ -51,10 +51,8 @@ def commissions(cfg: FrameConfig, frame: Frame) -> bool:
     s = cfg.scope
     if frame.procedural or not matches_any(s.eligibility_forms, frame.text):
         return False
-    own = [compile_pattern(rx) for rx in s.own_party_before]
-
     def provider(p: Party) -> bool:
-        if p.describes or any(rx.search(frame.text[max(0, p.start - 8):p.start]) for rx in own):
+        if p.describes or matches_any(s.own_party_before, frame.text[max(0, p.start - 8):p.start]):
             return False  # 我们公司能不能…, our NGO wants to …: the asker is that party, not its buyer
         return p.role == "provider" or (p.role is None and not p.may_buy and p.start <= s.opening_party_within)
 

@@ -109,7 +109,7 @@ class Parties(Strict):
         for t in self.types:
             if t.category not in ids:
                 raise ValueError(f"type {t.id!r}: unknown category {t.category!r}")
-        for name in ("uncertain_category", "uncertain_organ_category"):
+        for name in ("uncertain_category", "uncertain_organ_category", "person_category"):
             value = getattr(self.roles, name)
             if value is not None and value not in ids:
                 raise ValueError(f"roles.{name}: unknown category {value!r}")
