@@ -487,6 +487,12 @@ def test_the_role_words_after_a_name_that_only_describes_another_party_are_that_
     ("派遣员工的加班费按多少算，怎么说？", True),  # 怎么说 after a how-question asks how
     ("政府购买服务的绩效评价指标有哪些？", True),
     ("What documents does the contract file need?", True),
+    # how many of a thing, or whom to ask (几辆, 报谁批): how or what, not whether (session 28)
+    ("车改以后执法大队能留几辆车？", True),
+    ("旧电脑报废要报谁批？", True),
+    ("谁可以承接社区矫正的辅助工作？", False),  # who may: asks whether someone may
+    # a story told, then 能…不？ (may it be paid from … or not?): whether, whatever 几天 the story holds
+    ("想请旅行社带科里同事去海边玩几天，钱能从购买服务里出不？", False),
 ])
 def test_a_question_that_ends_by_asking_for_a_judgement_asks_whether(engine, text, asks_only_how):
     """这算什么？ / 这种怎么定性？ at the end ask what this counts as: the question asks whether, not how or what

@@ -284,3 +284,17 @@ def test_a_broken_single_pattern_of_the_role_reader_names_its_file_and_field(pol
     _edit(policy_copy / "parties.yaml", text[start:start + 12], "((" + text[start:start + 12])
     err = _error(policy_copy)
     assert "parties.yaml" in str(err) and field in str(err)
+
+
+def test_a_party_category_that_keeps_an_out_of_scope_reading_must_be_known(policy_copy):
+    """frame.yaml's `out_of_scope_at_unless_parties` names parties.yaml categories: a misspelt one would silently never
+    match, and the staff reading would decide beside the very party it was meant to leave to 第十八条's check."""
+    _edit(policy_copy / "frame.yaml", "out_of_scope_at_unless_parties: [individual]", "out_of_scope_at_unless_parties: [person]")
+    err = _error(policy_copy)
+    assert "frame.yaml" in str(err) and "out_of_scope_at_unless_parties[0]" in str(err) and "'person'" in str(err)
+
+
+def test_english_shorthand_must_map_words_to_words(policy_copy):
+    _edit(policy_copy / "language.yaml", "english_shorthand: {thru: through,", "english_shorthand: {thru: ,")
+    err = _error(policy_copy)
+    assert "language.yaml" in str(err) and "english_shorthand" in str(err), str(err)

@@ -164,6 +164,24 @@ def test_chinese_words_typed_in_pinyin_are_read_as_the_words(reader):
     assert convert("How do I translate 'zhengfu goumai fuwu' into French?") == "How do I translate 'zhengfu goumai fuwu' into French?"
 
 
+def test_informal_english_spellings_are_read_as_the_words(reader):
+    """language.yaml `english_shorthand`: chat spellings are written out as whole words, any case; a word that only
+    contains one (thorough, temperature), an initialism (u.s.) and Chinese text are left alone."""
+    convert = reader.shorthand.convert
+    assert convert("Can the Govt hire temps thru an agency w/o a contract?") == \
+        "Can the government hire temporary workers through an agency without a contract?"
+    unchanged = "A thorough check of temperature logs in the u.s. office; 临时工 thru nothing"
+    assert convert(unchanged) == unchanged.replace(" thru ", " through ")
+    assert convert("政府购买服务") == "政府购买服务"
+
+
+def test_a_question_in_informal_english_is_read_like_the_written_kind(engine):
+    chat = engine.answer("can our dept take on temps thru a service contract")
+    written = engine.answer("can our department take on temporary workers through a service contract")
+    assert chat.verdict == written.verdict == "prohibited"
+    assert chat.question == "can our dept take on temps thru a service contract"  # shown as the asker typed it
+
+
 def test_a_question_in_english_with_pinyin_words_is_answered_in_english(engine):
     a = engine.answer("Can a gongyi yilei shiye danwei fully funded by caizheng be our provider?")
     assert a.verdict == "prohibited" and a.citations[0].clause_id == "mof-order-102/8"

@@ -80,7 +80,9 @@ class Engine:
         return normalise(self._from_pinyin(clean_question(question, self.max_chars)))
 
     def _from_pinyin(self, text: str) -> str:
-        """`text` with the Chinese words typed in pinyin written in Chinese (language.yaml `pinyin`); idempotent."""
+        """`text` with informal English spellings written out (language.yaml `english_shorthand`: thru, govt) and the
+        Chinese words typed in pinyin written in Chinese (`pinyin`); idempotent."""
+        text = self.reader.shorthand.convert(text)
         return self.reader.pinyin.convert(text) if self.reader.pinyin is not None else text
 
     def answer(self, question: object, facts: Collection[str] = ()) -> Answer:

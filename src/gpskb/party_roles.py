@@ -14,7 +14,9 @@ from .text import compile_pattern, has_chinese
 if TYPE_CHECKING:
     from .parties import Party
 
-_ASIDE = re.compile(r"^\s*\([^()]{1,40}\)\s*")  # an aside in brackets (normalised to ASCII brackets)
+# an aside right after a name, in brackets (normalised to ASCII brackets) or, in English, between commas after "for
+# example" or "such as" (a state-owned company, for example the bus group, may it bid…)
+_ASIDE = re.compile(r"^\s*\([^()]{1,40}\)\s*|^\s*,\s*(for example|for instance|e\.g\.|such as|say|like|i\.e\.|namely)\b[^,.?!;]{1,60},\s*")
 
 
 class RoleWords:

@@ -32,6 +32,13 @@ def load_reading(root: Path, concepts: dict[str, Concept]) -> tuple[FrameConfig,
         for key in ("concept", "as_purchaser"):
             if getattr(c, key) not in concepts:
                 raise PolicyError(pname, f"categories.{i}.{key}", f"unknown concept {getattr(c, key)!r}")
+    categories = {c.id for c in parties.categories}
+    for slot_id, slot in frame.slots.items():
+        for value_id, value in slot.values.items():
+            for j, cat in enumerate(value.corroborated.out_of_scope_at_unless_parties if value.corroborated else ()):
+                if cat not in categories:
+                    raise PolicyError(fname, f"slots.{slot_id}.values.{value_id}.corroborated.out_of_scope_at_unless_parties[{j}]",
+                                      f"unknown party category {cat!r} ({pname} categories)")
     for key in ("purchaser_concept", "provider_concept"):
         if getattr(parties.roles, key) not in concepts:
             raise PolicyError(pname, f"roles.{key}", f"unknown concept {getattr(parties.roles, key)!r}")
@@ -50,6 +57,12 @@ def _check_frame(frame: FrameConfig, fname: str, concepts: dict[str, Concept]) -
                 for j, c in enumerate(getattr(value, key)):
                     if c not in concepts:
                         raise PolicyError(fname, f"slots.{slot_id}.values.{value_id}.{key}[{j}]",
+                                          f"unknown concept {c!r}")
+            cor = value.corroborated
+            for key in ("unless",):
+                for j, c in enumerate(getattr(cor, key) if cor else ()):
+                    if c not in concepts:
+                        raise PolicyError(fname, f"slots.{slot_id}.values.{value_id}.corroborated.{key}[{j}]",
                                           f"unknown concept {c!r}")
             for j, a in enumerate(value.guess_for):
                 if a not in frame.slots["aspect"].values:

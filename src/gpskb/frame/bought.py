@@ -86,7 +86,9 @@ def _weigh_guess(cfg: FrameConfig, frame: Frame, v: str, spec: SlotValue, pred: 
         cor = spec.corroborated
         if backed and cor is not None and v in slot.out_of_scope_values and (
                 set(backed) & set(cor.unblocked)
-                or (cor.out_of_scope_essential and len(set(backed) & set(cor.essential)) >= cor.out_of_scope_essential)):
+                or (cor.out_of_scope_essential and len(set(backed) & set(cor.essential)) >= cor.out_of_scope_essential)
+                or (cor.out_of_scope_at is not None and p >= cor.out_of_scope_at
+                    and not any(party.category in cor.out_of_scope_at_unless_parties for party in frame.parties))):
             frame.asserted[spec.concept] = make_fill(cfg, "bought", v, "corroborated", p, list(backed.values()))
         return
     if any(c in negated for c in spec.lexicon) or frame.rule_aspect not in spec.guess_for:

@@ -25,6 +25,7 @@ from .facts import Facts, Mention
 from .negation import Negation
 from .pinyin import PinyinReader, Readings, homophone_readings, lexicon_terms, reading_terms
 from .quantities import quantity_mentions
+from .shorthand import Shorthand
 from .topics import mention_spans, talked_about
 from .typos import GapMatcher, HomophoneMatcher, with_terms
 
@@ -97,6 +98,7 @@ class Reader:
         pinyin = lang.get("pinyin") or {}
         self.pinyin = PinyinReader(readings["terms"], pinyin.get("min_syllables", 2), pinyin.get("min_letters", 4),
                                    pinyin.get("never") or ()) if pinyin else None
+        self.shorthand = Shorthand(lang.get("english_shorthand") or {})
         self.gaps = GapMatcher(terms, gap["min_term_chars"], gap["max_inserted"], lang["clause_breaks"],
                                {c for c in self.negation.cues if len(c) == 1}, set(gap.get("never_inserted") or ()))
         for concept in kb.concepts.values():

@@ -24,6 +24,11 @@ class Corroborated(Strict):
     # read as out of scope, the value is said by this many `essential` kinds of cue together (their vacant posts
     # filled and their leave approved by us), as it is by one `unblocked` cue (the slot's `out_of_scope_values`)
     out_of_scope_essential: int | None = Field(default=None, ge=2)
+    # … or, at this reading or above, by the cues it needs anyway (`need`, one `essential`): a reader that sure and the
+    # question's own structure agreeing (paid per head for people inside our office) outweigh the out-of-scope reading
+    out_of_scope_at: float | None = Field(default=None, gt=0, le=1)
+    # party categories (parties.yaml) beside which it does not (one person paid by the day: 第十八条's check asks)
+    out_of_scope_at_unless_parties: tuple[str, ...] = ()
     # whatever the reader's reading (below `at` too: it reads the named service, 护工), this many `essential` kinds of
     # cue together say the value (the people picked by us and their pay paid by us)
     essential_alone: int | None = Field(default=None, ge=2)

@@ -129,6 +129,7 @@ class LanguageFile(Shape):
     gap_tolerance: Tolerance
     typo_tolerance: TypoTolerance
     pinyin: Pinyin | None = None
+    english_shorthand: dict[Text, Text] = {}  # an informal English spelling (thru, govt) → the words it stands for
     clause_breaks: Texts
     generic_terms: Texts
     max_question_chars: StrictInt = Field(ge=10)  # a question longer than this is refused (0 would refuse every one)
