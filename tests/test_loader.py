@@ -298,3 +298,9 @@ def test_english_shorthand_must_map_words_to_words(policy_copy):
     _edit(policy_copy / "language.yaml", "english_shorthand: {thru: through,", "english_shorthand: {thru: ,")
     err = _error(policy_copy)
     assert "language.yaml" in str(err) and "english_shorthand" in str(err), str(err)
+
+
+def test_a_concept_kind_of_the_general_test_must_be_known(policy_copy):
+    _edit(policy_copy / "frame.yaml", "  manner_kinds: [mode]", "  manner_kinds: [manner]")
+    err = _error(policy_copy)
+    assert "frame.yaml" in str(err) and "manner_kinds" in str(err), str(err)

@@ -175,6 +175,13 @@ def test_informal_english_spellings_are_read_as_the_words(reader):
     assert convert("政府购买服务") == "政府购买服务"
 
 
+def test_a_party_name_typed_with_a_homophone_slip_is_read_as_the_name(reader):
+    """language.yaml `typo_tolerance` for the parties' names too: one character for one, so positions stay."""
+    assert reader.party_text("公益二类事业单为的服务") == "公益二类事业单位的服务"
+    unchanged = "实在没有单位愿意承接"  # no name of four characters or more is near these words
+    assert reader.party_text(unchanged) == unchanged
+
+
 def test_a_question_in_informal_english_is_read_like_the_written_kind(engine):
     chat = engine.answer("can our dept take on temps thru a service contract")
     written = engine.answer("can our department take on temporary workers through a service contract")

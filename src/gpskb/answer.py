@@ -62,7 +62,7 @@ class Engine:
             predictions = self.index.readers.predict(norm, self.index.embedder.query(norm))
         asked = predictions.get("aspect")
         aspect = asked.value if asked and asked.confidence >= self.kb.frame.slots["aspect"].decide_at else None
-        parties = self.gazetteer.read(norm)
+        parties = self.gazetteer.read(self.reader.party_text(norm))
         provider_speaks = self.gazetteer.roles.speaker_provides(norm, parties)
         # 我们 of an asker who speaks for the provider is the provider: 人员归我们管理 is the provider managing them
         facts = self.reader.read(self.gazetteer.roles.as_provider(text) if provider_speaks else text, given=given,

@@ -110,6 +110,7 @@ def _general_test(cfg: FrameConfig, frame: Frame, concept_kinds: dict[str, str],
         frame.aspect in general.asks_whether_with and frame.rule_aspect in general.aspects
         and (matches_any(general.asks_whether_forms, frame.text)
              or (general.asks_whether_risk_at is not None and banned_risk(cfg, frame) >= general.asks_whether_risk_at
+                 and not any(concept_kinds.get(c) in general.manner_kinds for c in frame.concepts)
                  and matches_any(cfg.asks_permission, frame.text))))
     # (an aspect the reader could not tell counts only where a party rule would otherwise answer alone while a banned
     # reading of what is bought keeps real probability: 让国企先把路修好、分年付"服务费"，这算什么？)

@@ -99,6 +99,10 @@ class Reader:
         self.pinyin = PinyinReader(readings["terms"], pinyin.get("min_syllables", 2), pinyin.get("min_letters", 4),
                                    pinyin.get("never") or ()) if pinyin else None
         self.shorthand = Shorthand(lang.get("english_shorthand") or {})
+        # the parties' names typed with the same slips (事业单为 for 事业单位): read by the gazetteer as the names
+        names = {normalise(n) for t in kb.parties.types for n in t.names}
+        self.party_slips = HomophoneMatcher({n: n for n in names}, typo["min_term_chars"], typo["max_substitutions"],
+                                            typo.get("never_substitute", ()), readings)
         self.gaps = GapMatcher(terms, gap["min_term_chars"], gap["max_inserted"], lang["clause_breaks"],
                                {c for c in self.negation.cues if len(c) == 1}, set(gap.get("never_inserted") or ()))
         for concept in kb.concepts.values():
@@ -253,6 +257,14 @@ class Reader:
         if unknown:
             raise InputError(f"unknown facts: {', '.join(sorted(map(repr, unknown)))}")
         return set(concepts)
+
+    def party_text(self, norm: str) -> str:
+        """`norm` with the parties' names typed with a homophone slip written right (公益二类事业单为 → …事业单位), for the
+        gazetteer: one character for one, so positions stay those of the question."""
+        chars = list(norm)
+        for start, end, name, _ in self.party_slips.find(norm):
+            chars[start:end] = name
+        return "".join(chars)
 
     def denies(self, text: str, start: int, end: int) -> bool:
         """Whether a negation cue before or after the words at [start, end) of normalised text denies them (English

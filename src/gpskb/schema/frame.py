@@ -6,7 +6,7 @@ from typing import Self
 
 from pydantic import Field, field_validator, model_validator
 
-from .fields import Strict, check_patterns
+from .fields import ConceptKind, Strict, check_patterns
 
 
 class Corroborated(Strict):
@@ -105,12 +105,15 @@ class Slot(Strict):
 class GeneralTest(Strict):
     concept: str
     aspects: tuple[str, ...]
-    decided_by_kinds: tuple[str, ...]
+    decided_by_kinds: tuple[ConceptKind, ...]
     # aspects read by the aspect reader that still take the general test when the question asks, in so many words
     # (`asks_whether_forms`, regexes), whether it may get someone to do something: "Can the bureau hire an evaluator?"
     asks_whether_with: tuple[str, ...] = ()
     asks_whether_forms: tuple[str, ...] = ()
     asks_whether_risk_at: float | None = Field(default=None, gt=0, le=1)
+    # concept kinds of a manner (how it is paid, what the contract says): a question read as "how" that names one asks
+    # about that manner, whatever banned reading the bought reader keeps — the risk path does not make it ask whether
+    manner_kinds: tuple[ConceptKind, ...] = ()
     # a question the aspect reader takes for out of scope, naming a party in a role, also takes the general test: if
     # a rule on the party keeps it in scope, that rule does not answer "may it be bought" alone; the test alone keeps
     # nothing in scope
