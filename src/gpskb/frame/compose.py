@@ -33,12 +33,14 @@ def compose(cfg: FrameConfig, facts: Facts, parties: list[Party], predictions: d
     `roles` (policy/parties.yaml `roles`) names the role concepts the parties assert."""
     parties = [p for p in parties if not denied(p.start, p.end)]
     background = [(m.start(), m.end()) for rx in cfg.background_forms for m in compile_pattern(rx).finditer(facts.text)]
-    if background:  # a cue in the background set against the question is no cue
-        denied = denied_or_within(denied, background)
+    rebutted = [(m.start(), m.end()) for rx in cfg.rebutted_forms for m in compile_pattern(rx).finditer(facts.text)]
+    if background or rebutted:  # a cue in the background set against the question, or in a claim rebutted, is no cue
+        denied = denied_or_within(denied, background + rebutted)
     frame = Frame(facts, parties=parties, predictions=predictions, english=english,
                   procedural=procedural(cfg, facts.text), defines=asks_definition(cfg, facts.text))
     frame.commissioned = commissions(cfg, frame)
     present = _facts_of_the_case(cfg, frame, parties, background, denied)
+    present = _rebutted_set_aside(cfg, frame, present, rebutted, concept_kinds)
     _aspect(cfg, frame, present, concept_kinds)
     read_bought(cfg, frame, present, facts.negated, concept_kinds, denied)
     _area(cfg, frame, present)
@@ -82,6 +84,26 @@ def _facts_of_the_case(cfg: FrameConfig, frame: Frame, parties: list[Party], bac
             for c in (one, other):
                 set_aside(frame, c)
             present = present - {one, other}
+    return present
+
+
+def _rebutted_set_aside(cfg: FrameConfig, frame: Frame, present: set[str], rebutted: Spans,
+                        concept_kinds: dict[str, str]) -> set[str]:
+    """The words of `rebutted_kinds` said inside a claim the asker rebuts (有人说这等于变相用工，其实…) are neither said
+    nor asked: their mentions are dropped, and a concept said only there is set aside (shown in the trace) — the asker
+    disputes it; the service the claim is about stays the case asked."""
+    if not rebutted:
+        return present
+    facts = frame.facts
+    inside = [m for m in facts.mentions if concept_kinds.get(m.concept) in cfg.rebutted_kinds
+              and any(s <= m.start and m.end <= e for s, e in rebutted)]
+    if not inside:
+        return present
+    facts.mentions = [m for m in facts.mentions if m not in inside]
+    left = {m.concept for m in facts.mentions}
+    for c in sorted({m.concept for m in inside} - left):
+        set_aside(frame, c)
+        present = present - {c}
     return present
 
 
