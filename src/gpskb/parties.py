@@ -26,6 +26,8 @@ _APPOSITION = re.compile(r"(是|为|属于|系)(一[家个所])?|\s+(is|was|are)
                          r"\s+as\s+)?(a|an|the)\s+|\s*,\s+(a|an)\s+|\s+\((a|an)\s+")
 #: at most this many characters between two type words of one name (福建省泉州市丰泽区 between a class and a name)
 _MAX_NAME_GAP = 16
+#: a class said of the name after an attribute of its own (这家医院主要靠收费运转、属于二类事业单位): the same organisation
+_ATTRIBUTED = re.compile(r"[^。；？！?!;]{1,20}[、，,]\s*(也|则|就|本身)?(是|为|属于|系)(一[家个所])?")
 #: a describing name (owned by the city government) passes its role words back at most this far, within a clause
 _MAX_DESCRIBED_GAP = 40
 _CLAUSE_END = re.compile(r"[。；？！.;?!]")
@@ -147,6 +149,9 @@ class Gazetteer:
                 (not _NAME_BREAK.search(gap) and not any(rx.search(gap) for rx in self.name_breaks)
                  and len(gap) <= _MAX_NAME_GAP)
                 or _APPOSITION.fullmatch(gap)  # 检测中心是公益二类事业单位
+                or (_ATTRIBUTED.fullmatch(gap)  # (only a class word, and only of a name of lower rank: an institution)
+                    and self.precedence.get(self.types[m[2]].category, 0)
+                    > self.precedence.get(self.types[groups[-1][-1][2]].category, 0))
                 # two Chinese words apart by a space only (pinyin read inside English: 公益二类 事业单位)
                 or (gap.isspace() and has_chinese(text[m[0] - len(gap) - 1]) and has_chinese(text[m[0]]))
                 or (gap[:1] in "（(" and not re.search(r"[）)]", gap)  # 事业单位（比如设计院）
