@@ -26,7 +26,7 @@ _APPOSITION = re.compile(r"(是|为|属于|系)(一[家个所])?|\s+(is|was|are)
                          r"\s+as\s+)?(a|an|the)\s+|\s*,\s+(a|an)\s+|\s+\((a|an)\s+")
 #: at most this many characters between two type words of one name (福建省泉州市丰泽区 between a class and a name)
 _MAX_NAME_GAP = 16
-#: a class said of the name after an attribute of its own (这家医院主要靠收费运转、属于二类事业单位): the same organisation
+#: a class said of the name after an attribute of its own (这所学校经费一半自筹、属于公益二类): the same organisation
 _ATTRIBUTED = re.compile(r"[^。；？！?!;]{1,20}[、，,]\s*(也|则|就|本身)?(是|为|属于|系)(一[家个所])?")
 #: a describing name (owned by the city government) passes its role words back at most this far, within a clause
 _MAX_DESCRIBED_GAP = 40
