@@ -58,12 +58,10 @@ def _check_frame(frame: FrameConfig, fname: str, concepts: dict[str, Concept]) -
                     if c not in concepts:
                         raise PolicyError(fname, f"slots.{slot_id}.values.{value_id}.{key}[{j}]",
                                           f"unknown concept {c!r}")
-            cor = value.corroborated
-            for key in ("unless",):
-                for j, c in enumerate(getattr(cor, key) if cor else ()):
-                    if c not in concepts:
-                        raise PolicyError(fname, f"slots.{slot_id}.values.{value_id}.corroborated.{key}[{j}]",
-                                          f"unknown concept {c!r}")
+            for j, c in enumerate(value.corroborated.unless if value.corroborated else ()):
+                if c not in concepts:
+                    raise PolicyError(fname, f"slots.{slot_id}.values.{value_id}.corroborated.unless[{j}]",
+                                      f"unknown concept {c!r}")
             for j, a in enumerate(value.guess_for):
                 if a not in frame.slots["aspect"].values:
                     raise PolicyError(fname, f"slots.{slot_id}.values.{value_id}.guess_for[{j}]", f"unknown aspect {a!r}")

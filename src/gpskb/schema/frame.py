@@ -224,8 +224,8 @@ class FrameConfig(Strict):
     # regexes whose match is background the question sets against what it asks (X不能买，这个我们知道。那Y呢？): the
     # structural cues inside a match say nothing about what is asked
     background_forms: tuple[str, ...] = ()
-    # regexes whose match is someone else's claim about the case that the asker then rebuts (有人说这等于买设备…其实设备
-    # 是对方自己的): the structural cues inside say nothing, and a concept of `rebutted_kinds` said only there is set aside
+    # regexes whose match is someone else's claim about the case that the asker then rebuts (有人说这算变相用工…其实人员
+    # 都归机构管): the structural cues inside say nothing, and a concept of `rebutted_kinds` said only there is set aside
     rebutted_forms: tuple[str, ...] = ()
     rebutted_kinds: tuple[ConceptKind, ...] = ()
 
