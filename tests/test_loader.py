@@ -275,7 +275,7 @@ def test_the_category_of_an_unsure_party_must_be_a_known_category(policy_copy, f
     assert "parties.yaml" in str(err) and f"roles.{field}" in str(err)
 
 
-@pytest.mark.parametrize("field", ["attributes_before_role", "adverbs_before_role", "example_joins"])
+@pytest.mark.parametrize("field", ["attributes_before_role", "adverbs_before_role", "example_joins", "aside_after"])
 def test_a_broken_single_pattern_of_the_role_reader_names_its_file_and_field(policy_copy, field):
     """The role reader's one-string patterns (the words passed over between a name and its role) are checked when the
     policy loads, like its pattern lists — a broken one named nothing until the first question reached it."""

@@ -14,9 +14,7 @@ from .text import compile_pattern, has_chinese
 if TYPE_CHECKING:
     from .parties import Party
 
-# an aside right after a name, in brackets (normalised to ASCII brackets) or, in English, between commas after "for
-# example" or "such as" (a state-owned company, for example the bus group, may it bid…)
-_ASIDE = re.compile(r"^\s*\([^()]{1,40}\)\s*|^\s*,\s*(for example|for instance|e\.g\.|such as|say|like|i\.e\.|namely)\b[^,.?!;]{1,60},\s*")
+_ASIDE = re.compile(r"^\s*\([^()]{1,40}\)\s*")  # an aside in brackets (normalised to ASCII brackets)
 
 
 class RoleWords:
@@ -43,6 +41,7 @@ class RoleWords:
         self.beneficiary_before = [compile_pattern(p) for p in roles.beneficiary_before]
         adverbs = roles.adverbs_before_role
         self.adverbs_before_role = compile_pattern(rf"^\s*(?:(?:{adverbs})\s*[，,]?\s*)+") if adverbs else None
+        self.aside_after = compile_pattern(roles.aside_after) if roles.aside_after else None
         attributes = roles.attributes_before_role
         self.attributes_before_role = (compile_pattern(rf"^\s*(?:[、，,]?\s*(?:{attributes})\s*[、，,]\s*)+") if attributes
                                        else None)
@@ -74,6 +73,8 @@ class RoleWords:
             after = after.lstrip(") ")  # the name took in its own bracketed category: 某市科协(群团组织)可以作为…
         # an aside in brackets right after the name (向某局(局机关)购买) says nothing of its role: the words after it do
         after = _ASIDE.sub("", after, count=1)
+        if self.aside_after:  # …or set off by commas (a state-owned company, for example the bus group, may it bid…)
+            after = self.aside_after.sub("", after, count=1)
         if self.attributes_before_role:  # 市残联机关核定行政编制，经费靠财政保障，能否作为承接主体: the role comes after
             after = self.attributes_before_role.sub("", after, count=1)
         if self.adverbs_before_role:  # 居委会反过来可不可以做购买方: the role's words come after the adverb

@@ -27,11 +27,16 @@ def lexicon_terms(kb: KnowledgeBase) -> dict[str, str]:
     return {normalise(t): c.id for c in kb.concepts.values() for t in c.terms}
 
 
+def party_names(kb: KnowledgeBase) -> set[str]:
+    """Every party type's name (policy/parties.yaml), normalised as the gazetteer reads it."""
+    return {normalise(n) for t in kb.parties.types for n in t.names}
+
+
 def reading_terms(kb: KnowledgeBase, terms: Iterable[str] | None = None) -> set[str]:
     """The words whose pinyin the index stores (index.READINGS_FILE): the lexicon's terms (homophone slips; `terms`,
     when the caller has them), and with them the parties' names and language.yaml `pinyin.words` (Chinese words typed
     in pinyin in an English question)."""
-    words = set(lexicon_terms(kb) if terms is None else terms) | {normalise(n) for t in kb.parties.types for n in t.names}
+    words = set(lexicon_terms(kb) if terms is None else terms) | party_names(kb)
     return words | {normalise(w) for w in (kb.language.get("pinyin") or {}).get("words") or ()}
 
 

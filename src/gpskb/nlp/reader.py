@@ -23,7 +23,7 @@ from ..knowledge import KnowledgeBase
 from ..text import english_term, normalise
 from .facts import Facts, Mention
 from .negation import Negation
-from .pinyin import PinyinReader, Readings, homophone_readings, lexicon_terms, reading_terms
+from .pinyin import PinyinReader, Readings, homophone_readings, lexicon_terms, party_names, reading_terms
 from .quantities import quantity_mentions
 from .shorthand import Shorthand
 from .topics import mention_spans, talked_about
@@ -100,8 +100,7 @@ class Reader:
                                    pinyin.get("never") or ()) if pinyin else None
         self.shorthand = Shorthand(lang.get("english_shorthand") or {})
         # the parties' names typed with the same slips (事业单为 for 事业单位): read by the gazetteer as the names
-        names = {normalise(n) for t in kb.parties.types for n in t.names}
-        self.party_slips = HomophoneMatcher({n: n for n in names}, typo["min_term_chars"], typo["max_substitutions"],
+        self.party_slips = HomophoneMatcher({n: n for n in party_names(kb)}, typo["min_term_chars"], typo["max_substitutions"],
                                             typo.get("never_substitute", ()), readings)
         self.gaps = GapMatcher(terms, gap["min_term_chars"], gap["max_inserted"], lang["clause_breaks"],
                                {c for c in self.negation.cues if len(c) == 1}, set(gap.get("never_inserted") or ()))

@@ -84,6 +84,9 @@ class Roles(Strict):
     # words on a party's staffing or funding between its name and the words of its role (市残联机关核定行政编制，经费靠
     # 财政保障，能否作为承接主体): passed over like the adverbs, one clause or several
     attributes_before_role: str = ""
+    # an aside right after a name, set off by commas (…, for example the city's bus group, …): passed over, like a
+    # bracket, before the words that give the name its role
+    aside_after: str = ""
     purchaser_concept: str  # the concept a party in the purchaser's role asserts (作为购买主体)
     provider_concept: str  # the concept a party in the provider's role asserts (作为承接主体)
 
@@ -92,7 +95,8 @@ class Roles(Strict):
                                 "purchaser_pronoun", "self_before", "self_purchaser", "self_provider", "uncertain",
                                 "beneficiary_before", "subject_after", "aside_denials", "name_breaks")(
         classmethod(lambda cls, patterns: check_patterns(patterns)))
-    _compiles_one = field_validator("adverbs_before_role", "attributes_before_role", "owner_joins", "uncertain_organ",
+    _compiles_one = field_validator("adverbs_before_role", "attributes_before_role", "aside_after", "owner_joins",
+                                    "uncertain_organ",
                                     "example_joins")(
         classmethod(lambda cls, pattern: pattern and check_patterns([pattern])[0]))
 
