@@ -277,3 +277,26 @@ def test_bank_check_command(engine, monkeypatch, capsys, tmp_path):
     assert cli.main(["bank", "check", str(bad)]) == cli.EXIT_ERROR
     assert "第 2 行「答案」为空" in capsys.readouterr().err
     assert bank.BankError.__module__ == "gpskb.bank.items"
+
+
+def test_a_store_opened_while_another_connection_writes_the_new_file_waits_for_it(tmp_path):
+    """SQLite refuses a switch to WAL mode at once ("database is locked"), without its busy handler, while another
+    connection is writing to the new file (creating the schema): under load, three trainers opening the store together
+    lost one import. The switch now waits, within the store's 30 s busy timeout."""
+    import sqlite3
+
+    from gpskb.store import Store
+
+    path = tmp_path / "s.sqlite3"
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")  # a new file in rollback mode, another connection writing (its schema)
+    release = threading.Timer(0.5, lambda: holder.execute("COMMIT"))
+    release.start()
+    try:
+        store = Store(path)
+        assert store.log_question("q", "allowed", []) > 0
+    finally:
+        release.join()
+        holder.close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

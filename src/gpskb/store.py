@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
@@ -78,8 +79,24 @@ class Store:
         self.path = Path(path) if path else config.store_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as db:
-            db.execute("PRAGMA journal_mode=WAL")
+            self._wal(db)
             db.executescript(SCHEMA)
+
+    @staticmethod
+    def _wal(db: sqlite3.Connection, wait_s: float = 30.0) -> None:
+        """Put the file in WAL mode (it stays so). SQLite answers a switch tried while another connection is writing
+        to the new file (its schema) with "database is locked" at once, without its busy handler: the switch is retried within the same
+        30 s the busy timeout allows, and skipped when another connection has already made it."""
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                    db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.05)
 
     def _connect(self) -> closing[sqlite3.Connection]:
         """A connection that `with` closes (sqlite3's own context manager only ends the transaction)."""
