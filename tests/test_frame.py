@@ -31,7 +31,7 @@ def test_the_gazetteer_table_is_large_and_every_category_is_covered():
     assert {r["category"] for r in rows} >= {"state_organ", "party_organ", "institution_class1", "institution_class2",
                                              "institution_business", "institution_unclassified", "group_org",
                                              "social_org", "enterprise", "rural_collective", "grassroots_autonomy",
-                                             "individual"}
+                                             "individual", "body_unknown"}
 
 
 @pytest.mark.parametrize("row", _names(), ids=lambda r: r["name"])
@@ -112,6 +112,37 @@ def test_an_organ_name_is_whole_and_never_swallows_the_clause_before_it(engine, 
     处室) is one name, that organ."""
     from gpskb.text import normalise
     assert [p.text for p in engine.gazetteer.read(normalise(question))] == names
+
+
+@pytest.mark.parametrize("question, category, role", [
+    # a placeholder name (某某服务中心) is the party, even after the organ it belongs to
+    ("区卫健局健康教育指导中心能作为购买主体吗？", "body_unknown", "purchaser"),
+    # …unless a class word is in the same name
+    ("某某康复服务中心（民办非企业单位）能承接吗？", "social_org", "provider"),
+    ("某某康复服务中心，公益二类事业单位，能承接吗？", "institution_class2", "provider"),
+    # a name in quotes takes the role words after the closing quote
+    ("县里有个「县蚕桑技术指导站」，能不能承接丝绸产业培训？", "body_unknown", "provider"),
+])
+def test_a_name_that_does_not_say_what_kind_of_body_it_is(engine, question, category, role):
+    """parties.yaml body_unknown (`placeholder`): 某某服务中心, 某某指导站 name a body of unknown kind — an organ's
+    office, an institution of any class, a social organisation or a firm; a class word in the same name decides."""
+    from gpskb.text import normalise
+    parties = engine.gazetteer.read(normalise(question))
+    assert [(p.category, p.role) for p in parties if p.role] == [(category, role)]
+
+
+@pytest.mark.parametrize("question", [
+    "镇上的某某社工服务中心打算来做这个项目，我们也说不准它是民非还是事业单位，能接吗？",
+    "县档案技术服务所是事业单位，经费自理，目前尚未分类，可以承接数字化扫描吗？",
+    "Can the county seed institute take the contract? It is a public institution that has not yet been classified.",
+])
+def test_a_class_the_asker_says_is_open_is_not_taken_from_the_name(engine, question):
+    """The asker unsure of the named body's class (说不准是民非还是事业单位), or saying it has no class yet (还没分类):
+    the body is an institution of unknown class — never the social organisation its name suggests, nor the business
+    class its funding words suggest."""
+    frame = engine.read(question)
+    assert "maybe_public_welfare_1" in frame.concepts
+    assert not {"social_org", "business_institution"} & frame.concepts
 
 
 def test_a_homophone_slip_never_turns_a_word_into_its_denial(engine):

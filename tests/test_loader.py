@@ -304,3 +304,11 @@ def test_a_concept_kind_of_the_general_test_must_be_known(policy_copy):
     _edit(policy_copy / "frame.yaml", "  manner_kinds: [mode]", "  manner_kinds: [manner]")
     err = _error(policy_copy)
     assert "frame.yaml" in str(err) and "manner_kinds" in str(err), str(err)
+
+
+def test_a_placeholder_category_flag_must_be_true_or_false(policy_copy):
+    """parties.yaml `placeholder` (a name that says it is a body but not which kind) is a flag: anything else names the
+    file and the field."""
+    _edit(policy_copy / "parties.yaml", "placeholder: true,", "placeholder: sometimes,")
+    err = _error(policy_copy)
+    assert "parties.yaml" in str(err) and "placeholder" in str(err), str(err)

@@ -153,6 +153,30 @@ def test_an_undeclared_conflict_is_a_policy_error(policy_copy):
         check_conflicts(kb)
 
 
+@pytest.mark.parametrize("given, verdict", [
+    (set(), "conditional"),
+    ({"social_org"}, "allowed"),
+    ({"public_welfare_2_institution"}, "allowed"),
+    ({"public_welfare_1"}, "prohibited"),
+])
+def test_a_provider_of_unknown_kind_is_asked_about_and_the_answer_settles_it(rules, given, verdict):
+    """A provider whose name does not say what it is (某某服务中心) gets the follow-up question of its kind; each
+    option's facts answer it (第六条, 第八条) and the question is no longer asked."""
+    facts = {"aspect_who_provides", "provider_role", "provider_category_unknown"} | given
+    outcome = rules.evaluate(Facts("", [], facts), "who_provides")
+    assert outcome.verdict == verdict
+    assert [f.id for f in outcome.follow_ups] == (["provider-category"] if not given else [])
+
+
+@pytest.mark.parametrize("given, verdict", [(set(), "conditional"), ({"purchaser_state_organ"}, "allowed"),
+                                            ({"purchaser_non_organ"}, "prohibited")])
+def test_a_buyer_of_unknown_kind_is_asked_whether_it_is_a_state_organ(rules, given, verdict):
+    facts = {"aspect_who_buys", "purchaser_role", "purchaser_category_unknown"} | given
+    outcome = rules.evaluate(Facts("", [], facts), "who_buys")
+    assert outcome.verdict == verdict
+    assert [f.id for f in outcome.follow_ups] == (["purchaser-category"] if not given else [])
+
+
 def test_compiled_rules_keep_their_ids_and_the_engine_gets_a_copy(kb):
     compiled = compile_rules(kb)
     assert set(compiled) == {r.id for r in kb.rules} | {"handled"}

@@ -174,9 +174,13 @@ class Gazetteer:
         return merged
 
     def _party(self, text: str, g: list[NameMatch]) -> Party:
-        """The party a name group makes: of the category of its highest-ranked type word, with the role the words
-        around it give."""
-        best = max(range(len(g)), key=lambda i: (self.precedence.get(self.types[g[i][2]].category, 0), i))
+        """The party a name group makes: of the category of its highest-ranked type word (a placeholder name — 某某服务中心
+        — only when no class word but a buyer's name is in the group), with the role the words around it give."""
+        ranked = list(range(len(g)))
+        classes = [i for i in ranked if not self.categories[self.types[g[i][2]].category].placeholder]
+        if any(not self.categories[self.types[g[i][2]].category].may_buy for i in classes):
+            ranked = classes  # 服务中心（民办非企业单位）: the class word decides, a placeholder name never does
+        best = max(ranked, key=lambda i: (self.precedence.get(self.types[g[i][2]].category, 0), i))
         s, e, tid = g[best]
         category = self.types[tid].category
         start, end = g[0][0], g[-1][1]
@@ -256,6 +260,16 @@ class Gazetteer:
                 if spans:
                     organ = self.uncertain_organ is not None and any(self.uncertain_organ.search(text, s, e) for s, e in spans)
                     parties[i] = self._of_category(p, self.uncertain_organ_category if organ else self.uncertain_category)
+            for s, e in unsure:
+                # 某某中心来承接…，我们拿不准它算社会组织还是事业单位: the classes left open are the named body's — the
+                # nearest party before, in the same sentence, that is no buyer — when the words name no party of their own
+                inside = [p for p in parties if s < p.end <= e]
+                if not inside or any(p.role for p in inside):
+                    continue
+                before = [j for j, p in enumerate(parties) if p.end <= s and not p.may_buy and not p.describes
+                          and s - p.end <= _MAX_DESCRIBED_GAP and not _CLAUSE_END.search(text, p.end, s)]
+                if before and parties[before[-1]].category != inside[0].category:
+                    parties[before[-1]] = self._of_category(parties[before[-1]], inside[0].category)
 
     def _names_at(self, text: str, pos: int) -> list[str]:
         """The type words that begin at `pos` in text (the index by first character the matcher uses)."""

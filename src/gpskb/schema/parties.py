@@ -28,6 +28,9 @@ class PartyCategory(Strict):
     as_purchaser: str  # the concept a party of this category asserts when it is the purchaser (第五条)
     may_buy: bool = False  # a purchaser under 第五条: named before the provider, it is the one who buys
     either_role: bool = False  # barred as purchaser and as provider (第八条): its concept holds whatever the role
+    # a name that says it is a body but not what kind (某某服务中心): any other class word in the same name decides
+    # (服务中心（民办非企业单位）), only a buyer's name before it does not (民政局养老服务中心 is the centre)
+    placeholder: bool = False
     note: str | None = None
 
 
