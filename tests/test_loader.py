@@ -312,3 +312,11 @@ def test_a_placeholder_category_flag_must_be_true_or_false(policy_copy):
     _edit(policy_copy / "parties.yaml", "placeholder: true,", "placeholder: sometimes,")
     err = _error(policy_copy)
     assert "parties.yaml" in str(err) and "placeholder" in str(err), str(err)
+
+
+def test_a_broken_english_rhetorical_pattern_names_its_file_and_field(policy_copy):
+    """language.yaml's one-string English patterns (the denial, where its clause starts, a question opened by a
+    negative) are compiled when the policy loads: a broken one names the file and the field."""
+    _edit(policy_copy / "language.yaml", "english_rhetorical: '", "english_rhetorical: '((")
+    err = _error(policy_copy)
+    assert "language.yaml" in str(err) and "english_rhetorical" in str(err), str(err)

@@ -37,6 +37,14 @@ def test_a_question_form_is_not_a_denial(reader):
     assert "labour_dispatch" in reader.read("有没有可能用劳务派遣的方式？").concepts
 
 
+def test_an_english_question_opened_by_a_negative_asks_and_denies_nothing(reader):
+    """language.yaml `english_rhetorical`: "Isn't X allowed to be the purchaser?" asks whether X may be the purchaser; a
+    denial inside such a question, or one that opens a statement, still denies."""
+    assert "purchaser_role" in reader.read("We run the city's bus company. Isn't a company allowed to be the purchaser?").concepts
+    assert "per_head_staffing" in reader.read("Isn't it fine that the guards are not paid per head?").negated
+    assert "labour_dispatch" in reader.read("This is not labour dispatch. Can we buy it?").negated
+
+
 def test_negation_does_not_reach_into_the_next_clause(reader):
     f = reader.read("不涉及培训，而是劳务派遣")
     assert "labour_dispatch" in f.concepts

@@ -30,6 +30,8 @@ class Negation:
         self.english_negation = re.compile(lang["english_negation"]) if lang.get("english_negation") else None
         starts = lang.get("english_clause_start")
         self.english_clause_start = re.compile(starts) if starts else None
+        rhetorical = lang.get("english_rhetorical")
+        self.english_rhetorical = re.compile(rhetorical) if rhetorical else None
 
     def cue(self, text: str, start: int, end: int) -> str | None:
         """The denial of the words at [start, end), if any (English words: an English denial before them)."""
@@ -51,8 +53,19 @@ class Negation:
         if self.english_clause_start is not None:  # language.yaml: "and" before a new subject starts a clause
             clause_start = max([m.end() for m in self.english_clause_start.finditer(text) if m.end() <= start]
                                + [clause_start])
-        m = self.english_negation.search(text[max(clause_start, start - 40):start])
-        return m.group(0) if m else None
+        window = max(clause_start, start - 40)
+        for m in self.english_negation.finditer(text, window, start):
+            if not self._rhetorical(text, m.start(), start):
+                return m.group(0)
+        return None
+
+    def _rhetorical(self, text: str, at: int, mention: int) -> bool:
+        """Whether the denial at `at` opens a question that reaches past the mention (Isn't our water company entitled to
+        buy as well?): the question asks, the word denies nothing."""
+        if self.english_rhetorical is None:
+            return False
+        m = self.english_rhetorical.match(text, at)
+        return m is not None and m.end() > mention
 
     def _clause_end(self, text: str, end: int) -> int:
         stop = len(text)

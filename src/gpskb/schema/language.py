@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, NoReturn
 
-from pydantic import AfterValidator, Field, StrictBool, StrictInt
+from pydantic import AfterValidator, Field, StrictBool, StrictInt, field_validator
 from pydantic_core import PydanticCustomError
 
-from .fields import ConceptId, ConceptKind, Number, Shape, Text, Texts
+from .fields import ConceptId, ConceptKind, Number, Shape, Text, Texts, check_patterns
 
 # --- lexicon.yaml ---------------------------------------------------------------------------------------------
 
@@ -122,6 +122,11 @@ class LanguageFile(Shape):
     negation_after_window: StrictInt
     english_negation: Text | None = None
     english_clause_start: Text | None = None  # where an English denial's clause starts besides clause_breaks
+    # a question opened by a negative (Doesn't the budget cover it?): it asks, its opening word denies nothing
+    english_rhetorical: Text | None = None
+
+    _compiles = field_validator("english_negation", "english_clause_start", "english_rhetorical")(
+        classmethod(lambda cls, pattern: check_patterns([pattern])[0] if pattern is not None else None))
     question_forms: Texts
     bounds: Texts | None = None
     quantities: list[Quantity] | None = None
