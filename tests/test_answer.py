@@ -370,3 +370,11 @@ def test_beside_a_general_check_the_best_retrieved_passage_is_cited_third(engine
     assert [c.reason for c in a.citations[:3]] == ["rule", "rule", "retrieval"]
     assert a.citations[2].clause_id not in rule_clauses
     assert set(rule_clauses) <= {c.clause_id for c in a.citations}
+
+
+def test_a_provider_pledging_its_contract_is_a_topic_the_excerpt_lacks_in_english_too(engine):
+    """The provider's own financing on its contract (document missing_topics: provider-contract-financing), asked in
+    English: no financing ban on the purchaser, and no verdict from a neighbouring clause — no_rule with the note."""
+    a = engine.answer("Can the contractor factor its invoices under the street-lighting maintenance contract to get bank credit?")
+    assert a.verdict == "no_rule"
+    assert any("承接主体以政府购买服务合同融资" in n for n in a.notes)
