@@ -378,3 +378,15 @@ def test_a_provider_pledging_its_contract_is_a_topic_the_excerpt_lacks_in_englis
     a = engine.answer("Can the contractor factor its invoices under the street-lighting maintenance contract to get bank credit?")
     assert a.verdict == "no_rule"
     assert any("承接主体以政府购买服务合同融资" in n for n in a.notes)
+
+
+@pytest.mark.parametrize("question", [
+    "承接居家养老的社工机构想把其中的理发服务交给另一家美容公司做，可以吗？",
+    "The NGO running our youth centre wants to hand the catering part over to a different catering company. Is that allowed?",
+])
+def test_a_provider_passing_part_of_the_work_on_is_a_topic_the_excerpt_lacks(engine, question):
+    """Subcontracting (document missing_topics: subcontracting), with a word between 另一家 and the firm, or in English:
+    no_rule with the note that the 节选 lacks the article, never a neighbouring clause's verdict."""
+    a = engine.answer(question)
+    assert a.verdict == "no_rule"
+    assert any("转包" in n for n in a.notes)
