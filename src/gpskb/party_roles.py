@@ -68,7 +68,8 @@ class RoleWords:
     def after(self, text: str, start: int, end: int) -> str:
         """The words right after a name that may give its role (past its own bracket, an aside, its attributes and
         adverbs), 40 characters."""
-        after = text[end:end + 80].lstrip("」』”’\"'")  # a name in quotes (那个「某某站」来承接行吗): the words after the quote
+        # a name in quotes (那个「某某站」来承接行吗): the words after the closing quote (not an English 's)
+        after = text[end:end + 80].lstrip("」』”\"")
         if "(" in text[start:end] and ")" not in text[start:end]:
             after = after.lstrip(") ")  # the name took in its own bracketed category: 某市科协(群团组织)可以作为…
         # an aside in brackets right after the name (向某局(局机关)购买) says nothing of its role: the words after it do

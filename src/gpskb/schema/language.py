@@ -124,9 +124,6 @@ class LanguageFile(Shape):
     english_clause_start: Text | None = None  # where an English denial's clause starts besides clause_breaks
     # a question opened by a negative (Doesn't the budget cover it?): it asks, its opening word denies nothing
     english_rhetorical: Text | None = None
-
-    _compiles = field_validator("english_negation", "english_clause_start", "english_rhetorical")(
-        classmethod(lambda cls, pattern: check_patterns([pattern])[0] if pattern is not None else None))
     question_forms: Texts
     bounds: Texts | None = None
     quantities: list[Quantity] | None = None
@@ -138,6 +135,10 @@ class LanguageFile(Shape):
     clause_breaks: Texts
     generic_terms: Texts
     max_question_chars: StrictInt = Field(ge=10)  # a question longer than this is refused (0 would refuse every one)
+
+    # the one-string English patterns compile when the policy loads (a broken one names its field)
+    _compiles = field_validator("english_negation", "english_clause_start", "english_rhetorical")(
+        classmethod(lambda cls, pattern: check_patterns([pattern])[0] if pattern is not None else None))
 
 
 # --- retrieval.yaml -------------------------------------------------------------------------------------------
