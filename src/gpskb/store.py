@@ -72,6 +72,9 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
+#: how long a connection waits for another writer (sqlite3's timeout, SQLite's busy handler, the WAL switch's retries)
+_BUSY_TIMEOUT_S = 30.0
+
 class Store:
     """Feedback and question log in one SQLite file."""
 
@@ -83,10 +86,10 @@ class Store:
             db.executescript(SCHEMA)
 
     @staticmethod
-    def _wal(db: sqlite3.Connection, wait_s: float = 30.0) -> None:
+    def _wal(db: sqlite3.Connection, wait_s: float = _BUSY_TIMEOUT_S) -> None:
         """Put the file in WAL mode (it stays so). SQLite answers a switch tried while another connection is writing
-        to the new file (its schema) with "database is locked" at once, without its busy handler: the switch is retried within the same
-        30 s the busy timeout allows, and skipped when another connection has already made it."""
+        to the new file (its schema) with "database is locked" at once, without its busy handler: the switch is retried within the
+        busy timeout every connection has (`_BUSY_TIMEOUT_S`), and skipped when another connection has already made it."""
         deadline = time.monotonic() + wait_s
         while True:
             try:
@@ -100,8 +103,8 @@ class Store:
 
     def _connect(self) -> closing[sqlite3.Connection]:
         """A connection that `with` closes (sqlite3's own context manager only ends the transaction)."""
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        db.execute("PRAGMA busy_timeout=30000")
+        db = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_S, isolation_level=None)
+        db.execute(f"PRAGMA busy_timeout={int(_BUSY_TIMEOUT_S * 1000)}")
         db.row_factory = sqlite3.Row
         return closing(db)
 
