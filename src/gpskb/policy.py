@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from . import config
+from . import config, pattern_cache
 from .errors import PolicyError
 from .jsontypes import JSON
 from .knowledge import Clause, Concept, Condition, Document, FollowUp, KnowledgeBase, Rule
@@ -36,6 +36,7 @@ def load(policy: str | os.PathLike[str] | None = None) -> KnowledgeBase:
     root = config.policy_dir(policy)
     if not root.is_dir():
         raise PolicyError(display_path(root), "", f"policy folder not found (set {config.Settings.variable('policy_dir')} or --policy-dir)")
+    pattern_cache.use(config.cache_dir() / pattern_cache.FILE_NAME)
     documents, clauses = _load_documents(root)
     concepts = _load_lexicon(root)
     language = _load_language(root, concepts)
@@ -46,6 +47,7 @@ def load(policy: str | os.PathLike[str] | None = None) -> KnowledgeBase:
     _check_against_frame(root, frame, language, rules)
     wording = validated(Wording, read_yaml(root / "wording.yaml"), display_path(root / "wording.yaml"))
     exam = validated(ExamConfig, read_yaml(root / "exam.yaml"), display_path(root / "exam.yaml"))
+    pattern_cache.save()  # the patterns this load compiled afresh, for the next process
     return KnowledgeBase(root, documents, clauses, rules, not_formalised, follow_ups, concepts, language,
                          retrieval, training, frame, examples, parties, wording, exam)
 

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator
 from opencc import OpenCC
 
 from .errors import InputError
+from .pattern_cache import compile_cached
 
 _T2S = OpenCC("t2s")
 # Traditional text written the Taiwan way uses 著 where Simplified writes 着 (有著落, 沿著, 意味著); OpenCC's t2s keeps
@@ -101,8 +102,8 @@ def fold_pattern(pattern: str) -> str:
 @functools.lru_cache(maxsize=4096)
 def compile_pattern(pattern: str) -> re.Pattern[str]:
     """re.compile of a policy pattern, folded for normalised text (see fold_pattern); cached, so a pattern kept as
-    text in a settings model compiles once."""
-    return re.compile(fold_pattern(pattern))
+    text in a settings model compiles once; across processes, gpskb.pattern_cache keeps the compiled form."""
+    return compile_cached(fold_pattern(pattern))
 
 
 def matches_any(patterns: Iterable[str], text: str) -> bool:

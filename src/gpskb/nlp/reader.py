@@ -16,7 +16,7 @@ import sys
 import threading
 import types
 from collections.abc import Collection
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError
 from ..knowledge import KnowledgeBase
@@ -49,22 +49,40 @@ Excepted = list[tuple[str, int, int]]
 
 
 def _import_spacy() -> types.ModuleType:
-    """Import spaCy without letting thinc import torch.
+    """Import spaCy without letting thinc import torch, nor spaCy import its command line.
 
     thinc (spaCy's ML layer) imports torch whenever it is installed — it is, with the sentence-transformers extra —
     which costs ~0.8 s and ~300 MB although a blank pipeline never touches it. Hiding torch during the import makes
     thinc record "no torch"; torch stays importable afterwards for the sentence-transformers embedder.
+
+    spacy/__init__ imports `spacy.cli.info` only to re-export `spacy.info`, and with it the whole command line (typer,
+    requests, weasel, httpx: ~0.15 s of a cold `gpskb ask`). During the import an empty stand-in answers for it; it is
+    taken away afterwards, so `import spacy.cli` still loads the real one, and `spacy.info` imports it when called.
     """
     if "torch" in sys.modules or "spacy" in sys.modules:
         import spacy
         return spacy
-    sys.modules["torch"] = None  # type: ignore[assignment]  # makes `import torch` raise ImportError
+    stand_ins = {"torch": None, "spacy.cli": types.ModuleType("spacy.cli"), "spacy.cli.info": types.ModuleType("spacy.cli.info")}
+    stand_ins["spacy.cli"].__path__ = []  # type: ignore[union-attr]  # a package with nothing in it
+    stand_ins["spacy.cli.info"].info = _spacy_info  # type: ignore[union-attr]
+    for name, module in stand_ins.items():
+        sys.modules.setdefault(name, module)  # type: ignore[arg-type]  # None makes `import torch` raise ImportError
     try:
         import spacy
     finally:
-        if sys.modules.get("torch", 0) is None:
-            del sys.modules["torch"]
+        for name, module in stand_ins.items():
+            if sys.modules.get(name, 0) is module:
+                del sys.modules[name]
+    if getattr(spacy, "cli", None) is stand_ins["spacy.cli"]:
+        delattr(spacy, "cli")
     return spacy
+
+
+def _spacy_info(*args: Any, **kwargs: Any) -> Any:
+    """`spacy.info` as spaCy has it, its command line imported when it is called."""
+    from spacy.cli.info import info
+
+    return info(*args, **kwargs)
 
 
 if TYPE_CHECKING:
