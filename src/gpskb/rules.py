@@ -231,9 +231,14 @@ class RuleEngine:
         # asked who may buy or provide (frame.yaml `party_aspects`), a review of the service (own_aspect_only) ranks with
         # the fallbacks when a rule that answers that aspect fired: 人大机关能当购买主体吗 is answered by who may buy, the
         # review of the 速记 service bought qualifies it
+        # — and a party's fallback rule is no fallback when its party is what is asked (乡政府有没有购买主体资格 is
+        # answered by 第五条 on the buyer, not by 第六条 on the provider the question also names); the general checks
+        # that decide only alone (who may provide, not said which kind) stay behind
         answered = aspect in self.party_aspects and any(r.aspect == aspect and not r.alone for r in fired)
+        party_asked = aspect in self.party_aspects
         fired.sort(key=lambda r: (r.outcome != "prohibited", -r.priority if r.outcome == "prohibited" else 0,
-                                  r.fallback or (answered and r.own_aspect_only and r.aspect != aspect),
+                                  (r.fallback and not (party_asked and r.aspect == aspect and not r.alone))
+                                  or (answered and r.own_aspect_only and r.aspect != aspect),
                                   r.aspect != aspect, -r.priority, self.order[r.id]))
         if aspect in self.info_aspects:  # the rules that may answer come first, so the decisive firing leads the trace
             fired.sort(key=lambda r: not (r.outcome == "prohibited" or r.aspect == aspect))

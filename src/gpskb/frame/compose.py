@@ -3,6 +3,8 @@ the case, the aspect asked, what is bought (gpskb.frame.bought), the area, the p
 for a service no text names."""
 from __future__ import annotations
 
+import re
+
 from ..learn import Prediction
 from ..nlp.facts import Facts
 from ..parties import Party
@@ -184,15 +186,50 @@ def _aspect(cfg: FrameConfig, frame: Frame, present: set[str], concept_kinds: di
 
 
 def _worded_aspect(cfg: FrameConfig, frame: Frame, pred: Prediction) -> str | None:
-    """The aspect the question asks in so many words (frame.yaml `aspect_forms`), where the reader's first in-scope
-    reading is another and the worded one's probability is within `aspect_forms_within` of it; None otherwise (or when
-    two worded aspects compete)."""
+    """The aspect the question asks in so many words (frame.yaml `aspect_forms`) where the reader's first in-scope
+    reading is another: said at the end of the sentence that asks (its last clause, of the last sentence ending in a
+    question mark: …Can the court be the purchaser?), it is what is asked, however the reader weighs the background
+    before it; said elsewhere (法院能否作为购买主体，把录音转写外包出去？ asks about the outsourcing), it is taken when its
+    probability is within `aspect_forms_within` of the first. None otherwise, or when two worded aspects
+    compete."""
     if pred.value == "out_of_scope" or frame.procedural:
         return None
+    sentence = asking_sentence(frame.text)
+    last_clause = _last_clause(sentence)
+    asked = [a for a, forms in cfg.aspect_forms.items()
+             if any(m.end() > last_clause for rx in forms for m in compile_pattern(rx).finditer(sentence))]
+    if len(asked) == 1:
+        return asked[0] if asked[0] != pred.value else None
     worded = [a for a, forms in cfg.aspect_forms.items() if matches_any(forms, frame.text)]
     if len(worded) != 1 or worded[0] == pred.value:
         return None
     return worded[0] if pred.p(worded[0]) >= pred.confidence - cfg.aspect_forms_within else None
+
+
+_SENTENCES = re.compile(r"[^。!！;；?？]*[?？]")
+#: a clause that only gives an example of what the one before it asks (…be the purchaser, say for interpreting?)
+_EXAMPLE = re.compile(r"\s*(say|e\.g\.|for example|for instance|such as|like|比如|例如|譬如|像是|像)")
+
+
+def _last_clause(sentence: str) -> int:
+    """Where the last clause of a (normalised) sentence begins: after its last comma, not counting a clause that only
+    gives an example."""
+    cut = len(sentence)
+    while (i := max(sentence.rfind(",", 0, cut), sentence.rfind(";", 0, cut))) >= 0:
+        if not _EXAMPLE.match(sentence, i + 1):
+            return i
+        cut = i
+    return -1
+
+
+def asking_sentence(text: str) -> str:
+    """The sentence of a (normalised) question that asks: the last one ending in a question mark ("" when none does).
+    English sentences are also cut at a full stop followed by a space (We run X. Can the bureau buy it?)."""
+    found = _SENTENCES.findall(text)
+    if not found:
+        return ""
+    last = found[-1]
+    return re.split(r"(?<=[a-z0-9)])\.\s+", last)[-1]
 
 
 def _out_of_scope_yields(cfg: FrameConfig, frame: Frame, pred: Prediction) -> bool:
@@ -239,12 +276,18 @@ def _parties(cfg: FrameConfig, frame: Frame, parties: list[Party], roles_cfg: Ro
     sure = fill is not None and (fill.source != "classifier" or fill.confidence >= cfg.roles_from_aspect_at)
     aspect = frame.aspect if sure else None
     roles = [p.role for p in parties]
+    # the parties named in the sentence that asks (…Is the township office a valid buyer?) are the ones asked about,
+    # when it names any: the firm the background sentence mentions is not a second buyer
+    asked = asking_sentence(frame.text)
+    ask_from = frame.text.rfind(asked) if asked else -1
+    unroled = [p for p in parties if p.role is None and not p.describes]
+    in_question = {id(p) for p in unroled if ask_from >= 0 and p.start >= ask_from}
     for i, party in enumerate(parties):
         role = party.role
         if role is None and not party.describes:  # a company owned by the city government: the city is no party to it
             # the role asked about goes to a party with no role words, unless another party's words already hold it
             # (a public hospital, the purchaser, hires a cleaning firm: the firm is not a second buyer)
-            if aspect == "who_buys" and "purchaser" not in roles:
+            if aspect == "who_buys" and "purchaser" not in roles and (not in_question or id(party) in in_question):
                 role = "purchaser"
             elif aspect == "who_provides" and not party.may_buy and "provider" not in roles:
                 role = "provider"
