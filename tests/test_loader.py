@@ -184,6 +184,7 @@ def test_a_malformed_question_file_is_a_question_file_error(tmp_path):
      "scope.year_forms"),
     ("    - '(?<!after )(?<!since )", "    - '((?<!after )(?<!since )", "scope.document_names"),
     ("  same_people_kept:\n    - '(人|人员)(还是", "  same_people_kept:\n    - '((人|人员)(还是", "cues.same_people_kept"),
+    ("example_clauses:\n  - '\\s*(say|", "example_clauses:\n  - '\\s*((say|", "example_clauses"),
 ])
 def test_a_wrong_name_in_frame_yaml_is_named_with_its_field(policy_copy, old, new, field):
     _edit(policy_copy / "frame.yaml", old, new)

@@ -195,7 +195,7 @@ def _worded_aspect(cfg: FrameConfig, frame: Frame, pred: Prediction) -> str | No
     if pred.value == "out_of_scope" or frame.procedural:
         return None
     sentence = asking_sentence(frame.text)
-    last_clause = _last_clause(sentence)
+    last_clause = _last_clause(cfg, sentence)
     asked = [a for a, forms in cfg.aspect_forms.items()
              if any(m.end() > last_clause for rx in forms for m in compile_pattern(rx).finditer(sentence))]
     if len(asked) == 1:
@@ -207,16 +207,14 @@ def _worded_aspect(cfg: FrameConfig, frame: Frame, pred: Prediction) -> str | No
 
 
 _SENTENCES = re.compile(r"[^。!！;；?？]*[?？]")
-#: a clause that only gives an example of what the one before it asks (…be the purchaser, say for interpreting?)
-_EXAMPLE = re.compile(r"\s*(say|e\.g\.|for example|for instance|such as|like|比如|例如|譬如|像是|像)")
 
 
-def _last_clause(sentence: str) -> int:
+def _last_clause(cfg: FrameConfig, sentence: str) -> int:
     """Where the last clause of a (normalised) sentence begins: after its last comma, not counting a clause that only
-    gives an example."""
+    gives an example (frame.yaml `example_clauses`)."""
     cut = len(sentence)
     while (i := max(sentence.rfind(",", 0, cut), sentence.rfind(";", 0, cut))) >= 0:
-        if not _EXAMPLE.match(sentence, i + 1):
+        if not any(compile_pattern(rx).match(sentence, i + 1) for rx in cfg.example_clauses):
             return i
         cut = i
     return -1

@@ -212,6 +212,9 @@ class FrameConfig(Strict):
     # in-scope reading when its own probability is within `aspect_forms_within` of it and no other worded aspect competes
     aspect_forms: dict[str, tuple[str, ...]] = {}
     aspect_forms_within: float = Field(default=0.0, ge=0, le=1)
+    # regexes matched at a clause's start (after its comma): a clause that only gives an example of what the clause
+    # before it asks (…be the purchaser, say for interpreting?) — the worded aspect before it still closes the question
+    example_clauses: tuple[str, ...] = ()
 
     @field_validator("aspect_forms")
     @classmethod
@@ -229,7 +232,7 @@ class FrameConfig(Strict):
     rebutted_forms: tuple[str, ...] = ()
     rebutted_kinds: tuple[ConceptKind, ...] = ()
 
-    @field_validator("asks_permission", "background_forms", "rebutted_forms")
+    @field_validator("asks_permission", "background_forms", "rebutted_forms", "example_clauses")
     @classmethod
     def _permission_compiles(cls, patterns: tuple[str, ...]) -> tuple[str, ...]:
         check_patterns(patterns)
