@@ -17,7 +17,8 @@ It is an optimisation, never a source of truth:
   and code) to `re.compile`'s (tests/test_pattern_cache.py checks every policy pattern).
 
 The file is written only when a process compiled patterns it lacked (the first run, or after a policy edit), atomically
-(a temporary file renamed over it), so processes sharing it never see half a file.
+(a temporary file renamed over it), so processes sharing it never see half a file. It is this machine's own, like the
+store beside it (marshal, like __pycache__, is not a format for files from elsewhere): never commit or copy it.
 """
 from __future__ import annotations
 
