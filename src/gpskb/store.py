@@ -75,6 +75,7 @@ def _now() -> str:
 #: how long a connection waits for another writer (sqlite3's timeout, SQLite's busy handler, the WAL switch's retries)
 _BUSY_TIMEOUT_S = 30.0
 
+
 class Store:
     """Feedback and question log in one SQLite file."""
 

@@ -39,7 +39,8 @@ def compose(cfg: FrameConfig, facts: Facts, parties: list[Party], predictions: d
     if background or rebutted:  # a cue in the background set against the question, or in a claim rebutted, is no cue
         denied = denied_or_within(denied, background + rebutted)
     frame = Frame(facts, parties=parties, predictions=predictions, english=english,
-                  procedural=procedural(cfg, facts.text), defines=asks_definition(cfg, facts.text))
+                  procedural=procedural(cfg, facts.text), defines=asks_definition(cfg, facts.text),
+                  asking=asking_span(facts.text))
     frame.commissioned = commissions(cfg, frame)
     present = _facts_of_the_case(cfg, frame, parties, background, denied)
     present = _rebutted_set_aside(cfg, frame, present, rebutted, concept_kinds)
@@ -194,7 +195,7 @@ def _worded_aspect(cfg: FrameConfig, frame: Frame, pred: Prediction) -> str | No
     compete."""
     if pred.value == "out_of_scope" or frame.procedural:
         return None
-    sentence = asking_sentence(frame.text)
+    sentence = frame.text[slice(*frame.asking)]
     last_clause = _last_clause(cfg, sentence)
     asked = [a for a, forms in cfg.aspect_forms.items()
              if any(m.end() > last_clause for rx in forms for m in compile_pattern(rx).finditer(sentence))]
@@ -220,14 +221,21 @@ def _last_clause(cfg: FrameConfig, sentence: str) -> int:
     return -1
 
 
-def asking_sentence(text: str) -> str:
-    """The sentence of a (normalised) question that asks: the last one ending in a question mark ("" when none does).
-    English sentences are also cut at a full stop followed by a space (We run X. Can the bureau buy it?)."""
-    found = _SENTENCES.findall(text)
-    if not found:
-        return ""
-    last = found[-1]
-    return re.split(r"(?<=[a-z0-9)])\.\s+", last)[-1]
+_FULL_STOP = re.compile(r"(?<=[a-z0-9)])\.\s+")
+
+
+def asking_span(text: str) -> tuple[int, int]:
+    """Where the sentence of a (normalised) question that asks begins and ends: the last one ending in a question mark,
+    (0, 0) when none does. English sentences are also cut at a full stop followed by a space (We run X. Can the bureau
+    buy it?)."""
+    sentences = list(_SENTENCES.finditer(text))
+    if not sentences:
+        return (0, 0)
+    last = sentences[-1]
+    start = last.start()
+    for stop in _FULL_STOP.finditer(text, start, last.end()):
+        start = stop.end()
+    return (start, last.end())
 
 
 def _out_of_scope_yields(cfg: FrameConfig, frame: Frame, pred: Prediction) -> bool:
@@ -276,10 +284,8 @@ def _parties(cfg: FrameConfig, frame: Frame, parties: list[Party], roles_cfg: Ro
     roles = [p.role for p in parties]
     # the parties named in the sentence that asks (…Is the township office a valid buyer?) are the ones asked about,
     # when it names any: the firm the background sentence mentions is not a second buyer
-    asked = asking_sentence(frame.text)
-    ask_from = frame.text.rfind(asked) if asked else -1
-    unroled = [p for p in parties if p.role is None and not p.describes]
-    in_question = {id(p) for p in unroled if ask_from >= 0 and p.start >= ask_from}
+    start, end = frame.asking
+    in_question = {id(p) for p in parties if p.role is None and not p.describes and start <= p.start < end}
     for i, party in enumerate(parties):
         role = party.role
         if role is None and not party.describes:  # a company owned by the city government: the city is no party to it

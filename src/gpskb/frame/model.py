@@ -58,6 +58,9 @@ class Frame:
     english: bool = False
     procedural: bool = False  # the question only asks how, what or how much, never whether (read once: procedural())
     defines: bool = False  # the question asks what a term of the texts means (read once: asks_definition())
+    # where the sentence that asks begins and ends in the text, (0, 0) when none ends in a question mark (read once:
+    # compose.asking_span())
+    asking: tuple[int, int] = (0, 0)
     # the asking office asks whether it may have a named provider do the work (read once: scope.commissions())
     commissioned: bool = False
     # bought values a reading kept below asking (value → probability)

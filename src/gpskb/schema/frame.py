@@ -209,7 +209,8 @@ class FrameConfig(Strict):
     # `eligibility_forms`) and names the texts' subject (scope `subject_words`) is read by its best in-scope aspect
     out_of_scope_yields_below: float | None = Field(default=None, gt=0, le=1)
     # an aspect asked in so many words (能作为购买主体吗, can it act as the provider?): taken over the reader's first
-    # in-scope reading when its own probability is within `aspect_forms_within` of it and no other worded aspect competes
+    # in-scope reading when said in the last clause of the sentence that asks, or else when its own probability is within
+    # `aspect_forms_within` of it — and no other worded aspect competes
     aspect_forms: dict[str, tuple[str, ...]] = {}
     aspect_forms_within: float = Field(default=0.0, ge=0, le=1)
     # regexes matched at a clause's start (after its comma): a clause that only gives an example of what the clause
