@@ -480,9 +480,9 @@ def test_settings_from_environment(monkeypatch):
     assert s.log_questions is True
     monkeypatch.setenv("GPSKB_LOG_QUESTIONS", "0")
     assert Settings.from_env().log_questions is False
-    # a token set but blank would have turned authentication off without a word: it is refused, naming the variable
-    # (an empty one, GPSKB_API_TOKEN=, is unset, as for every variable)
-    for blank in ("  ", "\t"):
+    # a token set but empty or blank would have turned authentication off without a word: it is refused, naming the
+    # variable (for other variables an empty one is as if unset)
+    for blank in ("", "  ", "\t"):
         monkeypatch.setenv("GPSKB_API_TOKEN", blank)
         with pytest.raises(SettingError, match="GPSKB_API_TOKEN.*set but blank"):
             Settings.from_env()

@@ -5,12 +5,15 @@ default one (cached by st.cache_resource), loaded by the first test that needs i
 """
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import os
 import re
+import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import quote
@@ -205,7 +208,18 @@ def test_feedback_needs_a_rating(store_path):
     assert Store(store_path).feedback() == []
 
 
-def test_admin_lists_out_of_scope_question(store_path):
+ADMIN_PASSWORD = "correct horse battery staple"
+
+
+def sign_in(at: AppTest, password: str) -> AppTest:
+    run(at.switch_page("ui/admin.py"))
+    at.text_input(key="admin_password").input(password)
+    return run(at.form_submit_button[0].click())
+
+
+def test_admin_lists_out_of_scope_question(store_path, monkeypatch):
+    monkeypatch.setenv("GPSKB_LOG_QUESTIONS", "1")
+    monkeypatch.setenv("GPSKB_ADMIN_TOKEN", ADMIN_PASSWORD)
     at = ask("今天天气怎么样")
     assert verdicts(at) == ["out_of_scope"]
     at.text_input(key="q").input("今天天气怎么样")
@@ -213,10 +227,52 @@ def test_admin_lists_out_of_scope_question(store_path):
     gaps = Store(store_path).gaps()
     assert [(g["kind"], g["question"], g["verdict"], g["source"]) for g in gaps] == \
         [("unanswered", "今天天气怎么样", "out_of_scope", "app")]
-    run(at.switch_page("ui/admin.py"))
+    sign_in(at, ADMIN_PASSWORD)
     table = at.dataframe[0].value
     assert list(table["问题"]) == ["今天天气怎么样"]
     assert list(table["结论"]) == ["未涉及"] and list(table["类型"]) == ["未能回答"]
+    assert str(store_path) not in html_of(at) + " ".join(c.value for c in at.caption)  # no file path on the page
+    run(at.button(key="admin_sign_out").click())
+    assert not at.dataframe and at.text_input(key="admin_password")
+
+
+def test_admin_page_is_closed_until_configured(store_path, monkeypatch):
+    """Nothing from the store without sign-in: unconfigured, the page says how to open it; with a password, a wrong one
+    shows nothing; a token set to blanks is refused, not read as "no password"."""
+    monkeypatch.delenv("GPSKB_ADMIN_TOKEN", raising=False)
+    Store(store_path).add_feedback("某人的问题", "no_rule", [], -1, "手机 13812345678")
+    at = run(app())
+    run(at.switch_page("ui/admin.py"))
+    assert not at.dataframe and not at.metric
+    assert "GPSKB_ADMIN_TOKEN" in at.info[0].value
+    monkeypatch.setenv("GPSKB_ADMIN_TOKEN", ADMIN_PASSWORD)
+    at = sign_in(run(app()), "wrong")
+    assert not at.dataframe and "密码不正确" in at.error[0].value
+    assert at.text_input(key="admin_password").value == ""  # the typed password is not kept
+    monkeypatch.setenv("GPSKB_ADMIN_TOKEN", "   ")
+    at = run(app())
+    run(at.switch_page("ui/admin.py"))
+    assert not at.dataframe and "GPSKB_ADMIN_TOKEN" in at.error[0].value
+    monkeypatch.setenv("GPSKB_ADMIN_TOKEN", "sha256:" + hashlib.sha256(b"pw").hexdigest())
+    at = sign_in(run(app()), "pw")
+    table = at.dataframe[0].value
+    assert list(table["说明"]) == ["手机 138****5678"]  # masked before it was stored
+
+
+def test_questions_are_logged_only_when_switched_on_and_asked(store_path, monkeypatch):
+    monkeypatch.delenv("GPSKB_LOG_QUESTIONS", raising=False)
+    ask("今天天气怎么样")
+    assert Store(store_path).gaps() == []  # off by default
+    monkeypatch.setenv("GPSKB_LOG_QUESTIONS", "1")
+    run(app({"q": "明天会下雨吗"}))  # a page opened from a ?q= link is not a question asked
+    assert Store(store_path).gaps() == []
+    at = run(app())
+    run(at.button(key="ex_0").click())  # an example is asked
+    ask("今天天气怎么样")
+    assert [g["question"] for g in Store(store_path).gaps()] == ["今天天气怎么样"]  # the example has a rule
+    with closing(sqlite3.connect(store_path)) as db:
+        logged = [row[0] for row in db.execute("SELECT question FROM questions ORDER BY id")]
+    assert logged == [at.text_input(key="q").value, "今天天气怎么样"]
 
 
 # ---------------------------------------------------------------------------------------------------------------

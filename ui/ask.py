@@ -19,6 +19,13 @@ EXAMPLES = [
 
 def _use_example(text: str) -> None:
     st.session_state["q"] = text
+    _entered()
+
+
+def _entered() -> None:
+    """The question in the box was asked in this session (typed or an example), not brought in by a `?q=` link:
+    only such questions are logged."""
+    st.session_state["q_entered"] = st.session_state.get("q", "")
 
 
 def _choose(question: str, follow_up_id: str, label: str, facts: list) -> None:
@@ -59,7 +66,7 @@ def main() -> None:
     engine = ui.engine()
     # the engine's own limit (policy/language.yaml max_question_chars): a 20,000-character paste is cut at the box, not
     # copied into the URL and refused after a reload
-    question = st.text_input("您的问题", key="q", bind="query-params", max_chars=engine.max_chars,
+    question = st.text_input("您的问题", key="q", bind="query-params", max_chars=engine.max_chars, on_change=_entered,
                              placeholder="例如：能否以劳务派遣方式通过政府购买服务用工？（输入后按回车）")
     if compact:  # the embed keeps its label and hint, and opens the full app (examples, browse, check) in a new tab
         full = "./" + (f"?q={quote(question)}" if question else "")
@@ -88,7 +95,7 @@ def main() -> None:
     except GpskbError as exc:  # the library failed (e.g. the rule engine): its message, never a traceback
         st.error(f"无法回答：{exc}")
         return
-    ui.log_question(question, answer)
+    ui.log_question(question, answer, asked=st.session_state.get("q_entered") == question)
     key = ui.answer_key(question, answer)
     between = follow_up_section(question, answer, base, chosen) if (answer.follow_ups or chosen) else None
     ui.render_answer(answer, engine.kb, question, key=key, between=between)

@@ -87,8 +87,17 @@ def store():
     return _store(str(store_path()))
 
 
-def log_question(question: str, answer) -> None:
-    """Log an answered question once per session (source "app"); a store problem never stops the answer."""
+def log_question(question: str, answer, asked: bool = True) -> None:
+    """Log an answered question once per session (source "app") when GPSKB_LOG_QUESTIONS is on and the question was
+    asked here (`asked`: typed, an example, a follow-up or a form; not a page opened from a `?q=` link). A store or
+    settings problem never stops the answer."""
+    from gpskb.config import settings
+
+    try:
+        if not asked or not settings().log_questions:
+            return
+    except GpskbError:
+        return
     logged = st.session_state.setdefault("gp_logged", set())
     key = answer_key(question, answer)
     if key in logged:

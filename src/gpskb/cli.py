@@ -22,6 +22,7 @@ from .cli_commands import (
     cmd_index_status,
     cmd_serve,
     cmd_show,
+    cmd_store_purge,
 )
 from .cli_print import print_error
 from .errors import GpskbError
@@ -121,6 +122,15 @@ def _add_service_commands(sub: argparse._SubParsersAction[argparse.ArgumentParse
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8000)
     s.set_defaults(func=cmd_serve)
+
+    s = sub.add_parser("store", help="the feedback and question store (GPSKB_STORE)")
+    ssub = s.add_subparsers(dest="store_command", metavar="ACTION")
+    b = ssub.add_parser("purge", help="delete logged questions and feedback older than the retention period now")
+    b.add_argument("--days", type=int, default=None,
+                   help="keep only this many days (fewer than GPSKB_RETENTION_DAYS; 0 deletes every question and feedback)")
+    b.set_defaults(func=cmd_store_purge)
+    store_parser = s
+    s.set_defaults(func=functools.partial(_print_help, store_parser))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 import time
 from collections.abc import Iterable, Iterator
@@ -248,3 +249,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .api import serve
 
     return serve(args)
+
+
+# -- store ------------------------------------------------------------------------------------------------------
+
+
+def cmd_store_purge(args: argparse.Namespace) -> int:
+    from .store import Store
+
+    if args.days is not None and args.days < 0:
+        print_error("--days: must be 0 or more")
+        return EXIT_ERROR
+    try:
+        store = Store()  # opening it deletes what is older than the retention period
+        counts = store.purge(args.days)
+        counts = {t: n + store.purged_on_open[t] for t, n in counts.items()}
+    except (sqlite3.Error, OSError) as exc:
+        print_error(f"{config.store_path()}: {exc}")
+        return EXIT_ERROR
+    kept = store.retention_days if args.days is None else args.days
+    print(f"deleted {counts['questions']} logged questions and {counts['feedback']} feedback rows older than {kept} days "
+          f"from {store.path}")
+    return 0

@@ -4,6 +4,7 @@ operator changing the environment is seen), with the defaults and the CLI's over
 The README's settings table is checked against `Settings` (tests/test_config.py)."""
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -37,7 +38,16 @@ class Settings(BaseSettings):
     api_token: str | None = Field(None, description="when set, every `/api` route needs `Authorization: Bearer <token>`"
                                                   " (set to spaces: the API refuses to start)")
     cors_origins: str = Field("", description="comma-separated origins allowed to call the API (none by default)")
-    log_questions: bool = Field(False, description="`1`: the API stores each question in the store (source `api`)")
+    log_questions: bool = Field(False, description="`1`: the app and the API store each question asked (sources `app`, "
+                                                   "`api`; a page opened from a `?q=` link is not a question asked)")
+    retention_days: int = Field(180, ge=1, le=36500, description="logged questions and feedback older than this many "
+                                "days are deleted (when the store opens, then hourly; `gpskb store purge` on demand)")
+    admin_token: str | None = Field(None, description="the password of 管理/缺口, plain or `sha256:<hex digest>`; "
+                                    "without it (or a proxy sign-in) the page shows nothing (set to spaces: refused)")
+    admin_proxy_header: str = Field("", description="a header in which the intranet's reverse proxy names the signed-in "
+                                    "user (e.g. `X-Remote-User`): that user may open 管理/缺口")
+    admin_proxy_addresses: str = Field("", description="comma-separated addresses or networks of that proxy (the "
+                                       "header is believed only from them; `127.0.0.1` is this machine)")
 
     @field_validator("*", mode="before")
     @classmethod
@@ -47,9 +57,19 @@ class Settings(BaseSettings):
         if not isinstance(value, str):
             return value
         field = cls.model_fields[str(info.field_name)]
-        if not value.strip() and info.field_name != "api_token":  # a token of spaces is kept: the API refuses it
+        if not value.strip() and info.field_name not in _TOKENS:  # a token of spaces is kept: it is refused
             return field.default
         return value.strip() if field.annotation is bool else value
+
+    @field_validator("admin_proxy_addresses")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        _parse_networks(value)  # a wrong address is an error at start, naming the variable
+        return value
+
+    @property
+    def proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return _parse_networks(self.admin_proxy_addresses)
 
     @property
     def origins(self) -> tuple[str, ...]:
@@ -62,13 +82,36 @@ class Settings(BaseSettings):
 
     @property
     def token_blank(self) -> bool:
-        """GPSKB_API_TOKEN set to spaces only: the API refuses to start on it (an operator who set a token meant to
+        """GPSKB_API_TOKEN set but empty or blank: the API refuses to start on it (an operator who set a token meant to
         require one); every other command reads it as unset."""
-        return self.api_token is not None and not self.api_token.strip()
+        return self.blank("api_token")
+
+    def blank(self, field: str) -> bool:
+        """A token variable that is set but empty or spaces only (an empty variable is otherwise as if unset: for a
+        password that would silently mean "no password")."""
+        value = getattr(self, field)
+        raw = os.environ.get(self.variable(field))
+        return (value is not None and not value.strip()) or (raw is not None and not raw.strip())
 
     @staticmethod
     def variable(field: str) -> str:
         return ENV_PREFIX + field.upper()
+
+
+#: variables that hold a secret: set to blanks they are refused where they are used, not read as unset
+_TOKENS = ("api_token", "admin_token")
+
+
+def _parse_networks(value: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    nets = []
+    for part in (p.strip() for p in value.split(",")):
+        if not part:
+            continue
+        try:
+            nets.append(ipaddress.ip_network("127.0.0.1" if part == "localhost" else part, strict=False))
+        except ValueError:
+            raise ValueError(f"{part!r} is not an address or a network such as 10.0.0.0/24") from None
+    return tuple(nets)
 
 
 def settings() -> Settings:

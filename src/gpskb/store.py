@@ -1,6 +1,12 @@
-"""The SQLite store shared by the app and the API: feedback on answers (👍/👎 with a comment) and, behind a setting,
-the questions asked. Policy editors read the gaps from it: questions answered out_of_scope or no_rule, and answers
-marked 👎, newest first.
+"""The SQLite store shared by the app and the API: feedback on answers (👍/👎 with a comment) and, behind a setting
+(GPSKB_LOG_QUESTIONS), the questions asked. Policy editors read the gaps from it: questions answered out_of_scope or
+no_rule, and answers marked 👎, newest first.
+
+Personal data: what people type may name someone. The file is created readable by its owner only (0600; SQLite gives
+its -wal and -shm files the same mode); mobile and ID-card numbers are masked before a row is written (`mask`);
+questions and feedback older than GPSKB_RETENTION_DAYS (default 180) are deleted when a store opens and then at most
+hourly as rows are written, and `gpskb store purge` deletes them on demand. Trainers' banks are not personal data and
+are kept until their trainer deletes them.
 
 Concurrency: WAL mode, a busy timeout, and one short-lived connection per call, so two people submitting at once
 both land (SQLite serialises the writes; nothing is lost).
@@ -8,10 +14,12 @@ both land (SQLite serialises the writes; nothing is lost).
 from __future__ import annotations
 
 import json
+import os
+import re
 import sqlite3
 import time
 from contextlib import closing
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -62,6 +70,24 @@ MAX_TEXT = 4000
 MAX_NAME = 100
 
 
+#: tables of personal data, deleted after the retention period (column created_at)
+PERSONAL_TABLES = ("feedback", "questions")
+PURGE_EVERY_S = 3600.0
+
+# A mainland mobile number (11 digits from 13x–19x, optionally +86/0086 before it, spaces or dashes as people write
+# them) keeps its first 3 and last 4 digits; a resident ID number (18 characters, the last a digit or X; or the old
+# 15 digits) keeps its first 3 and last 4. Digits glued to other digits are not a number of either kind.
+_MOBILE = re.compile(r"(?<![0-9])((?:\+?86[- ]?|0086[- ]?)?1[3-9][0-9])[- ]?([0-9]{4})[- ]?([0-9]{4})(?![0-9])")
+_ID_CARD = re.compile(r"(?<![0-9A-Za-z])([1-9][0-9]{2})[0-9]{11}([0-9]{3}[0-9Xx])(?![0-9A-Za-z])"
+                      r"|(?<![0-9A-Za-z])([1-9][0-9]{2})[0-9]{8}([0-9]{4})(?![0-9A-Za-z])")
+
+
+def mask(text: str) -> str:
+    """`text` with mobile and ID-card numbers masked (13812345678 → 138****5678; an ID keeps 3 + 4 characters)."""
+    text = _ID_CARD.sub(lambda m: (m[1] or m[3]) + "*" * (11 if m[1] else 8) + (m[2] or m[4]), text)
+    return _MOBILE.sub(lambda m: f"{m[1]}****{m[3]}", text)
+
+
 def _row_id(cur: sqlite3.Cursor) -> int:
     """The id of the row an INSERT just wrote (sqlite3 types `lastrowid` as optional; after an INSERT it is set)."""
     assert cur.lastrowid is not None
@@ -79,12 +105,20 @@ _BUSY_TIMEOUT_S = 30.0
 class Store:
     """Feedback and question log in one SQLite file."""
 
-    def __init__(self, path: str | Path | None = None):
+    def __init__(self, path: str | Path | None = None, retention_days: int | None = None):
         self.path = Path(path) if path else config.store_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.retention_days = retention_days if retention_days is not None else config.settings().retention_days
+        if self.retention_days < 1:
+            raise ValueError("retention_days must be at least 1")
+        self._purged_at = 0.0
+        if not self.path.parent.exists():
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not self.path.exists():  # created for its owner only; SQLite opens it as it is
+            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
         with self._connect() as db:
             self._wal(db)
             db.executescript(SCHEMA)
+        self.purged_on_open = self.purge()
 
     @staticmethod
     def _wal(db: sqlite3.Connection, wait_s: float = _BUSY_TIMEOUT_S) -> None:
@@ -109,24 +143,45 @@ class Store:
         db.row_factory = sqlite3.Row
         return closing(db)
 
+    def purge(self, days: int | None = None) -> dict[str, int]:
+        """Delete logged questions and feedback older than `days` (default: the retention period); the count per
+        table. Runs by itself when the store opens and then at most hourly as rows are written."""
+        days = self.retention_days if days is None else days
+        if days < 0:
+            raise ValueError("days must be 0 or more")
+        cutoff = (datetime.now(UTC) - timedelta(days=days)).isoformat(timespec="milliseconds")
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            counts = {t: db.execute(f"DELETE FROM {t} WHERE created_at < ?", (cutoff,)).rowcount  # noqa: S608 (fixed names)
+                      for t in PERSONAL_TABLES}
+            db.execute("COMMIT")
+        self._purged_at = time.monotonic()
+        return counts
+
+    def _purge_due(self) -> None:
+        if time.monotonic() - self._purged_at >= PURGE_EVERY_S:
+            self.purge()
+
     def add_feedback(self, question: str, verdict: str, citations: list[str], rating: int, comment: str = "",
                      source: str = "app") -> int:
         """Store one 👍 (rating 1) or 👎 (rating -1) with its optional comment; returns the row id."""
         if rating not in (-1, 1):
             raise ValueError("rating must be 1 (👍) or -1 (👎)")
+        self._purge_due()
         with self._connect() as db:
             cur = db.execute(
                 "INSERT INTO feedback (created_at, question, verdict, citations, rating, comment, source) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (_now(), question[:MAX_TEXT], verdict, json.dumps(list(citations)), rating,
-                 (comment or "")[:MAX_TEXT], source))
+                (_now(), mask(question[:MAX_TEXT]), verdict, json.dumps(list(citations)), rating,
+                 mask((comment or "")[:MAX_TEXT]), source))
             return _row_id(cur)
 
     def log_question(self, question: str, verdict: str, citations: list[str], source: str = "app") -> int:
+        self._purge_due()
         with self._connect() as db:
             cur = db.execute("INSERT INTO questions (created_at, question, verdict, citations, source) "
                              "VALUES (?, ?, ?, ?, ?)",
-                             (_now(), question[:MAX_TEXT], verdict, json.dumps(list(citations)), source))
+                             (_now(), mask(question[:MAX_TEXT]), verdict, json.dumps(list(citations)), source))
             return _row_id(cur)
 
     def feedback(self, limit: int = 200) -> list[JSON]:
