@@ -69,7 +69,7 @@ def test_ask_in_a_real_browser(tmp_path):
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = tmp_path / "streamlit.log"
-    env = dict(os.environ, GPSKB_STORE=str(tmp_path / "store.sqlite3"), HF_HUB_OFFLINE="1",
+    env = dict(os.environ, GPSKB_STORE=str(tmp_path / "store.sqlite3"), HF_HUB_OFFLINE="1", GPSKB_ADMIN_TOKEN="管理口令",
                STREAMLIT_BROWSER_GATHER_USAGE_STATS="false",
                # no file watcher: it has nothing to do in a test, and on a busy checkout its inotify queue overflows
                STREAMLIT_SERVER_FILE_WATCHER_TYPE="none")
@@ -138,6 +138,19 @@ def test_ask_in_a_real_browser(tmp_path):
                 page.get_by_role("button", name="逐题核对").click()
                 page.wait_for_selector('[data-bank-row="3"][data-agrees="false"]', timeout=60_000, state="attached")
                 expect(page.get_by_text("与答案一致", exact=True)).to_be_visible()
+
+                # 管理/缺口 shows nothing from the store until the password is given
+                page.goto(url + "/admin")
+                password = page.get_by_label("管理密码")
+                expect(password).to_be_visible(timeout=30_000)
+                expect(page.get_by_text("缺口清单")).to_have_count(0)
+                password.fill("猜一个")
+                page.get_by_role("button", name="登录").click()
+                expect(page.get_by_text("密码不正确")).to_be_visible(timeout=30_000)
+                expect(page.get_by_text("缺口清单")).to_have_count(0)
+                page.get_by_label("管理密码").fill("管理口令")
+                page.get_by_role("button", name="登录").click()
+                expect(page.get_by_text("缺口清单")).to_be_visible(timeout=30_000)
         finally:
             browser.close()
             if proc is not None:
