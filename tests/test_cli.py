@@ -113,6 +113,20 @@ def test_ask_json_reads_stdin_and_one_bad_line_never_stops_the_batch(run):
     assert lines[6]["verdict"] == "prohibited" and lines[6]["citations"][0]["clause_id"] == "caizong-2023-12/11"
 
 
+@pytest.mark.parametrize("closed", ["none", "closed"])
+def test_ask_json_with_stdin_closed_says_so(run, monkeypatch, closed):
+    """`gpskb ask --json <&-`: no traceback, one line saying where the questions go (exit 2)."""
+    if closed == "none":
+        monkeypatch.setattr(sys, "stdin", None)
+    else:
+        stream = io.TextIOWrapper(io.BytesIO(b""), encoding="utf-8")
+        stream.close()
+        monkeypatch.setattr(sys, "stdin", stream)
+    code, out, err = run("ask", "--json")
+    assert (code, out) == (2, "")
+    assert "standard input is closed" in err and len(err.strip().splitlines()) == 1
+
+
 def test_ask_json_applies_the_given_facts_and_refuses_unknown_ones(run):
     """--fact answers a follow-up in --json mode as it does in text mode; an unknown id is refused before any
     question is answered (exit 2, one line naming it, nothing on stdout)."""

@@ -243,3 +243,16 @@ def test_the_text_kept_for_a_question_is_the_text_the_engine_embeds(engine):
     finally:
         emb.query = before
     assert seen and set(seen) == {engine.query_text(q)}
+
+
+def test_a_long_question_is_embedded_by_a_window_of_it():
+    """The embedder's cost grows with the text: past QUERY_WINDOW_CHARS a question is embedded by its opening and its
+    close (the rules still read all of it); a question people write stays whole."""
+    from gpskb.index.embedders import QUERY_WINDOW_CHARS, query_window
+
+    ordinary = "区民政局想向社工机构购买独居老人探访服务，可以吗？" * 15
+    assert len(ordinary) <= QUERY_WINDOW_CHARS and query_window(ordinary) == ordinary
+    pasted = "背景材料。" * 400 + "请问这个项目可以按政府购买服务来做吗？"
+    window = query_window(pasted)
+    assert len(window) <= QUERY_WINDOW_CHARS + 3
+    assert window.startswith("背景材料。") and window.endswith("请问这个项目可以按政府购买服务来做吗？")

@@ -35,6 +35,7 @@ TARGETS = {
     "index_build_s": 30.0,    # passages + training the frame's readers from scratch (no cached vectors)
     "answer_over_embed": 1.5,  # a warm answer's cost as a multiple of the embedder's own time for the question
     "query_p50_ms": 15.0,
+    "long_over_short": 3.0,   # a 2,000-character question as a multiple of a 20-character one (issue 14)
 }
 
 
@@ -79,6 +80,7 @@ def run_bench(args: argparse.Namespace) -> int:
     _index_figures(kb, index, questions)
     engine = Engine(kb, index=index)
     _warm_answers(engine, questions)
+    _long_question(engine)
     _reading_and_rules(engine, questions)
     _rule_bursts(engine, questions, args.evaluations)
     return _peak_memory(cmd, questions)
@@ -171,6 +173,31 @@ def _warm_answers(engine: Engine, questions: list[str]) -> None:
         engine.answer(q)
     cached = (time.perf_counter() - t) * 1000 / len(questions)
     print(f"repeated questions (query embedding cached): mean {cached:.1f} ms")
+
+
+def _long_question(engine: Engine) -> None:
+    """3b. What a pasted page costs: a question of the longest length accepted against a 20-character one, each asked
+    fresh (median of 3). The embedder reads a window of the long one (index.embedders.QUERY_WINDOW_CHARS); the rules
+    read all of it."""
+    from .index.embedders import QUERY_WINDOW_CHARS
+
+    limit = engine.max_chars
+    story = "区民政局打算向一家社工机构购买独居老人上门探访服务，按探访人次和服务质量考核结算，人员由机构自行管理。"
+    tail = "这样可以按政府购买服务来做吗？"
+    long_q = (story * (limit // len(story) + 1))[:limit - len(tail)] + tail
+
+    def fresh(question: str) -> float:
+        times = []
+        for i in range(3):
+            t = time.perf_counter()
+            engine.answer(f"{question[:-len(tail)]}{i}{tail}" if len(question) > 40 else f"{i}{question}")
+            times.append(time.perf_counter() - t)
+        return statistics.median(times)
+
+    short_s, long_s = fresh("养老服务能通过政府购买服务提供吗？"), fresh(long_q[1:])
+    ratio = long_s / short_s
+    print(f"a {limit:,}-character question: {long_s * 1000:.0f} ms, ×{ratio:.1f} a short one ({short_s * 1000:.0f} ms)   "
+          f"{_mark(ratio, TARGETS['long_over_short'])} (the embedder reads {QUERY_WINDOW_CHARS} characters of it)")
 
 
 def _reading_and_rules(engine: Engine, questions: list[str]) -> None:

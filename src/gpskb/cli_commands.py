@@ -85,6 +85,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
         except InputError as exc:
             print_error(str(exc))
             return EXIT_ERROR
+        if not questions and (sys.stdin is None or sys.stdin.closed):
+            print_error("no question: standard input is closed (give questions as arguments, or one per line on stdin)")
+            return EXIT_ERROR
         source = questions if questions else _stdin_lines()
         out = sys.stdout
         for q in source:
