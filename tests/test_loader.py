@@ -156,6 +156,23 @@ def test_a_malformed_question_file_is_a_question_file_error(tmp_path):
     assert not isinstance(exc.value, PolicyError) and "verdict" in str(exc.value) and "q.yaml" in str(exc.value)
 
 
+def test_nothing_to_cite_only_where_no_clause_answers(tmp_path):
+    """`cite: []` is accepted on an eligibility question whose only verdict is no_rule (its article is outside the
+    excerpt) and on an info question answered by a document's heading; an allowed question must cite."""
+    from gpskb.errors import QuestionFileError
+    from gpskb.evaluation import load_questions
+
+    path = tmp_path / "q.yaml"
+    path.write_text("- {id: a, kind: eligibility, aspect: can_buy, lang: zh, verdict: [no_rule], cite: [], q: 能转包吗}\n"
+                    "- {id: b, kind: info, aspect: text_info, lang: zh, verdict: [no_rule], cite: [], q: 哪天印发的}\n",
+                    encoding="utf-8")
+    assert [q.id for q in load_questions(path)] == ["a", "b"]
+    path.write_text("- {id: c, kind: eligibility, aspect: can_buy, lang: zh, verdict: [allowed], cite: [], q: 能买吗}\n",
+                    encoding="utf-8")
+    with pytest.raises(QuestionFileError, match=r"\[0\]\.cite"):
+        load_questions(path)
+
+
 @pytest.mark.parametrize("old, new, field", [
     ("topic_blocked_by: [dispatch_as_means, posts_created]", "topic_blocked_by: [dispatch_as_mean, posts_created]",
      "slots.bought.values.staff.topic_blocked_by[0]: unknown cue 'dispatch_as_mean'"),

@@ -76,8 +76,10 @@ def load_questions(path: str | os.PathLike[str]) -> list[Question]:
         if item["kind"] == "eligibility" and not item.get("verdict"):
             raise QuestionFileError(name, f"{where}.verdict", "field required for an eligibility question")
         # (an eligibility question whose only right verdict is no_rule — its governing article is not in the texts held,
-        # as with the parts an excerpt leaves out — has no clause to cite: `cite: []` says so)
-        nothing_to_cite = item["kind"] == "eligibility" and item.get("verdict") == ["no_rule"] and cites == []
+        # as with the parts an excerpt leaves out — has no clause to cite: `cite: []` says so; so has a question on the
+        # texts answered by a document's heading, not a clause: when it was issued, by whom)
+        nothing_to_cite = (item["kind"] in ("eligibility", "info") and item.get("verdict") in (None, ["no_rule"])
+                           and cites == [])
         if item["kind"] != "out_of_scope" and not expected and not nothing_to_cite:
             raise QuestionFileError(name, f"{where}.cite", "field required for an in-scope question")
         out.append(Question(item["id"], item["kind"], item["q"], list(item.get("verdict") or []), expected, name,
