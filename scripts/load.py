@@ -62,7 +62,8 @@ def free_port() -> int:
 class SpawnedServer:
     """`gpskb serve` on a free loopback port, its output in a log file; stopped (SIGTERM, then SIGKILL) on exit."""
 
-    def __init__(self, token: str | None, policy_dir: str | None, index_dir: str | None, startup_timeout: float):
+    def __init__(self, token: str | None, policy_dir: str | None, index_dir: str | None, startup_timeout: float,
+                 workers: int = 1):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = Path(tempfile.mkstemp(prefix="gpskb-serve-", suffix=".log")[1])
@@ -72,12 +73,13 @@ class SpawnedServer:
             cmd += ["--policy-dir", policy_dir]
         if index_dir:
             cmd += ["--index-dir", index_dir]
-        cmd += ["serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        cmd += ["serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers)]
         env = dict(os.environ)
         env.pop("GPSKB_API_TOKEN", None)
         if token:
             env["GPSKB_API_TOKEN"] = token
         self.cmd = cmd
+        self.workers = workers
         self.env = env
         self.startup_timeout = startup_timeout
         self.proc: subprocess.Popen | None = None
@@ -93,8 +95,10 @@ class SpawnedServer:
                 self.__exit__(None, None, None)
                 raise SystemExit(f"gpskb serve exited with {self.proc.returncode}; log:\n{self.log_path.read_text()}")
             try:
-                if httpx.get(self.url + "/healthz", timeout=2).status_code == 200:
-                    print(f"spawned `{' '.join(self.cmd[-5:])}` (pid {self.proc.pid}), ready in "
+                ready = httpx.get(self.url + "/healthz", timeout=2).status_code == 200
+                # with workers, every one of them has said it is ready (the first answers /healthz before the rest)
+                if ready and (self.workers < 2 or self.log_path.read_text(errors="replace").count(" ready") >= self.workers):
+                    print(f"spawned `{' '.join(self.cmd[-7:])}` (pid {self.proc.pid}), ready in "
                           f"{time.monotonic() - t0:.1f} s; server log: {self.log_path}")
                     return self
             except httpx.HTTPError:
@@ -119,24 +123,50 @@ class SpawnedServer:
 
 
 async def client(i: int, url: str, questions: list[str], per_client: int, headers: dict, timeout: float,
-                 latencies: list, server_ms: list, errors: list):
+                 latencies: list, server_ms: list, errors: list, shed: list):
+    """One client asking its questions one at a time. A 503 with Retry-After (the server shedding load) is counted
+    and the question asked again after the pause it names, as a well-behaved client does; any other failure is an
+    error."""
     n = len(questions)
     mine = [questions[(i * per_client + j) % n] for j in range(per_client)]
     limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
     async with httpx.AsyncClient(base_url=url, headers=headers, timeout=timeout, limits=limits) as http:
         for q in mine:
+            while True:
+                t0 = time.perf_counter()
+                try:
+                    r = await http.post("/api/v1/ask", json={"question": q})
+                    ms = (time.perf_counter() - t0) * 1000
+                    if r.status_code == 503 and "retry-after" in r.headers:
+                        shed.append(ms)
+                        await asyncio.sleep(float(r.headers["retry-after"]))
+                        continue
+                    body = r.json() if r.status_code == 200 else None
+                    if r.status_code != 200 or not isinstance(body, dict) or "verdict" not in body:
+                        errors.append(f"HTTP {r.status_code}: {r.text[:200]}")
+                        break
+                    latencies.append(ms)
+                    server_ms.append((body.get("timings_ms") or {}).get("total", float("nan")))
+                except (httpx.HTTPError, ValueError) as exc:
+                    errors.append(f"{type(exc).__name__}: {exc}")
+                break
+
+
+async def probe_health(url: str, health_ms: list, stop: asyncio.Event) -> None:
+    """/healthz every 0.2 s while the clients run (a load balancer's probe): its latencies."""
+    async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+        while not stop.is_set():
             t0 = time.perf_counter()
             try:
-                r = await http.post("/api/v1/ask", json={"question": q})
-                ms = (time.perf_counter() - t0) * 1000
-                body = r.json() if r.status_code == 200 else None
-                if r.status_code != 200 or not isinstance(body, dict) or "verdict" not in body:
-                    errors.append(f"HTTP {r.status_code}: {r.text[:200]}")
-                    continue
-                latencies.append(ms)
-                server_ms.append((body.get("timings_ms") or {}).get("total", float("nan")))
-            except (httpx.HTTPError, ValueError) as exc:
-                errors.append(f"{type(exc).__name__}: {exc}")
+                r = await http.get("/healthz")
+                if r.status_code == 200:
+                    health_ms.append((time.perf_counter() - t0) * 1000)
+            except httpx.HTTPError:
+                pass
+            try:
+                await asyncio.wait_for(stop.wait(), 0.2)
+            except TimeoutError:
+                pass
 
 
 async def run(args, url: str, questions: list[str]) -> dict:
@@ -144,11 +174,17 @@ async def run(args, url: str, questions: list[str]) -> dict:
     latencies: list[float] = []
     server_ms: list[float] = []
     errors: list[str] = []
+    shed: list[float] = []
+    health_ms: list[float] = []
+    stop = asyncio.Event()
+    prober = asyncio.create_task(probe_health(url, health_ms, stop))
     tasks = [asyncio.create_task(client(i, url, questions, args.questions_per_client, headers, args.timeout,
-                                        latencies, server_ms, errors)) for i in range(args.clients)]
+                                        latencies, server_ms, errors, shed)) for i in range(args.clients)]
     t0 = time.perf_counter()
     done, pending = await asyncio.wait(tasks, timeout=args.max_seconds)
     wall = time.perf_counter() - t0
+    stop.set()
+    await prober
     for t in pending:
         t.cancel()
     await asyncio.gather(*pending, return_exceptions=True)
@@ -159,7 +195,8 @@ async def run(args, url: str, questions: list[str]) -> dict:
     missing = expected - len(latencies) - len(errors)
     if missing > 0:
         errors += [f"not answered within --max-seconds {args.max_seconds:g}"] * missing
-    return {"latencies": latencies, "server_ms": server_ms, "errors": errors, "wall": wall, "expected": expected}
+    return {"latencies": latencies, "server_ms": server_ms, "errors": errors, "wall": wall, "expected": expected,
+            "shed": shed, "health_ms": health_ms}
 
 
 def report(args, res: dict, distinct: int) -> int:
@@ -169,14 +206,20 @@ def report(args, res: dict, distinct: int) -> int:
     p50, p95 = percentile(lat, 50), percentile(lat, 95)
     srv = [x for x in res["server_ms"] if x == x]
     print(f"clients {args.clients} x {args.questions_per_client} questions = {res['expected']} requests "
-          f"({distinct} distinct questions in the run) from {args.file}")
+          f"({distinct} distinct questions in the run) from {', '.join(str(f) for f in args.file)}")
     print(f"answers:     {ok} in {res['wall']:.2f} s")
     print(f"throughput:  {thr:.1f} answers/s")
     print(f"latency:     p50 {p50:.1f} ms   p95 {p95:.1f} ms   max {max(lat) if lat else float('nan'):.1f} ms")
     if srv:
         print(f"engine time: p50 {percentile(srv, 50):.1f} ms   p95 {percentile(srv, 95):.1f} ms   "
               f"(timings_ms.total inside the server; the rest is HTTP and queueing)")
-    print(f"errors:      {len(errs)}")
+    shed, health = res["shed"], res["health_ms"]
+    print(f"shed:        {len(shed)} requests answered 503 + Retry-After and asked again"
+          + (f" (refused in p95 {percentile(shed, 95):.1f} ms)" if shed else ""))
+    if health:
+        print(f"/healthz:    p50 {percentile(health, 50):.1f} ms   p95 {percentile(health, 95):.1f} ms "
+              f"({len(health)} probes during the run)")
+    print(f"errors:      {len(errs)} (HTTP errors other than a 503 with Retry-After, failed connections)")
     for e in list(dict.fromkeys(errs))[:5]:
         print(f"  {e}")
     if args.clients == 1:
@@ -197,11 +240,12 @@ def main(argv=None) -> int:
     p.add_argument("--clients", type=int, default=1, help="concurrent clients (default %(default)s)")
     p.add_argument("--questions-per-client", type=int, default=20,
                    help="questions each client asks (default %(default)s)")
-    p.add_argument("--file", type=Path, default=DEFAULT_FILE,
-                   help="question file, field q (default eval/caizong-questions.yaml)")
+    p.add_argument("--file", type=Path, nargs="+", default=[DEFAULT_FILE],
+                   help="question files, field q (default eval/caizong-questions.yaml); their distinct questions together")
     p.add_argument("--token", default=os.environ.get("GPSKB_API_TOKEN"),
                    help="bearer token (default $GPSKB_API_TOKEN; with --spawn the server is given it too)")
     p.add_argument("--spawn", action="store_true", help="start `gpskb serve` on a free port for the run, stop it after")
+    p.add_argument("--workers", type=int, default=1, help="with --spawn: `gpskb serve --workers N` (default %(default)s)")
     p.add_argument("--policy-dir", help="with --spawn: the server's policy folder")
     p.add_argument("--index-dir", help="with --spawn: the server's index folder (default: built in a scratch folder)")
     p.add_argument("--timeout", type=float, default=30.0, help="seconds per request (default %(default)s)")
@@ -213,9 +257,9 @@ def main(argv=None) -> int:
         p.error(f"--clients must be 1..{MAX_CLIENTS}")
     if not 1 <= args.questions_per_client <= MAX_PER_CLIENT:
         p.error(f"--questions-per-client must be 1..{MAX_PER_CLIENT}")
-    questions = load_questions(args.file)
-    if args.questions_per_client > len(questions):
-        print(f"note: {args.file} has {len(questions)} distinct questions; each client repeats some")
+    questions = list(dict.fromkeys(q for f in args.file for q in load_questions(f)))
+    if args.clients * args.questions_per_client > len(questions):
+        print(f"note: the files hold {len(questions)} distinct questions; some are asked more than once (cached)")
     distinct = len({questions[(i * args.questions_per_client + j) % len(questions)]
                     for i in range(args.clients) for j in range(args.questions_per_client)})
     if args.spawn:
@@ -223,7 +267,7 @@ def main(argv=None) -> int:
         # rewrites the project's index/ (which `gpskb serve` does when the policy texts changed under it)
         with tempfile.TemporaryDirectory(prefix="gpskb-load-index-") as scratch:
             index_dir = args.index_dir or scratch
-            with SpawnedServer(args.token, args.policy_dir, index_dir, args.startup_timeout) as server:
+            with SpawnedServer(args.token, args.policy_dir, index_dir, args.startup_timeout, args.workers) as server:
                 res = asyncio.run(run(args, server.url, questions))
     else:
         res = asyncio.run(run(args, args.url.rstrip("/"), questions))

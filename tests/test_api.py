@@ -543,22 +543,28 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.mark.slow
-def test_real_server_over_http(tmp_path):
-    """`gpskb serve` as a subprocess (on a copy of the committed index in tmp_path, so index/ is never touched and
-    the start does not wait on a rebuild), asked over loopback with httpx, then stopped with SIGTERM."""
+def _start_server(tmp_path: Path, env: dict, *extra: str) -> tuple[subprocess.Popen, str, Path]:
+    """`gpskb serve` as a subprocess on a free port, on a copy of the committed index in tmp_path (index/ is never
+    touched and the start does not wait on a rebuild), its output in tmp_path/serve.log."""
     shutil.copytree(ROOT / "index", tmp_path / "index")
     port = _free_port()
     exe = Path(sys.executable).with_name("gpskb")
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "gpskb.cli"]
     cmd += ["--policy-dir", str(ROOT / "policy"), "--index-dir", str(tmp_path / "index"),
-            "serve", "--host", "127.0.0.1", "--port", str(port)]
-    env = {**os.environ, "GPSKB_API_TOKEN": TOKEN, "GPSKB_LOG_QUESTIONS": "0"}
-    env.pop("GPSKB_CORS_ORIGINS", None)
+            "serve", "--host", "127.0.0.1", "--port", str(port), *extra]
     log_path = tmp_path / "serve.log"
     with open(log_path, "wb") as log_file:
         proc = subprocess.Popen(cmd, env=env, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
+    return proc, f"http://127.0.0.1:{port}", log_path
+
+
+@pytest.mark.slow
+def test_real_server_over_http(tmp_path):
+    """`gpskb serve` as a subprocess (on a copy of the committed index in tmp_path, so index/ is never touched and
+    the start does not wait on a rebuild), asked over loopback with httpx, then stopped with SIGTERM."""
+    env = {**os.environ, "GPSKB_API_TOKEN": TOKEN, "GPSKB_LOG_QUESTIONS": "0"}
+    env.pop("GPSKB_CORS_ORIGINS", None)
+    proc, url, log_path = _start_server(tmp_path, env)
     try:
         deadline = time.monotonic() + 180
         while True:
@@ -603,3 +609,94 @@ def test_real_server_over_http(tmp_path):
     assert "POST /api/v1/ask 200 " in log_text and "verdict=prohibited" in log_text
     assert "POST /api/v1/ask 401 " in log_text and "POST /api/v1/ask 413 " in log_text
     assert TOKEN not in log_text and Q not in log_text
+
+
+# -- bounded cost: admission, repeated log lines, worker processes ----------------------------------------------------
+
+
+def test_requests_beyond_the_admission_limit_get_503_with_retry_after(engine, monkeypatch):
+    """With one place (GPSKB_MAX_IN_FLIGHT=1) and a slow answer, a second /api request at the same moment is refused at
+    once with 503, Retry-After and a JSON error; /healthz is answered all along; the place is free again afterwards."""
+    answer = engine.answer
+
+    def slow(*args, **kwargs):
+        time.sleep(0.8)
+        return answer(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "answer", slow)
+    app = create_app(engine, Settings(max_in_flight=1))
+
+    async def scenario():
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test", timeout=30) as http:
+            first = asyncio.create_task(http.post("/api/v1/ask", json={"question": "保洁服务第一问可以买吗？"}))
+            await asyncio.sleep(0.2)  # the first is being answered
+            second = await http.post("/api/v1/ask", json={"question": "保洁服务第二问可以买吗？"})
+            health = await http.get("/healthz")
+            return await first, second, health
+
+    first, second, health = asyncio.run(scenario())
+    assert first.status_code == 200
+    err = assert_error(second, 503, "unavailable")
+    assert second.headers["Retry-After"] == "1" and "重试" in err["message_zh"]
+    assert health.status_code == 200
+    monkeypatch.setattr(engine, "answer", answer)
+    with TestClient(app) as c:
+        assert c.post("/api/v1/ask", json={"question": "保洁服务第三问可以买吗？"}).status_code == 200
+
+
+def test_a_repeated_log_line_is_counted_not_repeated():
+    import logging
+
+    from gpskb.api.middleware import RepeatFilter
+
+    logger = logging.getLogger("gpskb.test.flood")
+    logger.propagate = False
+    records: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record.getMessage())
+
+    logger.addHandler(Keep())
+    logger.addFilter(RepeatFilter(burst=3, per_s=0.3))
+    for _ in range(1000):
+        logger.error("accept failed: %s", "Too many open files")
+    logger.error("another line")
+    assert len(records) == 4 and records[-1] == "another line"
+    time.sleep(0.35)
+    logger.error("accept failed: %s", "Too many open files")
+    assert records[-1] == "accept failed: Too many open files (and 997 more like it, not logged)"
+
+
+@pytest.mark.slow
+def test_serve_with_two_workers(tmp_path):
+    """`gpskb serve --workers 2`: two processes, each with its own engine, answer on one port; SIGTERM stops them all."""
+    import psutil
+
+    env = {k: v for k, v in os.environ.items() if k not in ("GPSKB_API_TOKEN", "GPSKB_CORS_ORIGINS")}
+    proc, url, log_path = _start_server(tmp_path, env, "--workers", "2")
+    port = url.rsplit(":", 1)[1]
+    try:
+        deadline = time.monotonic() + 180
+        while log_path.read_text(encoding="utf-8").count("worker ") < 2 or not _healthy(url):
+            assert proc.poll() is None, f"server exited: {log_path.read_text()}"
+            assert time.monotonic() < deadline, f"workers not ready: {log_path.read_text()}"
+            time.sleep(0.3)
+        workers = [p for p in psutil.Process(proc.pid).children(recursive=True) if "worker" not in p.name()
+                   and p.is_running() and p.memory_info().rss > 100 * 2**20]
+        assert len(workers) == 2, [p.cmdline() for p in psutil.Process(proc.pid).children(recursive=True)]
+        with httpx.Client(base_url=url, timeout=30) as http:
+            rs = [http.post("/api/v1/ask", json={"question": q}) for q in (Q, "养老服务可以买吗？") * 3]
+        assert all(r.status_code == 200 for r in rs)
+        assert rs[0].json()["verdict"] == "prohibited" and rs[1].json()["verdict"] == "allowed"
+    finally:
+        stop_process(proc, 30)
+    assert not [p for p in psutil.process_iter(["cmdline"]) if str(port) in " ".join(p.info["cmdline"] or [])]
+
+
+def _healthy(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/healthz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False

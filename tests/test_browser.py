@@ -133,8 +133,11 @@ def test_ask_in_a_real_browser(tmp_path):
                 page.get_by_placeholder("姓名或账号").fill("王老师")
                 page.get_by_placeholder("姓名或账号").press("Enter")
                 page.locator('input[type="file"]').set_input_files(str(bank))
+                # the upload has reached the server (its name is listed) before 导入 is pressed: on a busy machine a
+                # click that comes first imports nothing
+                expect(page.get_by_text("题库.csv")).to_be_visible(timeout=60_000)
                 page.get_by_role("button", name="导入").click()
-                expect(page.get_by_text("共 2 题", exact=False)).to_be_visible(timeout=30_000)
+                expect(page.get_by_text("共 2 题", exact=False)).to_be_visible(timeout=60_000)
                 page.get_by_role("button", name="逐题核对").click()
                 page.wait_for_selector('[data-bank-row="3"][data-agrees="false"]', timeout=60_000, state="attached")
                 expect(page.get_by_text("与答案一致", exact=True)).to_be_visible()

@@ -121,6 +121,8 @@ def _add_service_commands(sub: argparse._SubParsersAction[argparse.ArgumentParse
     s = sub.add_parser("serve", help="the HTTP API (FastAPI + uvicorn)")
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--workers", type=int, default=1,
+                   help="worker processes, each with its own engine (about 200 MB each; one per core)")
     s.set_defaults(func=cmd_serve)
 
     s = sub.add_parser("store", help="the feedback and question store (GPSKB_STORE)")

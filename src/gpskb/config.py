@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     cors_origins: str = Field("", description="comma-separated origins allowed to call the API (none by default)")
     log_questions: bool = Field(False, description="`1`: the app and the API store each question asked (sources `app`, "
                                                    "`api`; a page opened from a `?q=` link is not a question asked)")
+    max_in_flight: int = Field(32, ge=1, le=10000, description="API requests answered or waiting at once; one more is "
+                               "refused with 503 and `Retry-After` (per worker process)")
     retention_days: int = Field(180, ge=1, le=36500, description="logged questions and feedback older than this many "
                                 "days are deleted (when the store opens, then hourly; `gpskb store purge` on demand)")
     admin_token: str | None = Field(None, description="the password of 管理/缺口, plain or `sha256:<hex digest>`; "
@@ -112,6 +114,16 @@ def _parse_networks(value: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6N
         except ValueError:
             raise ValueError(f"{part!r} is not an address or a network such as 10.0.0.0/24") from None
     return tuple(nets)
+
+
+def export(**values: str | os.PathLike[str] | None) -> None:
+    """Set settings for the processes this one starts (`gpskb serve --workers N`): each given field's GPSKB_ variable,
+    paths made absolute; None leaves a variable as it is."""
+    for field, value in values.items():
+        if field not in Settings.model_fields:
+            raise KeyError(field)
+        if value is not None:
+            os.environ[Settings.variable(field)] = str(Path(value).resolve()) if field.endswith("_dir") else str(value)
 
 
 def settings() -> Settings:

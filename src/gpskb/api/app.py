@@ -6,6 +6,8 @@ import argparse
 import json
 import logging
 import os
+import subprocess
+import sys
 import time
 from collections import Counter
 
@@ -15,12 +17,21 @@ from fastapi.responses import Response
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from .. import __version__, policy
+from .. import __version__, config, policy
 from ..answer import Engine, answer_dict
 from ..errors import GpskbError, UnknownClause
 from ..jsontypes import JSON as JSONObject
 from .errors import _HTTP_ERRORS, _VALIDATION_ZH, ApiError, _http_error, _loc, _split_message, error_response, json_response
-from .middleware import BearerAuthMiddleware, BodyLimitMiddleware, CatchAllMiddleware, JSONCORSMiddleware, RequestLogMiddleware, _is_api
+from .middleware import (
+    AdmissionMiddleware,
+    BearerAuthMiddleware,
+    BodyLimitMiddleware,
+    CatchAllMiddleware,
+    JSONCORSMiddleware,
+    RepeatFilter,
+    RequestLogMiddleware,
+    _is_api,
+)
 from .models import AnswerOut, AskRequest, BatchOut, BatchRequest, ClauseDetail, ClauseList, ErrorOut, HealthOut, _errors
 from .service import _Service
 from .settings import _VERDICT_KEY, API_PREFIX, JSON, MAX_BATCH, TOKEN_ENV, WARMUP_QUESTION, Settings
@@ -106,9 +117,11 @@ def _add_error_handlers(app: FastAPI, settings: Settings) -> None:
 
 
 def _add_middleware(app: FastAPI, settings: Settings) -> None:
-    """The request log, CORS, bearer auth, the body limit and the catch-all (added innermost first)."""
+    """The request log, CORS, bearer auth, admission, the body limit and the catch-all (added innermost first): an
+    unauthenticated request is refused before it takes a place."""
     app.add_middleware(CatchAllMiddleware)
     app.add_middleware(BodyLimitMiddleware, settings=settings)
+    app.add_middleware(AdmissionMiddleware, settings=settings)
     if settings.token:
         app.add_middleware(BearerAuthMiddleware, token=settings.token, settings=settings)
     if settings.cors_origins:
@@ -251,6 +264,33 @@ def _configure_logging() -> None:
         log.addHandler(handler)
         log.propagate = False
     log.setLevel(logging.INFO)
+    # the same line repeated (an accept error when file descriptors run out, a failing request) is logged at most a
+    # few times in ten seconds, then counted
+    for name in ("gpskb.api", "uvicorn.error", "asyncio"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RepeatFilter) for f in logger.filters):
+            logger.addFilter(RepeatFilter())
+
+
+def worker_app() -> FastAPI:
+    """The application of one worker process of `gpskb serve --workers N` (uvicorn's factory): its own engine, warmed,
+    from the policy and index folders the parent put in the environment."""
+    _configure_logging()
+    settings = Settings.from_env()
+    engine = build_engine()
+    engine.answer(WARMUP_QUESTION)
+    log.info("worker %d ready", os.getpid())
+    return create_app(engine, settings)
+
+
+def _connection_limit(settings: Settings) -> int:
+    """uvicorn's own bounds, outside the API's admission: idle keep-alive connections closed after 5 s, and a hard
+    ceiling on open connections (beyond it uvicorn answers 503 itself) well above the admission limit, so /healthz is
+    still reached when answers are being shed."""
+    return max(256, 8 * settings.max_in_flight)
+
+
+KEEP_ALIVE_S = 5
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -262,6 +302,9 @@ def serve(args: argparse.Namespace) -> int:
 
     _configure_logging()
     settings = Settings.from_env()
+    workers = getattr(args, "workers", 1) or 1
+    if workers > 1:
+        return _serve_workers(args, settings, workers)
     t0 = time.perf_counter()
     engine = build_engine(getattr(args, "policy_dir", None), getattr(args, "index_dir", None))
     engine.answer(WARMUP_QUESTION)
@@ -274,7 +317,28 @@ def serve(args: argparse.Namespace) -> int:
         log.warning("listening on %s without %s: anyone who can reach this port can use the API", args.host,
                     TOKEN_ENV)
     config = uvicorn.Config(app, host=args.host, port=args.port, access_log=False, server_header=False,
-                            timeout_graceful_shutdown=10)
+                            timeout_graceful_shutdown=10, timeout_keep_alive=KEEP_ALIVE_S,
+                            limit_concurrency=_connection_limit(settings))
     server = uvicorn.Server(config)
     server.run()
+    return 0
+
+
+def _serve_workers(args: argparse.Namespace, settings: Settings, workers: int) -> int:
+    """`gpskb serve --workers N`: N processes on one port, each with its own engine (each answers on one core; the
+    embedder of one process serves one question at a time). The index is brought up to date once, first, so the
+    workers never rebuild it side by side."""
+    import uvicorn
+
+    config.export(policy_dir=getattr(args, "policy_dir", None), index_dir=getattr(args, "index_dir", None))
+    check = subprocess.run([sys.executable, "-m", "gpskb.cli", "index", "build", "--if-stale"], check=False)
+    if check.returncode:
+        return check.returncode
+    if args.host not in ("127.0.0.1", "localhost", "::1") and not settings.token:
+        log.warning("listening on %s without %s: anyone who can reach this port can use the API", args.host,
+                    TOKEN_ENV)
+    log.info("starting %d worker processes", workers)
+    uvicorn.run("gpskb.api.app:worker_app", factory=True, host=args.host, port=args.port, workers=workers,
+                access_log=False, server_header=False, timeout_graceful_shutdown=10, timeout_keep_alive=KEEP_ALIVE_S,
+                limit_concurrency=_connection_limit(settings))
     return 0

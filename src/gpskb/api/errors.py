@@ -93,4 +93,7 @@ def _http_error(status_code: int, settings: Settings, headers: Mapping[str, str]
         zh, en = f"{zh}（上限 {kb} KB）", f"{en} (limit {settings.max_body_bytes} bytes)"
     if status_code == 401:
         headers = {**(headers or {}), "WWW-Authenticate": 'Bearer realm="gpskb"'}
+    if status_code == 503 and headers and "Retry-After" in headers:  # shed: busy, not broken
+        zh = f"服务繁忙，请 {headers['Retry-After']} 秒后重试"
+        en = f"too many requests in progress; retry after {headers['Retry-After']} s"
     return error_response(status_code, code, zh, en, headers=headers)

@@ -1,9 +1,11 @@
-"""Pure ASGI middleware: the request log, bearer auth, the body limit, the catch-all and JSON CORS."""
+"""Pure ASGI middleware: the request log, admission (load shedding), bearer auth, the body limit, the catch-all and JSON
+CORS; and the rate limit on repeated log lines."""
 from __future__ import annotations
 
 import hmac
 import json
 import logging
+import threading
 import time
 
 from fastapi.responses import Response
@@ -55,6 +57,60 @@ class RequestLogMiddleware:
             level = logging.ERROR if status >= 500 else logging.INFO
             log.log(level, "%s %s %d %.1fms%s", scope.get("method"), where, status, ms,
                     f" verdict={verdict}" if verdict else "")
+
+
+class AdmissionMiddleware:
+    """Load shedding: at most `max_in_flight` /api requests are being answered or waiting for a worker thread at once;
+    one more is answered at once with 503 and `Retry-After` (a JSON error like every other) instead of queueing behind
+    the others until every client times out. /healthz and the documentation pages are never counted or refused, and
+    being `async` routes they run on the event loop, never behind answers in the thread pool."""
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+        self.limit = settings.max_in_flight
+        self.in_flight = 0  # changed on the event loop only: no lock needed
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not _is_api(scope.get("path", "")):
+            return await self.app(scope, receive, send)
+        if self.in_flight >= self.limit:
+            response = _http_error(503, self.settings, headers={"Retry-After": str(self.settings.retry_after_s)})
+            return await response(scope, receive, send)
+        self.in_flight += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_flight -= 1
+
+
+class RepeatFilter(logging.Filter):
+    """At most `burst` records with the same logger and message template in `per_s` seconds; the rest are counted and
+    the count is said with the next record let through. A server out of file descriptors logs the same accept error
+    thousands of times a second: this keeps the log readable and the disk from filling."""
+
+    def __init__(self, burst: int = 5, per_s: float = 10.0) -> None:
+        super().__init__()
+        self.burst, self.per_s = burst, per_s
+        self._seen: dict[tuple[str, str], tuple[float, int, int]] = {}  # key → (window start, let through, dropped)
+        self._lock = threading.Lock()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = (record.name, str(record.msg))
+        now = time.monotonic()
+        with self._lock:
+            start, passed, dropped = self._seen.get(key, (now, 0, 0))
+            if now - start >= self.per_s:
+                start, passed = now, 0
+            if passed >= self.burst:
+                self._seen[key] = (start, passed, dropped + 1)
+                return False
+            self._seen[key] = (start, passed + 1, 0)
+            if len(self._seen) > 1000:  # templates are few; a flood of distinct ones is not kept forever
+                self._seen.clear()
+        if dropped:
+            record.msg = f"{record.msg} (and {dropped} more like it, not logged)"
+        return True
 
 
 class BearerAuthMiddleware:

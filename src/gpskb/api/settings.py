@@ -10,6 +10,8 @@ API_PREFIX = "/api/v1"
 MAX_BODY_BYTES = 64 * 1024
 MAX_BATCH = 100
 MAX_FACTS = 32
+#: /api requests answered or waiting at once before one more gets 503 (GPSKB_MAX_IN_FLIGHT)
+MAX_IN_FLIGHT = 32
 TOKEN_ENV = config.Settings.variable("api_token")
 #: asked once at startup so the first real request does not pay for loading the model's pages
 WARMUP_QUESTION = "能否以劳务派遣方式通过政府购买服务用工？"
@@ -32,6 +34,8 @@ class Settings:
     store_path: str | None = None  # None → the Store's default ($GPSKB_STORE or data/gpskb.sqlite3)
     max_body_bytes: int = MAX_BODY_BYTES
     max_batch: int = MAX_BATCH
+    max_in_flight: int = MAX_IN_FLIGHT
+    retry_after_s: int = 1
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -41,4 +45,5 @@ class Settings:
         if env.token_blank:  # never serve without authentication because a token was set to spaces
             raise SettingError(TOKEN_ENV, "is set but blank: give the token, or unset the variable to serve without "
                                           "authentication")
-        return cls(token=env.token, cors_origins=env.origins, log_questions=env.log_questions)
+        return cls(token=env.token, cors_origins=env.origins, log_questions=env.log_questions,
+                   max_in_flight=env.max_in_flight)
