@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8501
 
-.PHONY: run test install install-dev index browser-deps serve bench eval clean
+.PHONY: run test install install-dev index browser-deps postgres-deps serve bench eval clean
 
 ## make run: create .venv, install gpskb, make sure the index is fresh, start the app on 127.0.0.1:8501
 run: install
@@ -14,7 +14,7 @@ run: install
 		--browser.gatherUsageStats false --server.fileWatcherType none
 
 ## make test: create/update .venv with the development dependencies, lint (ruff), type-check (mypy) and run the suite
-test: install-dev browser-deps
+test: install-dev browser-deps postgres-deps
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -n 2 --dist worksteal
@@ -41,6 +41,15 @@ browser-deps:
 		echo "installing chromium and fonts-noto-cjk for the browser test"; \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null) \
 		|| echo "warning: could not install chromium/fonts-noto-cjk (the browser test will fail)"; \
+	fi
+
+# The store tests run against a real PostgreSQL server that the tests start in a temporary folder and stop (Debian's
+# postgresql; nothing is started as a service).
+postgres-deps:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+		echo "installing postgresql for the store tests"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null) \
+		|| echo "warning: could not install postgresql (the PostgreSQL store tests will fail)"; \
 	fi
 
 index: install

@@ -146,3 +146,72 @@ class RuleCase(pytest.Item):
 
     def reportinfo(self):
         return self.path, 0, f"{self.path.name}::{self.name}"
+
+
+# -- a real PostgreSQL server for the store tests ------------------------------------------------------------------
+
+
+class PostgresServer:
+    """Debian's PostgreSQL, started by the tests in a temporary folder on a free loopback port and stopped at the end
+    (`make test` installs the package; nothing runs as a service). Run as the `postgres` user when the tests run as
+    root (initdb refuses root). `url(db)` is a URL for the store; `new_database()` gives each test its own."""
+
+    def __init__(self, base: Path) -> None:
+        import glob
+        import pwd
+        import socket
+
+        found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+        if not found:
+            pytest.fail("PostgreSQL is not installed: the store tests need Debian's postgresql (`make test` installs "
+                        "it; by hand: apt-get install postgresql)")
+        self.bin = Path(found[-1]).parent
+        self.base = base
+        self.data, self.log = base / "data", base / "server.log"
+        self.prefix: list[str] = []
+        if os.geteuid() == 0:
+            user = pwd.getpwnam("postgres")
+            os.chown(base, user.pw_uid, user.pw_gid)
+            self.prefix = ["runuser", "-u", "postgres", "--"]
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self._run("initdb", "-D", str(self.data), "-U", "gpskb", "--auth=trust", "-E", "UTF8", "--locale=C")
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60", "start", "-o",
+                  f"-p {self.port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off")
+        self._count = 0
+
+    def _run(self, tool: str, *args: str) -> None:
+        proc = subprocess.run([*self.prefix, str(self.bin / tool), *args], capture_output=True, text=True, timeout=120)
+        if proc.returncode:
+            log = self.log.read_text() if self.log.exists() else ""
+            pytest.fail(f"{tool} failed ({proc.returncode}): {proc.stderr or proc.stdout}\n{log}")
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql://gpskb@127.0.0.1:{self.port}/{database}"
+
+    def new_database(self) -> str:
+        import psycopg
+
+        self._count += 1
+        name = f"store_{os.getpid()}_{self._count}"
+        with psycopg.connect(f"host=127.0.0.1 port={self.port} user=gpskb dbname=postgres", autocommit=True) as db:
+            db.execute(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+    def stop(self) -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    import tempfile
+
+    # not under pytest's own temporary folder: that one is readable by root only, and the server runs as postgres
+    base = Path(tempfile.mkdtemp(prefix="gpskb-pg-"))
+    try:
+        server = PostgresServer(base)
+        yield server
+        server.stop()
+    finally:
+        shutil.rmtree(base, ignore_errors=True)

@@ -700,3 +700,54 @@ def _healthy(url: str) -> bool:
         return httpx.get(f"{url}/healthz", timeout=2).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+@pytest.mark.slow
+def test_two_api_processes_and_the_app_share_one_postgresql_store(tmp_path, postgres):
+    """Two `gpskb serve` processes (as two machines behind a load balancer would run) log every question to one
+    PostgreSQL store while the app's store code writes feedback to it at the same time: every acknowledged write is
+    there, once."""
+    from gpskb.store import Store
+
+    url = postgres.new_database()
+    env = {k: v for k, v in os.environ.items() if k not in ("GPSKB_API_TOKEN", "GPSKB_CORS_ORIGINS")}
+    env.update(GPSKB_STORE=url, GPSKB_LOG_QUESTIONS="1")
+    servers = []
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        servers.append(_start_server(tmp_path / name, env))
+    try:
+        deadline = time.monotonic() + 180
+        for proc, base, log_path in servers:
+            while not _healthy(base):
+                assert proc.poll() is None, f"server exited: {log_path.read_text()}"
+                assert time.monotonic() < deadline, f"server not ready: {log_path.read_text()}"
+                time.sleep(0.2)
+
+        async def ask_all():
+            async with httpx.AsyncClient(timeout=60) as http:
+                reqs = [http.post(f"{servers[i % 2][1]}/api/v1/ask", json={"question": f"第{i}个问题：保洁服务可以买吗？"})
+                        for i in range(60)]
+                return await asyncio.gather(*reqs)
+
+        def feedback() -> int:
+            store = Store(url)
+            return sum(store.add_feedback(f"反馈 {i}", "allowed", [], 1) > 0 for i in range(30))
+
+        with ThreadPoolExecutor(1) as pool:
+            written = pool.submit(feedback)
+            responses = asyncio.run(ask_all())
+            assert written.result() == 30
+        assert all(r.status_code == 200 for r in responses)
+    finally:
+        for proc, _, _ in servers:
+            stop_process(proc, 20)
+    from sqlalchemy import select
+
+    from gpskb.store import QUESTIONS
+
+    store = Store(url)
+    assert store.count("questions") == 60 and store.count("feedback") == 30
+    with store.engine.connect() as conn:
+        rows = [(r.question, r.source) for r in conn.execute(select(QUESTIONS.c.question, QUESTIONS.c.source))]
+    assert sorted(rows) == sorted((f"第{i}个问题：保洁服务可以买吗？", "api") for i in range(60))

@@ -235,8 +235,7 @@ def test_an_import_that_fails_half_way_leaves_nothing(tmp_path, cfg, monkeypatch
         store.add_bank("王老师", "第一套", items)
     monkeypatch.setattr("gpskb.store.json.dumps", real)
     assert store.banks("王老师") == []
-    with store._connect() as db:
-        assert db.execute("SELECT COUNT(*) FROM bank_items").fetchone()[0] == 0
+    assert store.count("bank_items") == 0
 
 
 def test_two_trainers_importing_at_once_both_land(tmp_path, cfg):

@@ -56,8 +56,8 @@ def test_blank_paths_mean_the_defaults_and_set_ones_are_used(monkeypatch, tmp_pa
     monkeypatch.setenv("GPSKB_STORE", "")
     monkeypatch.delenv("GPSKB_DATA_DIR", raising=False)
     assert config.policy_dir() == config.PROJECT_ROOT / "policy"
-    assert config.store_path() == config.PROJECT_ROOT / "data" / "gpskb.sqlite3"
+    assert config.store_location() == str(config.PROJECT_ROOT / "data" / "gpskb.sqlite3")
     monkeypatch.setenv("GPSKB_STORE", str(tmp_path / "s.sqlite3"))
     monkeypatch.setenv("GPSKB_DATA_DIR", str(tmp_path))
-    assert config.store_path() == tmp_path / "s.sqlite3" and config.data_dir() == tmp_path.resolve()
+    assert config.store_location() == str(tmp_path / "s.sqlite3") and config.data_dir() == tmp_path.resolve()
     assert config.policy_dir(tmp_path) == tmp_path.resolve()  # the command line's --policy-dir wins

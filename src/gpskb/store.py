@@ -1,6 +1,11 @@
-"""The SQLite store shared by the app and the API: feedback on answers (👍/👎 with a comment) and, behind a setting
-(GPSKB_LOG_QUESTIONS), the questions asked. Policy editors read the gaps from it: questions answered out_of_scope or
-no_rule, and answers marked 👎, newest first.
+"""The store shared by the app and the API: feedback on answers (👍/👎 with a comment) and, behind a setting
+(GPSKB_LOG_QUESTIONS), the questions asked; trainers' banks. Policy editors read the gaps from it: questions answered
+out_of_scope or no_rule, and answers marked 👎, newest first.
+
+Behind SQLAlchemy (Core): a SQLite file by default (GPSKB_STORE a path; embedded, nothing to run), or PostgreSQL
+(GPSKB_STORE=postgresql://user:password@host/db) when several app or API replicas on several machines share one store.
+The same tables and statements serve both; the schema is created when a store first opens (on PostgreSQL under an
+advisory lock, so replicas starting together do not race).
 
 Personal data: what people type may name someone. The file is created readable by its owner only (0600; SQLite gives
 its -wal and -shm files the same mode); mobile and ID-card numbers are masked before a row is written (`mask`);
@@ -8,8 +13,9 @@ questions and feedback older than GPSKB_RETENTION_DAYS (default 180) are deleted
 hourly as rows are written, and `gpskb store purge` deletes them on demand. Trainers' banks are not personal data and
 are kept until their trainer deletes them.
 
-Concurrency: WAL mode, a busy timeout, and one short-lived connection per call, so two people submitting at once
-both land (SQLite serialises the writes; nothing is lost).
+Concurrency: on SQLite, WAL mode, a busy timeout, and one short-lived connection per call, so two people submitting at
+once both land (SQLite serialises the writes; nothing is lost); on PostgreSQL, a connection pool and the server's own
+transactions.
 """
 from __future__ import annotations
 
@@ -18,10 +24,32 @@ import os
 import re
 import sqlite3
 import time
-from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+    text,
+)
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import NullPool
+from sqlalchemy.schema import CreateIndex, CreateTable
 
 from . import config
 from .jsontypes import JSON
@@ -29,49 +57,56 @@ from .jsontypes import JSON
 if TYPE_CHECKING:
     from .bank.items import BankItem
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS feedback (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    created_at TEXT NOT NULL,
-    question TEXT NOT NULL,
-    verdict TEXT NOT NULL,
-    citations TEXT NOT NULL,          -- JSON list of clause ids
-    rating INTEGER NOT NULL CHECK (rating IN (-1, 1)),
-    comment TEXT NOT NULL DEFAULT '',
-    source TEXT NOT NULL DEFAULT 'app'
-);
-CREATE TABLE IF NOT EXISTS questions (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    created_at TEXT NOT NULL,
-    question TEXT NOT NULL,
-    verdict TEXT NOT NULL,
-    citations TEXT NOT NULL,
-    source TEXT NOT NULL DEFAULT 'app'
-);
-CREATE TABLE IF NOT EXISTS banks (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    created_at TEXT NOT NULL,
-    trainer TEXT NOT NULL,            -- banks are kept per trainer
-    name TEXT NOT NULL,
-    filename TEXT NOT NULL DEFAULT '',
-    n_items INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS bank_items (
-    bank_id INTEGER NOT NULL REFERENCES banks (id) ON DELETE CASCADE,
-    position INTEGER NOT NULL,
-    item TEXT NOT NULL,               -- JSON of gpskb.bank.BankItem
-    PRIMARY KEY (bank_id, position)
-);
-CREATE INDEX IF NOT EXISTS banks_trainer ON banks (trainer, created_at);
-CREATE INDEX IF NOT EXISTS questions_verdict ON questions (verdict, created_at);
-CREATE INDEX IF NOT EXISTS feedback_rating ON feedback (rating, created_at);
-"""
 MAX_TEXT = 4000
 MAX_NAME = 100
+#: what a failing store raises (a caller that must go on without it catches these)
+STORE_ERRORS: tuple[type[BaseException], ...] = (SQLAlchemyError, sqlite3.Error, OSError)
+
+META = MetaData()
 
 
-#: tables of personal data, deleted after the retention period (column created_at)
-PERSONAL_TABLES = ("feedback", "questions")
+def _answered(*columns: Column[Any]) -> list[Column[Any]]:
+    """The columns of a row about one answer (a logged question, a feedback): id, when, the question, the verdict and
+    its clause ids (JSON), then `columns`, then where it came from (app, api)."""
+    return [Column("id", Integer, primary_key=True, autoincrement=True),
+            Column("created_at", String(40), nullable=False),
+            Column("question", Text, nullable=False),
+            Column("verdict", String(40), nullable=False),
+            Column("citations", Text, nullable=False),  # JSON list of clause ids
+            *columns,
+            Column("source", String(20), nullable=False, server_default="app")]
+
+
+# (sqlite_autoincrement: ids are never reused, as in the tables SQLite stores made before SQLAlchemy)
+FEEDBACK = Table(
+    "feedback", META,
+    *_answered(Column("rating", Integer, CheckConstraint("rating IN (-1, 1)", name="feedback_rating_value"),
+                      nullable=False),
+               Column("comment", Text, nullable=False, server_default="")),
+    Index("feedback_rating", "rating", "created_at"),
+    sqlite_autoincrement=True)
+QUESTIONS = Table(
+    "questions", META, *_answered(), Index("questions_verdict", "verdict", "created_at"), sqlite_autoincrement=True)
+BANKS = Table(
+    "banks", META,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("created_at", String(40), nullable=False),
+    Column("trainer", String(MAX_NAME), nullable=False),  # banks are kept per trainer
+    Column("name", String(MAX_NAME), nullable=False),
+    Column("filename", String(MAX_NAME), nullable=False, server_default=""),
+    Column("n_items", Integer, nullable=False),
+    Index("banks_trainer", "trainer", "created_at"),
+    sqlite_autoincrement=True)
+BANK_ITEMS = Table(
+    "bank_items", META,
+    Column("bank_id", Integer, ForeignKey("banks.id", ondelete="CASCADE"), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("item", Text, nullable=False))  # JSON of gpskb.bank.BankItem
+PERSONAL = {"feedback": FEEDBACK, "questions": QUESTIONS}
+#: PostgreSQL advisory lock held while the schema is created (any fixed number: only gpskb takes it)
+_SCHEMA_LOCK = 0x67707362
+
+
 PURGE_EVERY_S = 3600.0
 
 # A mainland mobile number (11 digits from 13x–19x, optionally +86/0086 before it, spaces or dashes as people write
@@ -88,12 +123,6 @@ def mask(text: str) -> str:
     return _MOBILE.sub(lambda m: f"{m[1]}****{m[3]}", text)
 
 
-def _row_id(cur: sqlite3.Cursor) -> int:
-    """The id of the row an INSERT just wrote (sqlite3 types `lastrowid` as optional; after an INSERT it is set)."""
-    assert cur.lastrowid is not None
-    return int(cur.lastrowid)
-
-
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
@@ -102,26 +131,63 @@ def _now() -> str:
 _BUSY_TIMEOUT_S = 30.0
 
 
-class Store:
-    """Feedback and question log in one SQLite file."""
+def is_url(location: str | os.PathLike[str]) -> bool:
+    """Whether GPSKB_STORE names a database server (postgresql://…) rather than a SQLite file."""
+    return "://" in str(location)
 
-    def __init__(self, path: str | Path | None = None, retention_days: int | None = None):
-        self.path = Path(path) if path else config.store_path()
+
+class Store:
+    """Feedback, question log and trainers' banks in one database: a SQLite file or a PostgreSQL server."""
+
+    def __init__(self, path: str | os.PathLike[str] | None = None, retention_days: int | None = None):
+        location = str(path) if path else config.store_location()
         self.retention_days = retention_days if retention_days is not None else config.settings().retention_days
         if self.retention_days < 1:
             raise ValueError("retention_days must be at least 1")
         self._purged_at = 0.0
-        if not self.path.parent.exists():
-            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if not self.path.exists():  # created for its owner only; SQLite opens it as it is
-            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
-        with self._connect() as db:
-            self._wal(db)
-            db.executescript(SCHEMA)
+        if is_url(location):
+            url = make_url(location)
+            if url.drivername in ("postgresql", "postgres"):
+                url = url.set(drivername="postgresql+psycopg")
+            self.path: Path | None = None
+            self.location = url.render_as_string(hide_password=True)  # what messages show
+            self.engine: Engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+        else:
+            self.path = Path(location)
+            self.location = str(self.path)
+            self._create_file(self.path)
+            self.engine = create_engine(f"sqlite:///{self.path}", poolclass=NullPool,
+                                        connect_args={"timeout": _BUSY_TIMEOUT_S})
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+            raw = self.engine.raw_connection()
+            try:
+                self._wal(raw.driver_connection)
+            finally:
+                raw.close()
+        self._create_schema()
         self.purged_on_open = self.purge()
 
     @staticmethod
-    def _wal(db: sqlite3.Connection, wait_s: float = _BUSY_TIMEOUT_S) -> None:
+    def _create_file(path: Path) -> None:
+        if not path.parent.exists():
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not path.exists():  # created for its owner only; SQLite opens it as it is
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+
+    def _create_schema(self) -> None:
+        """The tables, if missing. PostgreSQL: under an advisory lock, so two replicas starting at once do not both
+        create them; SQLite serialises it by its own write lock."""
+        with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK})
+            # IF NOT EXISTS, statement by statement: a check-then-create would race another store opening the file
+            for table in META.sorted_tables:
+                conn.execute(CreateTable(table, if_not_exists=True))
+                for index in sorted(table.indexes, key=lambda i: str(i.name)):
+                    conn.execute(CreateIndex(index, if_not_exists=True))
+
+    @staticmethod
+    def _wal(db: Any, wait_s: float = _BUSY_TIMEOUT_S) -> None:
         """Put the file in WAL mode (it stays so). SQLite answers a switch tried while another connection is writing
         to the new file (its schema) with "database is locked" at once, without its busy handler: the switch is retried within the
         busy timeout every connection has (`_BUSY_TIMEOUT_S`), and skipped when another connection has already made it."""
@@ -136,13 +202,6 @@ class Store:
                     raise
                 time.sleep(0.05)
 
-    def _connect(self) -> closing[sqlite3.Connection]:
-        """A connection that `with` closes (sqlite3's own context manager only ends the transaction)."""
-        db = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_S, isolation_level=None)
-        db.execute(f"PRAGMA busy_timeout={int(_BUSY_TIMEOUT_S * 1000)}")
-        db.row_factory = sqlite3.Row
-        return closing(db)
-
     def purge(self, days: int | None = None) -> dict[str, int]:
         """Delete logged questions and feedback older than `days` (default: the retention period); the count per
         table. Runs by itself when the store opens and then at most hourly as rows are written."""
@@ -150,11 +209,9 @@ class Store:
         if days < 0:
             raise ValueError("days must be 0 or more")
         cutoff = (datetime.now(UTC) - timedelta(days=days)).isoformat(timespec="milliseconds")
-        with self._connect() as db:
-            db.execute("BEGIN IMMEDIATE")
-            counts = {t: db.execute(f"DELETE FROM {t} WHERE created_at < ?", (cutoff,)).rowcount  # noqa: S608 (fixed names)
-                      for t in PERSONAL_TABLES}
-            db.execute("COMMIT")
+        with self.engine.begin() as conn:
+            counts = {name: conn.execute(delete(t).where(t.c.created_at < cutoff)).rowcount
+                      for name, t in PERSONAL.items()}
         self._purged_at = time.monotonic()
         return counts
 
@@ -168,41 +225,42 @@ class Store:
         if rating not in (-1, 1):
             raise ValueError("rating must be 1 (👍) or -1 (👎)")
         self._purge_due()
-        with self._connect() as db:
-            cur = db.execute(
-                "INSERT INTO feedback (created_at, question, verdict, citations, rating, comment, source) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (_now(), mask(question[:MAX_TEXT]), verdict, json.dumps(list(citations)), rating,
-                 mask((comment or "")[:MAX_TEXT]), source))
-            return _row_id(cur)
+        with self.engine.begin() as conn:
+            return _inserted(conn, FEEDBACK, created_at=_now(), question=mask(question[:MAX_TEXT]), verdict=verdict,
+                             citations=json.dumps(list(citations)), rating=rating,
+                             comment=mask((comment or "")[:MAX_TEXT]), source=source)
 
     def log_question(self, question: str, verdict: str, citations: list[str], source: str = "app") -> int:
         self._purge_due()
-        with self._connect() as db:
-            cur = db.execute("INSERT INTO questions (created_at, question, verdict, citations, source) "
-                             "VALUES (?, ?, ?, ?, ?)",
-                             (_now(), mask(question[:MAX_TEXT]), verdict, json.dumps(list(citations)), source))
-            return _row_id(cur)
+        with self.engine.begin() as conn:
+            return _inserted(conn, QUESTIONS, created_at=_now(), question=mask(question[:MAX_TEXT]), verdict=verdict,
+                             citations=json.dumps(list(citations)), source=source)
 
     def feedback(self, limit: int = 200) -> list[JSON]:
-        with self._connect() as db:
-            rows = db.execute("SELECT * FROM feedback ORDER BY created_at DESC, id DESC LIMIT ?", (limit,))
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(FEEDBACK).order_by(FEEDBACK.c.created_at.desc(), FEEDBACK.c.id.desc())
+                                .limit(limit)).mappings()
             return [_row(r) for r in rows]
 
     def gaps(self, limit: int = 200) -> list[JSON]:
         """What policy editors should look at, newest first: questions answered out_of_scope or no_rule (from the
         question log and from feedback) and answers marked 👎."""
-        with self._connect() as db:
-            rows = db.execute(
+        with self.engine.connect() as conn:
+            rows = conn.execute(text(
                 """SELECT created_at, question, verdict, citations, source, 'unanswered' AS kind, '' AS comment
                      FROM questions WHERE verdict IN ('out_of_scope', 'no_rule')
                    UNION ALL
                    SELECT created_at, question, verdict, citations, source,
                           CASE WHEN rating < 0 THEN 'thumbs_down' ELSE 'unanswered' END AS kind, comment
                      FROM feedback WHERE rating < 0 OR verdict IN ('out_of_scope', 'no_rule')
-                   ORDER BY created_at DESC LIMIT ?""", (limit,))
+                   ORDER BY created_at DESC LIMIT :limit"""), {"limit": limit}).mappings()
             return [_row(r) for r in rows]
 
+    def count(self, table: str) -> int:
+        """The rows of one of the store's tables (for checks and tests)."""
+        t = META.tables[table]
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(t)).scalar_one())
 
     # -- trainers' question banks (gpskb.bank) --------------------------------------------------------------------
 
@@ -212,45 +270,53 @@ class Store:
         name = (name or filename or "题库").strip()[:MAX_NAME]
         if not items:
             raise ValueError("a bank needs at least one item")
-        with self._connect() as db:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                cur = db.execute("INSERT INTO banks (created_at, trainer, name, filename, n_items) VALUES (?, ?, ?, ?, ?)",
-                                 (_now(), trainer, name, filename[:MAX_NAME], len(items)))
-                bank_id = _row_id(cur)
-                db.executemany("INSERT INTO bank_items (bank_id, position, item) VALUES (?, ?, ?)",
-                               [(bank_id, i, json.dumps(it.to_dict(), ensure_ascii=False))
-                                for i, it in enumerate(items)])
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
+        with self.engine.begin() as conn:
+            bank_id = _inserted(conn, BANKS, created_at=_now(), trainer=trainer, name=name,
+                                filename=filename[:MAX_NAME], n_items=len(items))
+            conn.execute(insert(BANK_ITEMS), [
+                {"bank_id": bank_id, "position": i, "item": json.dumps(it.to_dict(), ensure_ascii=False)}
+                for i, it in enumerate(items)])
             return bank_id
 
     def banks(self, trainer: str) -> list[JSON]:
         """One trainer's banks, newest first: id, name, filename, created_at, n_items."""
-        with self._connect() as db:
-            rows = db.execute("SELECT id, name, filename, created_at, n_items FROM banks WHERE trainer = ? "
-                              "ORDER BY created_at DESC, id DESC", (_trainer(trainer),))
+        b = BANKS.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(b.id, b.name, b.filename, b.created_at, b.n_items)
+                                .where(b.trainer == _trainer(trainer))
+                                .order_by(b.created_at.desc(), b.id.desc())).mappings()
             return [dict(r) for r in rows]
 
     def bank_items(self, trainer: str, bank_id: int) -> list[BankItem]:
         """The items of one of this trainer's banks, in file order (empty for another trainer's bank)."""
         from .bank.items import BankItem
 
-        with self._connect() as db:
-            rows = db.execute("SELECT i.item FROM bank_items i JOIN banks b ON b.id = i.bank_id "
-                              "WHERE b.id = ? AND b.trainer = ? ORDER BY i.position", (bank_id, _trainer(trainer)))
-            return [BankItem(**json.loads(r["item"])) for r in rows]
+        i, b = BANK_ITEMS.c, BANKS.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(i.item).join_from(BANK_ITEMS, BANKS, i.bank_id == b.id)
+                                .where(b.id == bank_id, b.trainer == _trainer(trainer)).order_by(i.position))
+            return [BankItem(**json.loads(r.item)) for r in rows]
 
     def delete_bank(self, trainer: str, bank_id: int) -> bool:
-        with self._connect() as db:
-            db.execute("BEGIN IMMEDIATE")
-            cur = db.execute("DELETE FROM banks WHERE id = ? AND trainer = ?", (bank_id, _trainer(trainer)))
-            if cur.rowcount:
-                db.execute("DELETE FROM bank_items WHERE bank_id = ?", (bank_id,))
-            db.execute("COMMIT")
-            return bool(cur.rowcount)
+        with self.engine.begin() as conn:
+            gone = conn.execute(delete(BANKS).where(BANKS.c.id == bank_id, BANKS.c.trainer == _trainer(trainer)))
+            if gone.rowcount:
+                conn.execute(delete(BANK_ITEMS).where(BANK_ITEMS.c.bank_id == bank_id))
+            return bool(gone.rowcount)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    """Every SQLite connection waits for another writer within the busy timeout (SQLite's own handler)."""
+    cur = dbapi_conn.cursor()
+    cur.execute(f"PRAGMA busy_timeout={int(_BUSY_TIMEOUT_S * 1000)}")
+    cur.close()
+
+
+def _inserted(conn: Connection, table: Table, **values: Any) -> int:
+    """Insert one row and return its id."""
+    key = conn.execute(insert(table).values(**values)).inserted_primary_key
+    assert key is not None
+    return int(key[0])
 
 
 def _trainer(name: str) -> str:
@@ -262,7 +328,7 @@ def _trainer(name: str) -> str:
     return name
 
 
-def _row(r: sqlite3.Row) -> JSON:
+def _row(r: Any) -> JSON:
     d = dict(r)
     if "citations" in d:
         d["citations"] = json.loads(d["citations"])

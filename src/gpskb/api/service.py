@@ -72,7 +72,7 @@ class _Service:
             from ..store import Store
 
             self.store = Store(settings.store_path)
-            log.info("logging questions to %s", self.store.path)
+            log.info("logging questions to %s", self.store.location)
         kb = engine.kb
         self.documents = [{"id": d.id, "number": d.number, "title": d.title, "issuer": d.issuer,
                            "excerpt": d.excerpt, "excerpt_note": d.excerpt_note if d.excerpt else None}
@@ -105,5 +105,5 @@ class _Service:
             self.store.log_question(question, result["verdict"], [c["clause_id"] for c in result["citations"]],
                                     source="api")
         except Exception:  # noqa: BLE001 - the answer matters more than the log
-            log.warning("could not store the question in %s", self.store.path, exc_info=True)
+            log.warning("could not store the question in %s", self.store.location, exc_info=True)
 
