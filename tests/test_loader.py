@@ -338,3 +338,16 @@ def test_a_broken_english_rhetorical_pattern_names_its_file_and_field(policy_cop
     _edit(policy_copy / "language.yaml", "english_rhetorical: '", "english_rhetorical: '((")
     err = _error(policy_copy)
     assert "language.yaml" in str(err) and "english_rhetorical" in str(err), str(err)
+
+
+@pytest.mark.parametrize("file, old, new, where", [
+    ("lexicon.yaml", "      - '(?<![a-z])(hire|hires|hiring|get|getting|find|finding|recruit",
+     "      - '([a-z]+\\s?)+x(?<![a-z])(hire|hires|hiring|get|getting|find|finding|recruit", "patterns"),
+    ("language.yaml", "    - '(要不要|需不需要|用不用", "    - '([^，]+)+。(要不要|需不需要|用不用", "mentions.step_patterns"),
+])
+def test_a_pattern_that_could_backtrack_catastrophically_names_file_and_field(policy_copy, file, old, new, where):
+    """A repeat without a bound over a body that matches the same text several ways ((\\w+\\s?)+, ([^，]+)+) could hang
+    `ask` on one long question: it is refused when the policy loads, naming the file and the field."""
+    _edit(policy_copy / file, old, new)
+    err = _error(policy_copy)
+    assert file in str(err) and where in str(err) and "catastrophic backtracking" in str(err), str(err)

@@ -32,6 +32,8 @@ import threading
 import zlib
 from pathlib import Path
 
+from . import backtracking
+
 try:  # CPython's matcher internals (3.11); without them every pattern is compiled by re.compile
     import _sre  # type: ignore[import-not-found]
     from re import _compiler, _parser  # type: ignore[attr-defined]
@@ -88,6 +90,7 @@ def compile_cached(pattern: str) -> re.Pattern[str]:
         except (RuntimeError, TypeError, ValueError):
             pass  # an entry the matcher refuses: compile afresh
     if _sre is None or _path is None:
+        backtracking.check(pattern)
         return re.compile(pattern)
     try:
         entry = _steps(pattern)
@@ -102,6 +105,7 @@ def compile_cached(pattern: str) -> re.Pattern[str]:
 def _steps(pattern: str) -> Entry:
     """What re._compiler.compile (3.11) computes before `_sre.compile`, for a pattern compiled without flags."""
     tree = _parser.parse(pattern, 0)
+    backtracking.check(pattern, tree)
     code = [int(c) for c in _compiler._code(tree, 0)]
     groupindex = dict(tree.state.groupdict)
     indexgroup: list[str | None] = [None] * tree.state.groups
