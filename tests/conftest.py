@@ -12,6 +12,12 @@ import yaml
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# every pattern compiled afresh, as on a fresh clone: a cache left by earlier runs (data/cache) could hide a pattern the
+# loader now refuses (each test process, and each server or CLI it starts, shares this empty folder)
+if "GPSKB_CACHE_DIR" not in os.environ:
+    import tempfile
+
+    os.environ["GPSKB_CACHE_DIR"] = tempfile.mkdtemp(prefix="gpskb-test-cache-")
 
 ROOT = Path(__file__).resolve().parents[1]
 POLICY = ROOT / "policy"

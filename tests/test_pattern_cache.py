@@ -104,3 +104,22 @@ def test_an_invalid_pattern_never_enters_the_cache(cache: Path):
     pattern_cache.compile_cached("购买(?P<n>服务)")
     assert pattern_cache.pending() == 1 and pattern_cache.save()
     assert "购买(?P<n>服务)" in pattern_cache.read(cache)
+
+
+def test_a_fresh_process_with_an_empty_cache_compiles_and_accepts_every_pattern_it_uses(tmp_path):
+    """As on a fresh clone: `gpskb ask` with no cached patterns compiles each one afresh (and checks it for
+    catastrophic backtracking) — the policy's, the readers' and those built in code — for Chinese and English questions."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "GPSKB_CACHE_DIR": str(tmp_path / "cache")}
+    questions = ["机关食堂外包可以吗？", "Can the county court buy translation services from an individual?",
+                 "县妇联能不能作为购买主体，向社工机构购买家庭教育服务？"]
+    proc = subprocess.run([sys.executable, "-m", "gpskb.cli", "ask", "--json", *questions], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    answers = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [a["question"] for a in answers] == questions and all("verdict" in a for a in answers)
+    assert (tmp_path / "cache" / "patterns.bin").stat().st_size > 10_000

@@ -4,8 +4,8 @@ compiled, as a broken pattern is: the loader's error names the file and the fiel
 Python's `re` backtracks. A repeat without an upper bound over a body that can match the same stretch of text in more
 than one way — (a+)+, (\\w+\\s?)*, ([^，]+)+。, (x+y*x+)+ — tries every split of a failing input: 30 characters can
 take minutes, and one pasted question would hang `ask` for everyone. The check reads the pattern's parsed tree (the
-one `re` builds anyway) and refuses such a repeat: its body has an unbounded repeat and nothing else it must match,
-or two unbounded repeats. Bounded repeats ({0,40}) and bodies with a character they must match between repeats
+one `re` builds anyway) and refuses such a repeat: its body has unbounded repeats and nothing else it must match.
+Bounded repeats ({0,40}) and bodies with a character they must match between repeats
 ((their\\s+|the\\s+)*) pass. It is a guard for the classic forms, not a proof: an alternation of overlapping branches
 under a star ((a|aa)*) is not caught.
 """
@@ -56,13 +56,13 @@ def _first_catastrophic(items: list[Any]) -> str | None:
 
 
 def _ambiguous(body: list[Any]) -> bool:
-    """Whether a repeated body can match one stretch of text in several ways: a branch of it has two unbounded
-    repeats, or one with nothing else it must match."""
+    r"""Whether a repeated body can match one stretch of text in several ways: a branch of it has unbounded repeats
+    and nothing else it must match, so the text can be split between its repeats, and between its iterations, in
+    many ways ((a+)+, (\w+\s?)+, (x+x+)+). A branch that must match a character of its own each time
+    ((?:(?:也|还)\s*[，,]?\s*)+: a word, then spaces) is split one way only."""
     for branch in _branches(body):
         unbounded = [k for k, el in enumerate(branch) if _unbounded([el])]
-        if len(unbounded) >= 2:
-            return True
-        if unbounded and _min_width(branch[:unbounded[0]] + branch[unbounded[0] + 1:]) == 0:
+        if unbounded and _min_width([el for k, el in enumerate(branch) if k not in unbounded]) == 0:
             return True
     return False
 
