@@ -41,8 +41,12 @@ def _ban_words_asked(cfg: FrameConfig, frame: Frame, present: set[str], denied: 
     """The question asks whether a ban's words apply (这就不属于劳务派遣了吧？) without saying so: the rules ask the
     deciding question (`possible`) — unless the question answers it itself (`settled`)."""
     questioned = frame.facts.questioned
+    # a ban word the question also uses as the subject of what is bought (对用派遣工多的企业做合规检查，这跟「禁止派遣用工」
+    # 有关系吗？): asking whether the ban applies is answered by that reading, not a question for the asker
+    as_topic = {m.concept for m in frame.facts.mentions if m.questioned
+                and any(m.term in frame.text[s:e] for s, e in frame.facts.topic_spans)}
     for v, spec in cfg.slots["bought"].values.items():
-        hit = [c for c in spec.lexicon if c in questioned]
+        hit = [c for c in spec.lexicon if c in questioned and c not in as_topic]
         if spec.possible and hit and not any(c in present for c in spec.lexicon):
             words = [m.term for m in frame.facts.mentions if m.concept in hit]
             # (a cue inside what the service is about — the dispatched workers whose disputes are mediated — is no cue)
