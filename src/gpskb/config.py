@@ -37,7 +37,7 @@ class Settings(BaseSettings):
     store: str | None = Field(None, description="the store: a SQLite file (default: `data/gpskb.sqlite3`), or a PostgreSQL "
                               "URL `postgresql://user:password@host:5432/db` shared by several replicas")
     api_token: str | None = Field(None, description="when set, every `/api` route needs `Authorization: Bearer <token>`"
-                                                  " (set to spaces: the API refuses to start)")
+                                                  " (set but empty or blank: the API refuses to start)")
     cors_origins: str = Field("", description="comma-separated origins allowed to call the API (none by default)")
     log_questions: bool = Field(False, description="`1`: the app and the API store each question asked (sources `app`, "
                                                    "`api`; a page opened from a `?q=` link is not a question asked)")
