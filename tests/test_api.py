@@ -577,6 +577,14 @@ def test_real_server_over_http(tmp_path):
             assert time.monotonic() < deadline, f"server not ready: {log_path.read_text()}"
             time.sleep(0.2)
 
+        # a client that connects and sends nothing, and one that sends half a request head, are closed by the
+        # server after HeaderTimeoutH11.HEADER_TIMEOUT_S (checked at the end)
+        port = int(url.rsplit(":", 1)[1])
+        opened = time.monotonic()
+        idle = socket.create_connection(("127.0.0.1", port))
+        slow = socket.create_connection(("127.0.0.1", port))
+        slow.sendall(b"POST /api/v1/ask HTTP/1.1\r\nHost: localhost\r\n")
+
         auth = {"Authorization": f"Bearer {TOKEN}"}
         with httpx.Client(base_url=url, timeout=30) as http:
             r = http.post("/api/v1/ask", json={"question": Q}, headers=auth)
@@ -600,6 +608,17 @@ def test_real_server_over_http(tmp_path):
             assert r.json()["question"] == q
             verdicts.setdefault(q, set()).add(r.json()["verdict"])
         assert all(len(v) == 1 for v in verdicts.values())  # the shared engine answers alike under concurrency
+        from gpskb.api.app import HeaderTimeoutH11
+
+        time.sleep(max(0.0, HeaderTimeoutH11.HEADER_TIMEOUT_S + 1.5 - (time.monotonic() - opened)))
+        for sock in (idle, slow):
+            sock.settimeout(5)
+            try:  # closed by the server: end of stream (an open one would time out here)
+                data = sock.recv(4096)
+                assert data == b"" or data.startswith(b"HTTP/1.1 "), data
+            except ConnectionResetError:
+                pass
+            sock.close()
     finally:
         stop_process(proc, 20)
     log_text = log_path.read_text(encoding="utf-8")

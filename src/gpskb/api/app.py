@@ -3,6 +3,7 @@ gpskb.api.service's."""
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import logging
 import os
@@ -16,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from .. import __version__, config, policy
 from ..answer import Engine, answer_dict
@@ -283,6 +285,27 @@ def worker_app() -> FastAPI:
     return create_app(engine, settings)
 
 
+class HeaderTimeoutH11(H11Protocol):
+    """uvicorn's h11 protocol with a deadline for the first request's head: uvicorn times out only idle keep-alive
+    connections (after a response), so a client that connects and sends nothing, or sends its headers a byte at a
+    time, held the connection and its file descriptor for as long as it liked (3,000 such were held for 70 s). Closed
+    after HEADER_TIMEOUT_S without a complete request head."""
+
+    HEADER_TIMEOUT_S = 10.0
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._head_deadline = self.loop.call_later(self.HEADER_TIMEOUT_S, self._no_request_head)
+
+    def _no_request_head(self) -> None:
+        if self.cycle is None and not self.transport.is_closing():
+            self.transport.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._head_deadline.cancel()
+        super().connection_lost(exc)
+
+
 def _connection_limit(settings: Settings) -> int:
     """uvicorn's own bounds, outside the API's admission: idle keep-alive connections closed after 5 s, and a hard
     ceiling on open connections (beyond it uvicorn answers 503 itself) well above the admission limit, so /healthz is
@@ -318,7 +341,7 @@ def serve(args: argparse.Namespace) -> int:
                     TOKEN_ENV)
     config = uvicorn.Config(app, host=args.host, port=args.port, access_log=False, server_header=False,
                             timeout_graceful_shutdown=10, timeout_keep_alive=KEEP_ALIVE_S,
-                            limit_concurrency=_connection_limit(settings))
+                            limit_concurrency=_connection_limit(settings), http=HeaderTimeoutH11)
     server = uvicorn.Server(config)
     server.run()
     return 0
@@ -340,5 +363,5 @@ def _serve_workers(args: argparse.Namespace, settings: Settings, workers: int) -
     log.info("starting %d worker processes", workers)
     uvicorn.run("gpskb.api.app:worker_app", factory=True, host=args.host, port=args.port, workers=workers,
                 access_log=False, server_header=False, timeout_graceful_shutdown=10, timeout_keep_alive=KEEP_ALIVE_S,
-                limit_concurrency=_connection_limit(settings))
+                limit_concurrency=_connection_limit(settings), http=HeaderTimeoutH11)
     return 0
