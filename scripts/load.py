@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -35,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_FILE = ROOT / "eval" / "caizong-questions.yaml"
 MAX_CLIENTS = 500
 MAX_PER_CLIENT = 1000
+WORKER_READY = re.compile(r"worker \d+ ready")  # the line each worker of `gpskb serve --workers N` logs
 TARGETS = {"single_p50_ms": 30.0, "throughput": 60.0, "p95_ms": 1500.0}
 
 
@@ -97,7 +99,8 @@ class SpawnedServer:
             try:
                 ready = httpx.get(self.url + "/healthz", timeout=2).status_code == 200
                 # with workers, every one of them has said it is ready (the first answers /healthz before the rest)
-                if ready and (self.workers < 2 or self.log_path.read_text(errors="replace").count(" ready") >= self.workers):
+                if ready and (self.workers < 2 or len(WORKER_READY.findall(self.log_path.read_text(errors="replace")))
+                              >= self.workers):
                     print(f"spawned `{' '.join(self.cmd[-7:])}` (pid {self.proc.pid}), ready in "
                           f"{time.monotonic() - t0:.1f} s; server log: {self.log_path}")
                     return self

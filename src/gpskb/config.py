@@ -46,7 +46,7 @@ class Settings(BaseSettings):
     retention_days: int = Field(180, ge=1, le=36500, description="logged questions and feedback older than this many "
                                 "days are deleted (when the store opens, then hourly; `gpskb store purge` on demand)")
     admin_token: str | None = Field(None, description="the password of 管理/缺口, plain or `sha256:<hex digest>`; "
-                                    "without it (or a proxy sign-in) the page shows nothing (set to spaces: refused)")
+                                    "without it (or a proxy sign-in) the page shows nothing (set but empty or blank: refused)")
     admin_proxy_header: str = Field("", description="a header in which the intranet's reverse proxy names the signed-in "
                                     "user (e.g. `X-Remote-User`): that user may open 管理/缺口")
     admin_proxy_addresses: str = Field("", description="comma-separated addresses or networks of that proxy (the "
@@ -169,11 +169,16 @@ def auto_rebuild() -> bool:
     return settings().index_autorebuild
 
 
+def is_url(location: str | os.PathLike[str]) -> bool:
+    """Whether a GPSKB_STORE value names a database server (postgresql://…) rather than a SQLite file."""
+    return "://" in str(location)
+
+
 def store_location() -> str:
     """$GPSKB_STORE (a SQLite file or a postgresql:// URL), else data/gpskb.sqlite3 under the (git-ignored) data
     folder."""
     value = (settings().store or "").strip()
-    if "://" in value:
+    if is_url(value):
         return value
     return str(Path(value).expanduser() if value else data_dir() / "gpskb.sqlite3")
 

@@ -40,7 +40,6 @@ from sqlalchemy import (
     Text,
     create_engine,
     delete,
-    event,
     func,
     insert,
     select,
@@ -131,11 +130,6 @@ def _now() -> str:
 _BUSY_TIMEOUT_S = 30.0
 
 
-def is_url(location: str | os.PathLike[str]) -> bool:
-    """Whether GPSKB_STORE names a database server (postgresql://…) rather than a SQLite file."""
-    return "://" in str(location)
-
-
 class Store:
     """Feedback, question log and trainers' banks in one database: a SQLite file or a PostgreSQL server."""
 
@@ -145,20 +139,18 @@ class Store:
         if self.retention_days < 1:
             raise ValueError("retention_days must be at least 1")
         self._purged_at = 0.0
-        if is_url(location):
+        if config.is_url(location):
             url = make_url(location)
             if url.drivername in ("postgresql", "postgres"):
                 url = url.set(drivername="postgresql+psycopg")
-            self.path: Path | None = None
             self.location = url.render_as_string(hide_password=True)  # what messages show
             self.engine: Engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
         else:
-            self.path = Path(location)
-            self.location = str(self.path)
-            self._create_file(self.path)
-            self.engine = create_engine(f"sqlite:///{self.path}", poolclass=NullPool,
+            self.location = location
+            self._create_file(Path(location))
+            # (sqlite3's timeout is SQLite's busy handler: every connection waits for another writer that long)
+            self.engine = create_engine(f"sqlite:///{location}", poolclass=NullPool,
                                         connect_args={"timeout": _BUSY_TIMEOUT_S})
-            event.listen(self.engine, "connect", _sqlite_pragmas)
             raw = self.engine.raw_connection()
             try:
                 self._wal(raw.driver_connection)
@@ -303,13 +295,6 @@ class Store:
             if gone.rowcount:
                 conn.execute(delete(BANK_ITEMS).where(BANK_ITEMS.c.bank_id == bank_id))
             return bool(gone.rowcount)
-
-
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    """Every SQLite connection waits for another writer within the busy timeout (SQLite's own handler)."""
-    cur = dbapi_conn.cursor()
-    cur.execute(f"PRAGMA busy_timeout={int(_BUSY_TIMEOUT_S * 1000)}")
-    cur.close()
 
 
 def _inserted(conn: Connection, table: Table, **values: Any) -> int:

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from typing import Any
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -306,14 +307,18 @@ class HeaderTimeoutH11(H11Protocol):
         super().connection_lost(exc)
 
 
-def _connection_limit(settings: Settings) -> int:
-    """uvicorn's own bounds, outside the API's admission: idle keep-alive connections closed after 5 s, and a hard
-    ceiling on open connections (beyond it uvicorn answers 503 itself) well above the admission limit, so /healthz is
-    still reached when answers are being shed."""
-    return max(256, 8 * settings.max_in_flight)
-
-
-KEEP_ALIVE_S = 5
+def _uvicorn_options(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
+    """What `serve` gives uvicorn, with one worker or several: the address, no access log (the request log is ours), and
+    uvicorn's own bounds outside the API's admission — idle keep-alive connections closed after 5 s, a deadline for the
+    request head (HeaderTimeoutH11), and a ceiling on open connections (beyond it uvicorn answers 503 itself) well above
+    the admission limit, so /healthz is still reached when answers are being shed. Warns when it listens beyond this
+    machine with no token."""
+    if args.host not in ("127.0.0.1", "localhost", "::1") and not settings.token:
+        log.warning("listening on %s without %s: anyone who can reach this port can use the API", args.host,
+                    TOKEN_ENV)
+    return {"host": args.host, "port": args.port, "access_log": False, "server_header": False,
+            "timeout_graceful_shutdown": 10, "timeout_keep_alive": 5, "http": HeaderTimeoutH11,
+            "limit_concurrency": max(256, 8 * settings.max_in_flight)}
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -336,13 +341,7 @@ def serve(args: argparse.Namespace) -> int:
              time.perf_counter() - t0, len(engine.kb.documents), len(engine.kb.clauses), len(engine.kb.rules),
              "required" if settings.token else "off", ", ".join(settings.cors_origins) or "off",
              "on" if settings.log_questions else "off")
-    if args.host not in ("127.0.0.1", "localhost", "::1") and not settings.token:
-        log.warning("listening on %s without %s: anyone who can reach this port can use the API", args.host,
-                    TOKEN_ENV)
-    config = uvicorn.Config(app, host=args.host, port=args.port, access_log=False, server_header=False,
-                            timeout_graceful_shutdown=10, timeout_keep_alive=KEEP_ALIVE_S,
-                            limit_concurrency=_connection_limit(settings), http=HeaderTimeoutH11)
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(uvicorn.Config(app, **_uvicorn_options(args, settings)))
     server.run()
     return 0
 
@@ -357,11 +356,7 @@ def _serve_workers(args: argparse.Namespace, settings: Settings, workers: int) -
     check = subprocess.run([sys.executable, "-m", "gpskb.cli", "index", "build", "--if-stale"], check=False)
     if check.returncode:
         return check.returncode
-    if args.host not in ("127.0.0.1", "localhost", "::1") and not settings.token:
-        log.warning("listening on %s without %s: anyone who can reach this port can use the API", args.host,
-                    TOKEN_ENV)
+    options = _uvicorn_options(args, settings)
     log.info("starting %d worker processes", workers)
-    uvicorn.run("gpskb.api.app:worker_app", factory=True, host=args.host, port=args.port, workers=workers,
-                access_log=False, server_header=False, timeout_graceful_shutdown=10, timeout_keep_alive=KEEP_ALIVE_S,
-                limit_concurrency=_connection_limit(settings), http=HeaderTimeoutH11)
+    uvicorn.run("gpskb.api.app:worker_app", factory=True, workers=workers, **options)
     return 0

@@ -24,7 +24,7 @@ from .model import (
     reads_out_of_scope,
     set_aside,
 )
-from .scope import asks_definition, commissions, procedural
+from .scope import ASKED, asks_definition, commissions, procedural
 
 
 def compose(cfg: FrameConfig, facts: Facts, parties: list[Party], predictions: dict[str, Prediction],
@@ -207,9 +207,6 @@ def _worded_aspect(cfg: FrameConfig, frame: Frame, pred: Prediction) -> str | No
     return worded[0] if pred.p(worded[0]) >= pred.confidence - cfg.aspect_forms_within else None
 
 
-_SENTENCES = re.compile(r"[^。!！;；?？]*[?？]")
-
-
 def _last_clause(cfg: FrameConfig, sentence: str) -> int:
     """Where the last clause of a (normalised) sentence begins: after its last comma, not counting a clause that only
     gives an example (frame.yaml `example_clauses`)."""
@@ -228,7 +225,7 @@ def asking_span(text: str) -> tuple[int, int]:
     """Where the sentence of a (normalised) question that asks begins and ends: the last one ending in a question mark,
     (0, 0) when none does. English sentences are also cut at a full stop followed by a space (We run X. Can the bureau
     buy it?)."""
-    sentences = list(_SENTENCES.finditer(text))
+    sentences = list(ASKED.finditer(text))
     if not sentences:
         return (0, 0)
     last = sentences[-1]

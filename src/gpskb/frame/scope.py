@@ -11,7 +11,7 @@ from ..text import compile_pattern, matches_any
 from .model import Frame, reads_out_of_scope
 
 #: a sentence that asks (up to its question mark), and the clauses of a text
-_ASKED = re.compile(r"[^。！!；;？?]*[？?]")
+ASKED = re.compile(r"[^。！!；;？?]*[？?]")
 _CLAUSE = re.compile(r"[^，,。！!；;]+")
 
 
@@ -23,7 +23,7 @@ def procedural(cfg: FrameConfig, text: str) -> bool:
     s = cfg.scope
     if matches_any(s.eligibility_forms, text):
         return False
-    asked = "".join(m.group(0) for m in _ASKED.finditer(text))
+    asked = "".join(m.group(0) for m in ASKED.finditer(text))
     if not asked:
         clauses = _CLAUSE.findall(text.strip())
         asked = clauses[-1] if clauses else text
